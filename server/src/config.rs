@@ -1,0 +1,119 @@
+//! Configuration: every flag can also be set through an environment variable, and the
+//! development defaults work with no flags at all.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// The account id used when none is given (the one Cloudflare's own SDK examples use).
+pub const DEV_ACCOUNT_ID: &str = "023e105f4ecef8ad9ca31a8372d0c353";
+/// The API token accepted when none is given. Development only: pass `--api-token` elsewhere.
+pub const DEV_API_TOKEN: &str = "local-dev-token";
+
+/// A local Cloudflare Images service (Images API v4, one-time upload host, image delivery)
+/// and the reference backend endpoint a site owner runs for Direct Creator Upload.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "direct-upload-server", version, about, long_about = None)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "DU_LISTEN", default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+
+    /// Directory for the SQLite database and the stored image files (created if missing).
+    #[arg(long, env = "DU_DATA_DIR", default_value = ".data")]
+    pub data_dir: PathBuf,
+
+    /// Account id served by the local Images API.
+    #[arg(long, env = "DU_ACCOUNT_ID", default_value = DEV_ACCOUNT_ID)]
+    pub account_id: String,
+
+    /// Bearer token the local Images API accepts.
+    #[arg(long, env = "DU_API_TOKEN", default_value = DEV_API_TOKEN)]
+    pub api_token: String,
+
+    /// Account hash used in upload and delivery URLs [default: derived from the account id].
+    #[arg(long, env = "DU_ACCOUNT_HASH")]
+    pub account_hash: Option<String>,
+
+    /// Key for signed delivery URLs [default: generated once and kept in the data directory].
+    #[arg(long, env = "DU_SIGNING_KEY")]
+    pub signing_key: Option<String>,
+
+    /// Public base URL of this process, used for the defaults below [default: http://<listen>].
+    #[arg(long, env = "DU_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Public base URL of the one-time upload host [default: <public-url>/upload].
+    #[arg(long, env = "DU_UPLOAD_BASE")]
+    pub upload_base: Option<String>,
+
+    /// Public base URL of image delivery [default: <public-url>/cdn].
+    #[arg(long, env = "DU_DELIVERY_BASE")]
+    pub delivery_base: Option<String>,
+
+    /// URL to POST a JSON notification to when a direct upload succeeds or fails.
+    #[arg(long, env = "DU_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+
+    /// Reference backend: account id at the real Cloudflare API. With --cf-api-token set, the
+    /// backend calls Cloudflare instead of this process's embedded Images API.
+    #[arg(long, env = "CF_ACCOUNT_ID")]
+    pub cf_account_id: Option<String>,
+
+    /// Reference backend: API token for the real Cloudflare API (never sent to a browser).
+    #[arg(long, env = "CF_API_TOKEN", hide_env_values = true)]
+    pub cf_api_token: Option<String>,
+
+    /// Reference backend: base URL of the Images API it calls when CF_* credentials are set.
+    #[arg(long, env = "CF_API_BASE", default_value = "https://api.cloudflare.com/client/v4")]
+    pub cf_api_base: String,
+
+    /// Reference backend: metadata (a JSON object) put on every image it creates.
+    #[arg(long, env = "DU_BACKEND_METADATA", default_value = "{}")]
+    pub backend_metadata: String,
+
+    /// Reference backend: create every upload with requireSignedURLs.
+    #[arg(long, env = "DU_BACKEND_REQUIRE_SIGNED_URLS", default_value_t = false)]
+    pub backend_require_signed_urls: bool,
+
+    /// Reference backend: creator recorded on every image it creates.
+    #[arg(long, env = "DU_BACKEND_CREATOR")]
+    pub backend_creator: Option<String>,
+
+    /// Reference backend: upload URL lifetime in seconds (120 to 21600).
+    #[arg(long, env = "DU_BACKEND_EXPIRY_SECS", default_value_t = 1800)]
+    pub backend_expiry_secs: u64,
+
+    /// Reference backend: comma-separated origins allowed to call it (`*` allows any).
+    #[arg(long, env = "DU_ALLOWED_ORIGINS", default_value = "*", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Reference backend: one-time URLs each client (by IP) may request per minute; 0 disables.
+    #[arg(long, env = "DU_RATE_LIMIT_PER_MINUTE", default_value_t = 120)]
+    pub rate_limit_per_minute: u32,
+
+    /// Expose `POST /_local/advance-clock?seconds=N`, which moves the service clock forward so
+    /// tests can see upload URLs expire. Never enable this outside tests.
+    #[arg(long, env = "DU_TEST_CONTROLS", default_value_t = false)]
+    pub enable_test_controls: bool,
+}
+
+impl Config {
+    /// Development defaults, as if started with no flags and no environment.
+    pub fn dev(data_dir: impl Into<PathBuf>) -> Self {
+        let mut config = Config::parse_from(["direct-upload-server"]);
+        config.data_dir = data_dir.into();
+        config
+    }
+
+    /// The account hash: configured, or a stable base64url digest of the account id.
+    pub fn account_hash(&self) -> String {
+        use base64::Engine;
+        use sha2::Digest;
+        self.account_hash.clone().unwrap_or_else(|| {
+            let digest = sha2::Sha256::digest(self.account_id.as_bytes());
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+        })
+    }
+}

@@ -1,0 +1,97 @@
+//! Image delivery (what imagedelivery.net is): `GET {delivery_base}/{account_hash}/{id}/{variant}`.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::imaging;
+use crate::signing;
+use crate::state::AppState;
+
+/// Delivery routes, nested under the delivery base path.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/{account_hash}/{*rest}", get(deliver))
+}
+
+fn refuse(status: StatusCode, message: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], message).into_response()
+}
+
+async fn deliver(State(state): State<AppState>, Path((account_hash, rest)): Path<(String, String)>, uri: Uri) -> Response {
+    if account_hash != state.urls().account_hash {
+        return refuse(StatusCode::NOT_FOUND, format!("Unknown account hash '{account_hash}'"));
+    }
+    let Some((id, variant_name)) = rest.rsplit_once('/') else {
+        return refuse(StatusCode::NOT_FOUND, "A delivery URL ends in /<image id>/<variant name>".into());
+    };
+    let row = match state.store().get(id) {
+        Ok(Some(row)) if !row.draft => row,
+        Ok(_) => return refuse(StatusCode::NOT_FOUND, format!("Image '{id}' not found")),
+        Err(error) => return error.into_response(),
+    };
+    let variant = match state.store().variant(variant_name) {
+        Ok(Some(variant)) => variant,
+        Ok(None) => return refuse(StatusCode::NOT_FOUND, format!("Variant '{variant_name}' not found")),
+        Err(error) => return error.into_response(),
+    };
+    let signed = row.require_signed_urls && !variant.never_require_signed_urls;
+    if signed {
+        // The path as the client sent it: Cloudflare signs url.pathname, still percent-encoded.
+        if let Err(reason) = signing::verify(uri.path(), uri.query(), state.signing_key(), state.now().unix_timestamp()) {
+            return refuse(StatusCode::FORBIDDEN, format!("Forbidden: {reason}"));
+        }
+    }
+    let (Some(blob_key), Some(content_type)) = (row.blob_key.clone(), row.content_type.clone()) else {
+        return refuse(StatusCode::NOT_FOUND, format!("Image '{id}' has no stored file"));
+    };
+    let cached = state.store().cache_dir().join(format!("{blob_key}-{}", variant.id));
+    let rendered = match tokio::fs::read(&cached).await {
+        Ok(bytes) => imaging::Rendered { bytes, content_type: output_type(&content_type) },
+        Err(_) => {
+            let original = match tokio::fs::read(state.store().image_path(&blob_key)).await {
+                Ok(bytes) => bytes,
+                Err(error) => return crate::envelope::ApiError::from(error).into_response(),
+            };
+            let rendered = match tokio::task::spawn_blocking(move || imaging::render(&original, &content_type, &variant)).await {
+                Ok(Ok(rendered)) => rendered,
+                Ok(Err(error)) => return error.into_response(),
+                Err(error) => return crate::envelope::ApiError::internal(format!("render: {error}")).into_response(),
+            };
+            // A failed cache write only costs a re-render next time.
+            let _ = tokio::fs::write(&cached, &rendered.bytes).await;
+            rendered
+        }
+    };
+    let cache_control = if signed { "private, max-age=3600" } else { "public, max-age=172800, stale-while-revalidate=3600" };
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, rendered.content_type),
+            (header::CACHE_CONTROL, cache_control),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        Body::from(rendered.bytes),
+    )
+        .into_response();
+    if rendered.content_type == "image/svg+xml" {
+        // SVG may carry scripts: served inert, the way a sanitised SVG behaves.
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+        );
+    }
+    response
+}
+
+/// The MIME type a stored original is delivered as (see [`imaging::render`]).
+fn output_type(original: &str) -> &'static str {
+    match original {
+        "image/jpeg" => "image/jpeg",
+        "image/webp" => "image/webp",
+        "image/svg+xml" => "image/svg+xml",
+        _ => "image/png",
+    }
+}

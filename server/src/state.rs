@@ -1,0 +1,149 @@
+//! What every handler shares: configuration, the store, public URLs and the service clock.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::envelope::ApiError;
+use crate::ratelimit::RateLimiter;
+use crate::store::{ImageRow, Store};
+use crate::variants::Variant;
+
+/// Public base URLs, resolved once the listening address is known.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    /// Base of this process (`http://127.0.0.1:8787`).
+    pub public: String,
+    /// Base of the upload host (`…/upload`).
+    pub upload_base: String,
+    /// Base of image delivery (`…/cdn`).
+    pub delivery_base: String,
+    /// Account hash in upload and delivery URLs.
+    pub account_hash: String,
+}
+
+/// Shared state behind every route.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    store: Store,
+    urls: Urls,
+    signing_key: String,
+    http: reqwest::Client,
+    rate_limiter: RateLimiter,
+    /// Seconds added to the wall clock; only test controls change it.
+    clock_offset: AtomicI64,
+}
+
+impl AppState {
+    /// Builds the state from its parts.
+    pub fn new(config: Config, store: Store, urls: Urls, signing_key: String) -> Self {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("direct-upload-server/", env!("CARGO_PKG_VERSION")))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("the HTTP client builds with static settings");
+        let rate_limiter = RateLimiter::new(config.rate_limit_per_minute);
+        Self {
+            inner: Arc::new(Inner { config, store, urls, signing_key, http, rate_limiter, clock_offset: AtomicI64::new(0) }),
+        }
+    }
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+    /// Public URLs.
+    pub fn urls(&self) -> &Urls {
+        &self.inner.urls
+    }
+    /// The key that signs delivery URLs.
+    pub fn signing_key(&self) -> &str {
+        &self.inner.signing_key
+    }
+    /// The outgoing HTTP client (backend → Images API, upload by URL, webhooks).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+    /// The reference backend's per-client limiter.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.inner.rate_limiter
+    }
+    /// The service's idea of now.
+    pub fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + time::Duration::seconds(self.inner.clock_offset.load(Ordering::Relaxed))
+    }
+    /// Moves the service clock forward (test controls only).
+    pub fn advance_clock(&self, seconds: i64) {
+        self.inner.clock_offset.fetch_add(seconds, Ordering::Relaxed);
+    }
+
+    /// The one-time upload URL of a draft.
+    pub fn upload_url(&self, id: &str) -> String {
+        join_url(&self.inner.urls.upload_base, &[&self.inner.urls.account_hash], id, None)
+    }
+
+    /// The delivery URL of one variant of an image.
+    pub fn delivery_url(&self, id: &str, variant: &str) -> String {
+        join_url(&self.inner.urls.delivery_base, &[&self.inner.urls.account_hash], id, Some(variant))
+    }
+
+    /// The image record as the API shows it, with every variant's URL.
+    pub fn image_json(&self, row: &ImageRow) -> Result<Value, ApiError> {
+        let variants = self.store().variants()?;
+        Ok(image_json(row, &variants, |variant| self.delivery_url(&row.id, &variant.id)))
+    }
+}
+
+/// Renders a record; `url_of` gives each variant's URL.
+pub fn image_json(row: &ImageRow, variants: &[Variant], url_of: impl Fn(&Variant) -> String) -> Value {
+    let mut record = json!({
+        "id": row.id,
+        "filename": row.filename.clone().unwrap_or_default(),
+        "uploaded": row.uploaded,
+        "requireSignedURLs": row.require_signed_urls,
+        "variants": variants.iter().map(url_of).collect::<Vec<_>>(),
+    });
+    if let Some(creator) = &row.creator {
+        record["creator"] = json!(creator);
+    }
+    if let Some(meta) = &row.meta {
+        record["meta"] = meta.clone();
+    }
+    if row.draft {
+        record["draft"] = json!(true);
+    }
+    record
+}
+
+/// `base/segments…/id-segments…/last`, each segment percent-encoded; an id's `/` stays a `/`.
+fn join_url(base: &str, segments: &[&str], id: &str, last: Option<&str>) -> String {
+    let Ok(mut url) = url::Url::parse(base) else { return format!("{base}/{}/{id}", segments.join("/")) };
+    {
+        let Ok(mut path) = url.path_segments_mut() else { return base.to_string() };
+        path.pop_if_empty();
+        path.extend(segments);
+        path.extend(id.split('/'));
+        if let Some(last) = last {
+            path.push(last);
+        }
+    }
+    url.to_string()
+}
+
+/// Formats a time as Cloudflare does (`2014-01-02T02:20:00.123Z`).
+pub fn rfc3339_millis(time: OffsetDateTime) -> String {
+    let time = time.replace_nanosecond(time.millisecond() as u32 * 1_000_000).unwrap_or(time);
+    time.format(&Rfc3339).unwrap_or_default()
+}

@@ -1,0 +1,133 @@
+//! The one-time upload host (what upload.imagedelivery.net is): one multipart POST per URL,
+//! no credentials, any origin.
+
+use axum::extract::multipart::Multipart;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use tower_http::cors::{Any, CorsLayer};
+
+use crate::envelope::{ok, ApiError, ApiResult};
+use crate::form::{multipart_error, read_capped, FilePart};
+use crate::imaging::MAX_FILE_BYTES;
+use crate::ingest::{ingest, remove_blob};
+use crate::state::{rfc3339_millis, AppState};
+use crate::store::ClaimRefusal;
+use crate::webhook;
+
+/// The upload host's routes, nested under the upload base path.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/{account_hash}/{*id}", post(receive_upload))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        // Browsers preflight an XHR that listens to upload progress: answer for any origin.
+        .layer(CorsLayer::new().allow_origin(Any).allow_methods(Any).allow_headers(Any).max_age(std::time::Duration::from_secs(86400)))
+}
+
+/// Reads and discards what is left of a refused request (bounded), so that the browser gets
+/// the refusal instead of a connection reset while it is still sending.
+async fn drain(request: Request) {
+    use http_body_util::BodyExt;
+    let mut body = request.into_body();
+    let mut seen: u64 = 0;
+    while let Some(Ok(frame)) = body.frame().await {
+        seen += frame.data_ref().map_or(0, |d| d.len() as u64);
+        if seen > 64 * 1024 * 1024 {
+            break;
+        }
+    }
+}
+
+async fn receive_upload(State(state): State<AppState>, Path((account_hash, id)): Path<(String, String)>, request: Request) -> ApiResult {
+    let refusal = |error: ApiError| async move { Err::<axum::response::Response, _>(error) };
+    if account_hash != state.urls().account_hash {
+        drain(request).await;
+        return refusal(ApiError::not_found(format!("Unknown account hash '{account_hash}' in the upload URL"))).await;
+    }
+    // Refuse a dead URL before reading the file.
+    match state.store().get(&id)? {
+        None => {
+            drain(request).await;
+            return Err(ApiError::not_found(format!("Upload URL not found: no pending upload for image '{id}'")));
+        }
+        Some(row) if !row.draft => {
+            drain(request).await;
+            return Err(used_error(&id));
+        }
+        Some(row) if row.expiry.unwrap_or(0) < state.now().unix_timestamp() => {
+            drain(request).await;
+            return Err(expired_error(row.expiry.unwrap_or(0)));
+        }
+        Some(_) => {}
+    }
+    let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    if !content_type.starts_with("multipart/form-data") {
+        drain(request).await;
+        let error = ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            5415,
+            "Images must be uploaded as a form, not as raw image data: send multipart/form-data with the image in the 'file' field",
+        );
+        webhook::upload_failed(&state, &id, &error);
+        return Err(error);
+    }
+    let result = receive_file(&state, &id, request).await;
+    if let Err(error) = &result {
+        webhook::upload_failed(&state, &id, error);
+    }
+    result
+}
+
+fn used_error(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        5409,
+        format!("This upload URL has already been used: image '{id}' was uploaded; request a new upload URL"),
+    )
+}
+
+fn expired_error(expiry: i64) -> ApiError {
+    let when = time::OffsetDateTime::from_unix_timestamp(expiry).map(rfc3339_millis).unwrap_or_default();
+    ApiError::new(StatusCode::GONE, 5400, format!("This upload URL expired at {when}; request a new upload URL"))
+}
+
+async fn receive_file(state: &AppState, id: &str, request: Request) -> ApiResult {
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| ApiError::bad_request(format!("Error parsing form fields: {e}")))?;
+    let mut file = None;
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        if field.name() == Some("file") && file.is_none() {
+            let filename = field.file_name().unwrap_or("file").to_string();
+            match read_capped(field, MAX_FILE_BYTES).await? {
+                Some(bytes) => file = Some(FilePart { filename, bytes }),
+                None => {
+                    // Drain what is left of the form before answering.
+                    while let Ok(Some(_)) = multipart.next_field().await {}
+                    return Err(ApiError::too_large());
+                }
+            }
+        }
+    }
+    let file = file.ok_or_else(|| ApiError::bad_request("Error parsing form fields: the form has no 'file' field"))?;
+    let stored = ingest(state, &file).await?;
+    let now = state.now();
+    match state.store().claim_draft(id, now.unix_timestamp(), &rfc3339_millis(now), &stored)? {
+        Ok(row) => {
+            tracing::info!(%id, bytes = stored.size, "direct upload received");
+            let record = state.image_json(&row)?;
+            webhook::upload_succeeded(state, &record);
+            Ok(ok(record))
+        }
+        Err(refusal) => {
+            remove_blob(state, &stored.blob_key);
+            Err(match refusal {
+                ClaimRefusal::Unknown => ApiError::not_found(format!("Upload URL not found: no pending upload for image '{id}'")),
+                ClaimRefusal::AlreadyUsed => used_error(id),
+                ClaimRefusal::Expired(expiry) => expired_error(expiry),
+            })
+        }
+    }
+}
