@@ -1,0 +1,62 @@
+//! Asking the site's backend for a one-time upload URL (gloo-net `fetch`).
+
+use gloo_net::http::Request;
+use serde_json::Value;
+use web_sys::RequestCredentials;
+
+use crate::api::{parse_error_detail, parse_upload_target, UploadTarget};
+use crate::error::{Side, UploadError};
+
+/// Credentials mode of the backend request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Credentials {
+    /// Never send cookies.
+    Omit,
+    /// Send cookies to the page's own origin (the browser's default).
+    #[default]
+    SameOrigin,
+    /// Send cookies cross-origin too (the backend must allow it with CORS).
+    Include,
+}
+
+impl Credentials {
+    fn as_web_sys(self) -> RequestCredentials {
+        match self {
+            Credentials::Omit => RequestCredentials::Omit,
+            Credentials::SameOrigin => RequestCredentials::SameOrigin,
+            Credentials::Include => RequestCredentials::Include,
+        }
+    }
+}
+
+/// How to reach the backend.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BackendConfig {
+    /// URL of the endpoint (relative URLs are resolved against the page).
+    pub url: String,
+    /// Extra headers, e.g. a CSRF token.
+    pub headers: Vec<(String, String)>,
+    /// Credentials mode.
+    pub credentials: Credentials,
+    /// Extra JSON fields sent in the request body (e.g. `{"metadata": {...}}`).
+    pub body: Option<Value>,
+}
+
+/// POSTs to the backend and reads `{id, uploadURL}` (flat or in Cloudflare's envelope).
+pub async fn request_upload_target(config: &BackendConfig) -> Result<UploadTarget, UploadError> {
+    let mut request = Request::post(&config.url).credentials(config.credentials.as_web_sys());
+    for (name, value) in &config.headers {
+        request = request.header(name, value);
+    }
+    let body = config.body.clone().unwrap_or_else(|| Value::Object(Default::default()));
+    let request = request
+        .json(&body)
+        .map_err(|e| UploadError::Browser(format!("could not encode the backend request: {e}")))?;
+    let response = request.send().await.map_err(|e| UploadError::Network { side: Side::Backend, detail: e.to_string() })?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if !(200..300).contains(&status) {
+        return Err(UploadError::Status { side: Side::Backend, status, detail: parse_error_detail(&text) });
+    }
+    parse_upload_target(&text).map_err(|e| UploadError::Malformed { side: Side::Backend, detail: e.0 })
+}

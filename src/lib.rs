@@ -1,0 +1,28 @@
+//! # direct-upload
+//!
+//! An upload widget for Cloudflare Images *Direct Creator Upload*, written with Leptos and
+//! compiled to WebAssembly. For each chosen file it asks the site's backend for a one-time
+//! upload URL, POSTs the file straight to Cloudflare's upload host with real progress, and
+//! shows the stored image's variant URLs.
+//!
+//! ```ignore
+//! use direct_upload::DirectUpload;
+//! use leptos::prelude::*;
+//!
+//! leptos::mount::mount_to_body(|| view! { <DirectUpload backend="/api/direct-upload"/> });
+//! ```
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod backend;
+pub mod components;
+pub mod error;
+pub mod format;
+pub mod queue;
+pub mod transport;
+
+pub use api::{ImageRecord, UploadTarget};
+pub use backend::{BackendConfig, Credentials};
+pub use components::{DirectUpload, FileFailure};
+pub use error::{Side, UploadError};
+pub use queue::{BatchSummary, UploadState};

@@ -1,0 +1,230 @@
+//! The per-file state machine and the batch summary derived from it. Pure Rust: every
+//! transition is tested natively.
+
+use crate::api::ImageRecord;
+use crate::error::UploadError;
+
+/// Where one file is in its upload. One enum, so impossible states cannot be represented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadState {
+    /// Waiting for a free upload slot.
+    Queued,
+    /// Asking the backend for a one-time upload URL.
+    RequestingUrl,
+    /// Sending the file; `sent` of `total` bytes have left the browser.
+    Uploading {
+        /// Bytes sent so far.
+        sent: u64,
+        /// Bytes to send (the multipart body, slightly more than the file).
+        total: u64,
+    },
+    /// Stored by Cloudflare.
+    Done {
+        /// The image record the upload host returned.
+        image: ImageRecord,
+    },
+    /// Failed; the error says why and which side.
+    Failed {
+        /// What went wrong.
+        error: UploadError,
+    },
+    /// Stopped by the user.
+    Cancelled,
+}
+
+/// Something that happens to an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadEvent {
+    /// A slot is free: ask for an upload URL.
+    Start,
+    /// The backend answered with a URL: start sending `total` bytes.
+    UrlReceived {
+        /// Size of the file.
+        total: u64,
+    },
+    /// The browser reported upload progress.
+    Progress {
+        /// Bytes sent.
+        sent: u64,
+        /// Bytes to send.
+        total: u64,
+    },
+    /// The upload host stored the image.
+    Succeeded(ImageRecord),
+    /// The backend or the upload host failed.
+    Failed(UploadError),
+    /// The user cancelled.
+    Cancel,
+    /// The user asked to try a failed or cancelled file again.
+    Retry,
+}
+
+impl UploadState {
+    /// The state after `event`. Events that do not apply leave the state as it is: a late
+    /// progress or answer from an aborted request cannot revive a cancelled file.
+    pub fn apply(&self, event: UploadEvent) -> UploadState {
+        use UploadEvent as E;
+        use UploadState as S;
+        match (self, event) {
+            (S::Queued, E::Start) => S::RequestingUrl,
+            (S::RequestingUrl, E::UrlReceived { total }) => S::Uploading { sent: 0, total },
+            (S::Uploading { sent: before, .. }, E::Progress { sent, total }) => {
+                // Progress never goes backwards, and never past the total.
+                S::Uploading { sent: sent.max(*before).min(total), total }
+            }
+            (S::Uploading { .. }, E::Succeeded(image)) => S::Done { image },
+            (S::RequestingUrl | S::Uploading { .. }, E::Failed(error)) => S::Failed { error },
+            (S::Queued | S::RequestingUrl | S::Uploading { .. }, E::Cancel) => S::Cancelled,
+            (S::Failed { .. } | S::Cancelled, E::Retry) => S::Queued,
+            (state, _) => state.clone(),
+        }
+    }
+
+    /// Done, failed or cancelled: nothing more will happen without the user.
+    pub fn is_finished(&self) -> bool {
+        matches!(self, UploadState::Done { .. } | UploadState::Failed { .. } | UploadState::Cancelled)
+    }
+
+    /// Holding an upload slot.
+    pub fn is_active(&self) -> bool {
+        matches!(self, UploadState::RequestingUrl | UploadState::Uploading { .. })
+    }
+
+    /// Share of the file sent, from 0.0 to 1.0.
+    pub fn fraction(&self) -> f64 {
+        match self {
+            UploadState::Uploading { sent, total } if *total > 0 => *sent as f64 / *total as f64,
+            UploadState::Done { .. } => 1.0,
+            _ => 0.0,
+        }
+    }
+
+    /// A short machine-readable name, used as the row's `data-state`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            UploadState::Queued => "queued",
+            UploadState::RequestingUrl => "requesting",
+            UploadState::Uploading { .. } => "uploading",
+            UploadState::Done { .. } => "done",
+            UploadState::Failed { .. } => "failed",
+            UploadState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// The whole batch at a glance, derived from the files' states.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BatchSummary {
+    /// Files in the list.
+    pub files: usize,
+    /// Files stored.
+    pub done: usize,
+    /// Files that failed.
+    pub failed: usize,
+    /// Files the user cancelled.
+    pub cancelled: usize,
+    /// Files still waiting or uploading.
+    pub pending: usize,
+    /// File bytes sent (a finished file counts whole).
+    pub bytes_sent: u64,
+    /// File bytes of all files that are not cancelled.
+    pub bytes_total: u64,
+}
+
+impl BatchSummary {
+    /// Sums up `(file size, state)` pairs.
+    pub fn of<'a>(files: impl IntoIterator<Item = (u64, &'a UploadState)>) -> Self {
+        let mut summary = BatchSummary::default();
+        for (size, state) in files {
+            summary.files += 1;
+            match state {
+                UploadState::Done { .. } => summary.done += 1,
+                UploadState::Failed { .. } => summary.failed += 1,
+                UploadState::Cancelled => summary.cancelled += 1,
+                _ => summary.pending += 1,
+            }
+            if !matches!(state, UploadState::Cancelled) {
+                summary.bytes_total += size;
+                summary.bytes_sent += (state.fraction() * size as f64).round() as u64;
+            }
+        }
+        summary
+    }
+
+    /// Overall progress in percent (0 to 100), by bytes.
+    pub fn percent(&self) -> u32 {
+        if self.bytes_total == 0 {
+            return if self.files > 0 && self.pending == 0 { 100 } else { 0 };
+        }
+        ((self.bytes_sent as f64 / self.bytes_total as f64) * 100.0).floor() as u32
+    }
+
+    /// True when files were added and none is still waiting or uploading.
+    pub fn is_complete(&self) -> bool {
+        self.files > 0 && self.pending == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ErrorDetail;
+    use crate::error::Side;
+
+    fn record() -> ImageRecord {
+        ImageRecord { id: "i".into(), filename: None, uploaded: None, require_signed_urls: false, variants: vec![], draft: false }
+    }
+
+    #[test]
+    fn the_happy_path() {
+        let s = UploadState::Queued.apply(UploadEvent::Start);
+        assert_eq!(s, UploadState::RequestingUrl);
+        let s = s.apply(UploadEvent::UrlReceived { total: 100 });
+        assert_eq!(s, UploadState::Uploading { sent: 0, total: 100 });
+        let s = s.apply(UploadEvent::Progress { sent: 40, total: 120 });
+        assert_eq!(s, UploadState::Uploading { sent: 40, total: 120 });
+        let s = s.apply(UploadEvent::Succeeded(record()));
+        assert!(matches!(s, UploadState::Done { .. }));
+        assert_eq!(s.fraction(), 1.0);
+    }
+
+    #[test]
+    fn progress_never_goes_backwards() {
+        let s = UploadState::Uploading { sent: 50, total: 100 }.apply(UploadEvent::Progress { sent: 10, total: 100 });
+        assert_eq!(s, UploadState::Uploading { sent: 50, total: 100 });
+    }
+
+    #[test]
+    fn a_cancelled_file_ignores_late_answers() {
+        let s = UploadState::Uploading { sent: 5, total: 10 }.apply(UploadEvent::Cancel);
+        assert_eq!(s, UploadState::Cancelled);
+        assert_eq!(s.apply(UploadEvent::Succeeded(record())), UploadState::Cancelled);
+        assert_eq!(s.apply(UploadEvent::Progress { sent: 10, total: 10 }), UploadState::Cancelled);
+    }
+
+    #[test]
+    fn failures_keep_their_error_and_can_be_retried() {
+        let error = UploadError::Status { side: Side::UploadHost, status: 500, detail: ErrorDetail::default() };
+        let s = UploadState::RequestingUrl.apply(UploadEvent::Failed(error.clone()));
+        assert_eq!(s, UploadState::Failed { error });
+        assert_eq!(s.apply(UploadEvent::Retry), UploadState::Queued);
+        assert_eq!(UploadState::Done { image: record() }.apply(UploadEvent::Retry), UploadState::Done { image: record() });
+    }
+
+    #[test]
+    fn the_summary_counts_bytes_and_files() {
+        let error = UploadError::Browser("x".into());
+        let states = [
+            (100, UploadState::Done { image: record() }),
+            (200, UploadState::Uploading { sent: 50, total: 100 }),
+            (300, UploadState::Failed { error }),
+            (400, UploadState::Cancelled),
+        ];
+        let summary = BatchSummary::of(states.iter().map(|(size, state)| (*size, state)));
+        assert_eq!((summary.files, summary.done, summary.failed, summary.cancelled, summary.pending), (4, 1, 1, 1, 1));
+        assert_eq!(summary.bytes_total, 600);
+        assert_eq!(summary.bytes_sent, 200);
+        assert_eq!(summary.percent(), 33);
+        assert!(!summary.is_complete());
+    }
+}
