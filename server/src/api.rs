@@ -37,6 +37,13 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .layer(middleware::from_fn_with_state(state, authenticate))
 }
 
+/// The API answers browsers only with test controls on: Cloudflare's API sends no CORS
+/// headers (its token must never be in a page), but the widget's browser tests inspect what
+/// the service holds.
+pub fn test_cors() -> tower_http::cors::CorsLayer {
+    tower_http::cors::CorsLayer::very_permissive()
+}
+
 /// Checks the account id in the path and the Bearer token (or `X-Auth-Key`).
 async fn authenticate(State(state): State<AppState>, Path(params): Path<Vec<(String, String)>>, request: Request, next: Next) -> Response {
     let account = params.iter().find(|(k, _)| k == "account_id").map(|(_, v)| v.as_str()).unwrap_or("");

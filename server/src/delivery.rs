@@ -60,8 +60,12 @@ async fn deliver(State(state): State<AppState>, Path((account_hash, rest)): Path
                 Ok(Err(error)) => return error.into_response(),
                 Err(error) => return crate::envelope::ApiError::internal(format!("render: {error}")).into_response(),
             };
-            // A failed cache write only costs a re-render next time.
-            let _ = tokio::fs::write(&cached, &rendered.bytes).await;
+            // Written aside and renamed into place: a concurrent request for the same variant
+            // must never read a half-written file. A failed write only costs a re-render.
+            let partial = cached.with_extension(format!("partial-{}", uuid::Uuid::new_v4().simple()));
+            if tokio::fs::write(&partial, &rendered.bytes).await.is_ok() && tokio::fs::rename(&partial, &cached).await.is_err() {
+                let _ = tokio::fs::remove_file(&partial).await;
+            }
             rendered
         }
     };
@@ -72,6 +76,9 @@ async fn deliver(State(state): State<AppState>, Path((account_hash, rest)): Path
             (header::CACHE_CONTROL, cache_control),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            // Images are meant to be embedded anywhere, including cross-origin-isolated pages
+            // (COEP: require-corp), which refuse images without this header.
+            (header::HeaderName::from_static("cross-origin-resource-policy"), "cross-origin"),
         ],
         Body::from(rendered.bytes),
     )

@@ -17,15 +17,16 @@ pub mod ratelimit;
 pub mod signing;
 pub mod state;
 pub mod store;
+pub mod test_controls;
 pub mod upload;
 pub mod variants;
 pub mod webhook;
 
 use std::net::SocketAddr;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -112,13 +113,18 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     };
     let backend = backend::Backend::new(state.clone(), client);
 
+    let mut api_routes = api::routes(state.clone());
+    if config.enable_test_controls {
+        api_routes = api_routes.layer(api::test_cors());
+    }
     let mut app = Router::new()
-        .nest("/client/v4/accounts/{account_id}/images", api::routes(state.clone()))
+        .nest("/client/v4/accounts/{account_id}/images", api_routes)
         .nest(&path_of(&urls.upload_base), upload::routes())
         .nest(&path_of(&urls.delivery_base), delivery::routes())
         .route("/", get(index));
     if config.enable_test_controls {
-        app = app.route("/_local/advance-clock", post(advance_clock));
+        tracing::warn!("test controls are enabled: /_local/ can expire URLs and move the clock");
+        app = app.nest("/_local", test_controls::routes());
     }
     let app = app
         .with_state(state)
@@ -161,12 +167,3 @@ async fn index(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-#[derive(serde::Deserialize)]
-struct AdvanceClock {
-    seconds: i64,
-}
-
-async fn advance_clock(State(state): State<AppState>, Query(query): Query<AdvanceClock>) -> impl IntoResponse {
-    state.advance_clock(query.seconds);
-    envelope::ok(serde_json::json!({"now": state::rfc3339_millis(state.now())}))
-}

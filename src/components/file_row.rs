@@ -90,7 +90,7 @@ fn Variants(
     view! {
         <div class="du__result">
             {preview.map(|src| view! {
-                <img class="du__thumb" src=src alt=format!("Preview of {filename}") width="64" height="64" loading="lazy"/>
+                <img class="du__thumb" src=src alt=format!("Preview of {filename}") width="64" height="64" decoding="async"/>
             })}
             <ul class="du__variants" aria-label="Image URLs">
                 {image.variants.iter().map(|url| {

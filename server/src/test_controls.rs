@@ -1,0 +1,96 @@
+//! Routes under `/_local/` that only exist with `--enable-test-controls`. They let the
+//! widget's browser tests reach states of the real upload host that are otherwise slow or
+//! impossible to reach from a page: an upload URL that has expired or was already used, and a
+//! backend that fails. Everything behind them is the real service.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use tower_http::cors::CorsLayer;
+
+use crate::envelope::{ApiError, ApiResult};
+use crate::form::FilePart;
+use crate::ingest::ingest;
+use crate::state::{rfc3339_millis, AppState};
+use crate::store::ImageRow;
+
+/// The test-control routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/advance-clock", post(advance_clock))
+        .route("/direct-upload", post(dead_upload_url))
+        .route("/fail", post(fail).get(fail))
+        .layer(CorsLayer::very_permissive())
+}
+
+#[derive(Deserialize)]
+struct AdvanceClock {
+    seconds: i64,
+}
+
+/// Moves the service clock forward, so drafts expire without waiting.
+async fn advance_clock(State(state): State<AppState>, Query(query): Query<AdvanceClock>) -> Response {
+    state.advance_clock(query.seconds);
+    crate::envelope::ok(json!({"now": rfc3339_millis(state.now())}))
+}
+
+#[derive(Deserialize)]
+struct DeadUrl {
+    state: String,
+}
+
+/// Answers like a backend, `{id, uploadURL}`, with a URL the upload host will refuse:
+/// `state=expired` (its expiry has passed) or `state=used` (a file was already uploaded).
+async fn dead_upload_url(State(state): State<AppState>, Query(query): Query<DeadUrl>) -> ApiResult {
+    let now = state.now();
+    let id = uuid::Uuid::new_v4().to_string();
+    let expiry = match query.state.as_str() {
+        "expired" => now.unix_timestamp() - 60,
+        "used" => now.unix_timestamp() + 1800,
+        other => return Err(ApiError::bad_request(format!("state must be expired or used, not '{other}'"))),
+    };
+    let draft = ImageRow {
+        id: id.clone(),
+        filename: None,
+        creator: None,
+        meta: None,
+        require_signed_urls: false,
+        uploaded: rfc3339_millis(now),
+        draft: true,
+        expiry: Some(expiry),
+        blob_key: None,
+        content_type: None,
+        width: 0,
+        height: 0,
+        size: 0,
+        seq: 0,
+    };
+    state.store().insert_image(&draft)?;
+    if query.state == "used" {
+        let mut png = Vec::new();
+        image::RgbImage::from_pixel(2, 2, image::Rgb([200, 80, 20]))
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let stored = ingest(&state, &FilePart { filename: "first.png".into(), bytes: png.into() }).await?;
+        state
+            .store()
+            .claim_draft(&id, now.unix_timestamp(), &rfc3339_millis(now), &stored)?
+            .map_err(|refusal| ApiError::internal(format!("could not use the URL: {refusal:?}")))?;
+    }
+    Ok(Json(json!({"id": id, "uploadURL": state.upload_url(&id)})).into_response())
+}
+
+#[derive(Deserialize)]
+struct Fail {
+    status: u16,
+}
+
+/// Answers with the given status and a plain-text body, like a crashed backend.
+async fn fail(Query(query): Query<Fail>) -> Response {
+    let status = StatusCode::from_u16(query.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""))).into_response()
+}
