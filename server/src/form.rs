@@ -59,6 +59,24 @@ pub async fn read_form(request: Request) -> ApiResult<Form> {
         .unwrap_or("")
         .to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
+        // API forms are small but for an optional 10 MB file: buffer them (bounded) so that an
+        // empty form, which the SDKs send for a call without parameters, is told apart from a
+        // broken one (the multipart parser calls both "incomplete").
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::to_bytes(body, (MAX_FILE_BYTES + 1024 * 1024) as usize)
+            .await
+            .map_err(|_| ApiError::too_large())?;
+        let original_type = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let boundary = original_type
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix("boundary="))
+            .map(|b| b.trim_matches('"').to_string())
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(256)]);
+        if text.trim().is_empty() || text.trim() == format!("--{boundary}--") {
+            return Ok(Form::default());
+        }
+        let request = Request::from_parts(parts, axum::body::Body::from(bytes));
         let multipart = Multipart::from_request(request, &())
             .await
             .map_err(|e| ApiError::bad_request(format!("Error parsing form fields: {e}")))?;
