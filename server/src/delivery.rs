@@ -1,8 +1,8 @@
 //! Image delivery (what imagedelivery.net is): `GET {delivery_base}/{account_hash}/{id}/{variant}`.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{header, StatusCode, Uri};
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -20,7 +20,7 @@ fn refuse(status: StatusCode, message: String) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], message).into_response()
 }
 
-async fn deliver(State(state): State<AppState>, Path((account_hash, rest)): Path<(String, String)>, uri: Uri) -> Response {
+async fn deliver(State(state): State<AppState>, Path((account_hash, rest)): Path<(String, String)>, OriginalUri(uri): OriginalUri) -> Response {
     if account_hash != state.urls().account_hash {
         return refuse(StatusCode::NOT_FOUND, format!("Unknown account hash '{account_hash}'"));
     }
@@ -39,7 +39,8 @@ async fn deliver(State(state): State<AppState>, Path((account_hash, rest)): Path
     };
     let signed = row.require_signed_urls && !variant.never_require_signed_urls;
     if signed {
-        // The path as the client sent it: Cloudflare signs url.pathname, still percent-encoded.
+        // The whole path as the client sent it (OriginalUri: nesting strips the base path);
+        // Cloudflare signs url.pathname, still percent-encoded.
         if let Err(reason) = signing::verify(uri.path(), uri.query(), state.signing_key(), state.now().unix_timestamp()) {
             return refuse(StatusCode::FORBIDDEN, format!("Forbidden: {reason}"));
         }
