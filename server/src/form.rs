@@ -1,6 +1,7 @@
 //! Reading request fields the way Cloudflare's clients send them: multipart/form-data (the
 //! SDKs, with booleans as strings and nested metadata as `metadata[key]` fields), a JSON body
-//! (the docs' curl example), or a urlencoded form.
+//! (the docs' curl example), or a urlencoded form. Nested metadata arrives as `metadata[a][b]`
+//! (bracketed) or `metadata.a.b` (dotted, the Python SDK), and is rebuilt into one object.
 
 use std::collections::BTreeMap;
 
@@ -149,6 +150,9 @@ fn collect_field(form: &mut Form, bracketed: &mut Vec<(Vec<String>, String)>, na
             .map(|s| s.trim_end_matches(']').to_string())
             .collect();
         bracketed.push((path, value));
+    } else if let Some(rest) = name.strip_prefix("metadata.").or_else(|| name.strip_prefix("meta.")) {
+        // `metadata.a.b`, the Python SDK's encoding of nested objects.
+        bracketed.push((rest.split('.').map(str::to_string).collect(), value));
     } else if name == "metadata" || name == "meta" {
         form.metadata = Some(parse_metadata_value(Value::String(value))?);
     } else {

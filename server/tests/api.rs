@@ -81,6 +81,12 @@ async fn direct_upload_accepts_json_and_the_sdks_multipart_encoding() {
     assert_eq!(record["result"]["meta"], json!({"album": "holidays", "place": {"city": "Lisbon"}}));
     assert_eq!(record["result"]["requireSignedURLs"], false);
 
+    // The Python SDK's dotted encoding of the same.
+    let form = Form::new().text("metadata.album", "trip").text("metadata.place.city", "Porto");
+    let (_, body) = send(s.post("v2/direct_upload").multipart(form)).await;
+    let (_, record) = send(s.get(&format!("v1/{}", body["result"]["id"].as_str().unwrap()))).await;
+    assert_eq!(record["result"]["meta"], json!({"album": "trip", "place": {"city": "Porto"}}));
+
     // Multipart with metadata as one JSON string field, as in the docs' curl example.
     let (id, _) = s.direct_upload(&[("metadata", r#"{"key":"value"}"#)]).await;
     let (_, record) = send(s.get(&format!("v1/{id}"))).await;
