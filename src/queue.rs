@@ -127,7 +127,7 @@ pub struct BatchSummary {
     pub pending: usize,
     /// File bytes sent (a finished file counts whole).
     pub bytes_sent: u64,
-    /// File bytes of all files that are not cancelled.
+    /// File bytes of all files that are neither failed nor cancelled.
     pub bytes_total: u64,
 }
 
@@ -143,7 +143,9 @@ impl BatchSummary {
                 UploadState::Cancelled => summary.cancelled += 1,
                 _ => summary.pending += 1,
             }
-            if !matches!(state, UploadState::Cancelled) {
+            // Failed and cancelled files are out of the running: the bar measures what is
+            // still coming and what arrived, so a batch with failures still ends at 100 %.
+            if !matches!(state, UploadState::Cancelled | UploadState::Failed { .. }) {
                 summary.bytes_total += size;
                 summary.bytes_sent += (state.fraction() * size as f64).round() as u64;
             }
@@ -222,9 +224,9 @@ mod tests {
         ];
         let summary = BatchSummary::of(states.iter().map(|(size, state)| (*size, state)));
         assert_eq!((summary.files, summary.done, summary.failed, summary.cancelled, summary.pending), (4, 1, 1, 1, 1));
-        assert_eq!(summary.bytes_total, 600);
+        assert_eq!(summary.bytes_total, 300);
         assert_eq!(summary.bytes_sent, 200);
-        assert_eq!(summary.percent(), 33);
+        assert_eq!(summary.percent(), 66);
         assert!(!summary.is_complete());
     }
 }

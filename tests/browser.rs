@@ -190,6 +190,8 @@ async fn uploads_several_files_at_once_and_keeps_going_past_a_bad_one() {
     assert_eq!(states, ["done", "failed", "done"]);
     assert!(error_of(&rows[1]).starts_with("Upload host error (HTTP 415, code 5455)"), "got: {}", error_of(&rows[1]));
     assert_eq!(widget.text(".du__status"), "2 uploaded, 1 failed");
+    let total: web_sys::HtmlProgressElement = widget.root.query_selector(".du__total").unwrap().unwrap().unchecked_into();
+    assert_eq!(total.value(), 100.0, "a batch with a failed file still ends at 100 %");
     let received = widget.received.lock().unwrap();
     assert_eq!(received.failures.len(), 1);
     assert_eq!(received.failures[0].file_name, "notes.png");

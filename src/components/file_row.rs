@@ -28,6 +28,7 @@ pub fn FileRow(
         UploadState::Cancelled => "Cancelled".to_string(),
     };
     let error_id = format!("du-error-{key}");
+    let error_ref = error_id.clone();
     let name_for_cancel = name.clone();
     let name_for_retry = name.clone();
     let name_for_remove = name.clone();
@@ -47,18 +48,24 @@ pub fn FileRow(
                 hidden=move || state.get().is_finished()
             ></progress>
             {move || match state.get() {
-                UploadState::Failed { error } => view! {
+                UploadState::Failed { error } => Some(view! {
                     <p class="du__error" id=error_id.clone() role="alert">{error.to_string()}</p>
+                }.into_any()),
+                UploadState::Done { image } => Some(view! { <Variants image=image/> }.into_any()),
+                _ => None,
+            }}
+            <div class="du__actions">
+            {move || match state.get() {
+                UploadState::Failed { .. } => view! {
                     <button
                         type="button"
                         class="du__retry"
                         aria-label=format!("Retry {name_for_retry}")
-                        aria-describedby=error_id.clone()
+                        aria-describedby=error_ref.clone()
                         on:click=move |_| controller.retry(key)
                     >"Retry"</button>
                 }.into_any(),
-                UploadState::Done { image } => view! { <Variants image=image/> }.into_any(),
-                UploadState::Cancelled => ().into_any(),
+                UploadState::Done { .. } | UploadState::Cancelled => ().into_any(),
                 _ => view! {
                     <button
                         type="button"
@@ -75,6 +82,7 @@ pub fn FileRow(
                 hidden=move || !state.get().is_finished()
                 on:click=move |_| controller.remove(key)
             >"Remove"</button>
+            </div>
         </li>
     }
 }
