@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::api::ErrorDetail;
+use crate::validate::Rejection;
 
 /// Which server a failure came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +53,21 @@ pub enum UploadError {
         /// What was wrong with the answer.
         detail: String,
     },
+    /// Nothing moved for the stall timeout; the request was aborted.
+    #[error("Upload host stalled: nothing happened for {seconds} s")]
+    Stalled {
+        /// The stall timeout.
+        seconds: u32,
+    },
+    /// The backend says the image is still a draft after the upload host accepted it.
+    #[error("Backend could not confirm the upload: image {id} is still a draft")]
+    NotConfirmed {
+        /// The image id.
+        id: String,
+    },
+    /// Refused before anything was sent.
+    #[error("Refused before upload: {0}")]
+    Rejected(Rejection),
     /// The browser could not even start the request.
     #[error("The browser could not send the request: {0}")]
     Browser(String),
@@ -80,7 +96,9 @@ impl UploadError {
             UploadError::Network { side, .. } | UploadError::Status { side, .. } | UploadError::Malformed { side, .. } => {
                 Some(*side)
             }
-            UploadError::Browser(_) => None,
+            UploadError::Stalled { .. } => Some(Side::UploadHost),
+            UploadError::NotConfirmed { .. } => Some(Side::Backend),
+            UploadError::Rejected(_) | UploadError::Browser(_) => None,
         }
     }
 
@@ -88,13 +106,16 @@ impl UploadError {
     /// Cloudflare's transient codes; never a refusal of the file itself.
     pub fn is_transient(&self) -> bool {
         match self {
-            UploadError::Network { .. } => true,
+            UploadError::Network { .. } | UploadError::Stalled { .. } => true,
             UploadError::Status { status, detail, .. } => match detail.code {
                 Some(5408 | 5500 | 5503 | 5550) => true,
                 Some(5413 | 5415 | 5455) => false,
                 _ => *status >= 500 || *status == 429 || *status == 408,
             },
-            UploadError::Malformed { .. } | UploadError::Browser(_) => false,
+            UploadError::Malformed { .. }
+            | UploadError::NotConfirmed { .. }
+            | UploadError::Rejected(_)
+            | UploadError::Browser(_) => false,
         }
     }
 }

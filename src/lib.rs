@@ -18,11 +18,16 @@ pub mod backend;
 pub mod components;
 pub mod error;
 pub mod format;
+pub mod image_tools;
+pub mod messages;
 pub mod queue;
 pub mod transport;
+pub mod validate;
 
 pub use api::{ImageRecord, UploadTarget};
 pub use backend::{BackendConfig, Credentials};
 pub use components::{DirectUpload, FileFailure};
 pub use error::{Side, UploadError};
-pub use queue::{BatchSummary, UploadState};
+pub use messages::Lang;
+pub use queue::{BatchSummary, RetryPolicy, UploadState};
+pub use validate::{Rejection, Restrictions};

@@ -3,10 +3,43 @@
 
 use crate::api::ImageRecord;
 use crate::error::UploadError;
+use crate::validate::Rejection;
+
+/// When and how often failed uploads are tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Automatic retries after the first try (0: none).
+    pub max_retries: u32,
+    /// Delay before the first retry, in milliseconds; each further retry doubles it.
+    pub base_delay_ms: u32,
+    /// Longest delay, in milliseconds.
+    pub max_delay_ms: u32,
+    /// An upload with no progress for this long is aborted and retried (0: never).
+    pub stall_timeout_ms: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { max_retries: 3, base_delay_ms: 1_000, max_delay_ms: 30_000, stall_timeout_ms: 30_000 }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry `attempt` (1-based): exponential, capped, with "equal jitter" so
+    /// that many clients failing together do not come back together, yet never wait zero.
+    /// `random` is uniform in [0, 1).
+    pub fn delay_ms(&self, attempt: u32, random: f64) -> u32 {
+        let exponential = (self.base_delay_ms as u64) << attempt.saturating_sub(1).min(20);
+        let capped = exponential.min(self.max_delay_ms as u64) as f64;
+        (capped / 2.0 + random.clamp(0.0, 1.0) * capped / 2.0).round() as u32
+    }
+}
 
 /// Where one file is in its upload. One enum, so impossible states cannot be represented.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UploadState {
+    /// Being checked against the restrictions (type from the bytes, size, dimensions).
+    Checking,
     /// Waiting for a free upload slot.
     Queued,
     /// Asking the backend for a one-time upload URL.
@@ -28,6 +61,13 @@ pub enum UploadState {
         /// What went wrong.
         error: UploadError,
     },
+    /// Failed for a passing reason; waiting before trying again with a fresh upload URL.
+    RetryWaiting {
+        /// Which retry comes next (1 for the first).
+        attempt: u32,
+        /// Why the last try failed.
+        error: UploadError,
+    },
     /// Stopped by the user.
     Cancelled,
 }
@@ -35,6 +75,8 @@ pub enum UploadState {
 /// Something that happens to an upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UploadEvent {
+    /// The restrictions were checked.
+    Checked(Result<(), Rejection>),
     /// A slot is free: ask for an upload URL.
     Start,
     /// The backend answered with a URL: start sending `total` bytes.
@@ -51,8 +93,17 @@ pub enum UploadEvent {
     },
     /// The upload host stored the image.
     Succeeded(ImageRecord),
-    /// The backend or the upload host failed.
+    /// The backend or the upload host failed for good.
     Failed(UploadError),
+    /// The backend or the upload host failed for a passing reason; retry `attempt` is due later.
+    WillRetry {
+        /// Why it failed.
+        error: UploadError,
+            /// Which retry comes next.
+        attempt: u32,
+    },
+    /// The wait before a retry is over.
+    RetryDue,
     /// The user cancelled.
     Cancel,
     /// The user asked to try a failed or cancelled file again.
@@ -66,6 +117,8 @@ impl UploadState {
         use UploadEvent as E;
         use UploadState as S;
         match (self, event) {
+            (S::Checking, E::Checked(Ok(()))) => S::Queued,
+            (S::Checking, E::Checked(Err(rejection))) => S::Failed { error: UploadError::Rejected(rejection) },
             (S::Queued, E::Start) => S::RequestingUrl,
             (S::RequestingUrl, E::UrlReceived { total }) => S::Uploading { sent: 0, total },
             (S::Uploading { sent: before, .. }, E::Progress { sent, total }) => {
@@ -74,8 +127,14 @@ impl UploadState {
             }
             (S::Uploading { .. }, E::Succeeded(image)) => S::Done { image },
             (S::RequestingUrl | S::Uploading { .. }, E::Failed(error)) => S::Failed { error },
-            (S::Queued | S::RequestingUrl | S::Uploading { .. }, E::Cancel) => S::Cancelled,
-            (S::Failed { .. } | S::Cancelled, E::Retry) => S::Queued,
+            (S::RequestingUrl | S::Uploading { .. }, E::WillRetry { error, attempt }) => S::RetryWaiting { attempt, error },
+            (S::RetryWaiting { .. }, E::RetryDue) => S::Queued,
+            (S::Checking | S::Queued | S::RequestingUrl | S::Uploading { .. } | S::RetryWaiting { .. }, E::Cancel) => {
+                S::Cancelled
+            }
+            // A refused file cannot become acceptable by trying again.
+            (S::Failed { error: UploadError::Rejected(_) }, E::Retry) => self.clone(),
+            (S::Failed { .. } | S::Cancelled | S::RetryWaiting { .. }, E::Retry) => S::Queued,
             (state, _) => state.clone(),
         }
     }
@@ -102,6 +161,8 @@ impl UploadState {
     /// A short machine-readable name, used as the row's `data-state`.
     pub fn name(&self) -> &'static str {
         match self {
+            UploadState::Checking => "checking",
+            UploadState::RetryWaiting { .. } => "retrying",
             UploadState::Queued => "queued",
             UploadState::RequestingUrl => "requesting",
             UploadState::Uploading { .. } => "uploading",
@@ -123,8 +184,10 @@ pub struct BatchSummary {
     pub failed: usize,
     /// Files the user cancelled.
     pub cancelled: usize,
-    /// Files still waiting or uploading.
+    /// Files still being checked, waiting or uploading.
     pub pending: usize,
+    /// Files holding an upload slot right now (asking for a URL or sending).
+    pub uploading: usize,
     /// File bytes sent (a finished file counts whole).
     pub bytes_sent: u64,
     /// File bytes of all files that are neither failed nor cancelled.
@@ -142,6 +205,9 @@ impl BatchSummary {
                 UploadState::Failed { .. } => summary.failed += 1,
                 UploadState::Cancelled => summary.cancelled += 1,
                 _ => summary.pending += 1,
+            }
+            if state.is_active() {
+                summary.uploading += 1;
             }
             // Failed and cancelled files are out of the running: the bar measures what is
             // still coming and what arrived, so a batch with failures still ends at 100 %.
@@ -211,6 +277,34 @@ mod tests {
         assert_eq!(s, UploadState::Failed { error });
         assert_eq!(s.apply(UploadEvent::Retry), UploadState::Queued);
         assert_eq!(UploadState::Done { image: record() }.apply(UploadEvent::Retry), UploadState::Done { image: record() });
+    }
+
+    #[test]
+    fn checking_leads_to_the_queue_or_a_refusal_that_cannot_be_retried() {
+        assert_eq!(UploadState::Checking.apply(UploadEvent::Checked(Ok(()))), UploadState::Queued);
+        let refused = UploadState::Checking.apply(UploadEvent::Checked(Err(Rejection::TooManyFiles { max: 2 })));
+        assert_eq!(refused, UploadState::Failed { error: UploadError::Rejected(Rejection::TooManyFiles { max: 2 }) });
+        assert_eq!(refused.apply(UploadEvent::Retry), refused, "retrying a refused file changes nothing");
+    }
+
+    #[test]
+    fn a_passing_failure_waits_then_queues_again() {
+        let error = UploadError::Network { side: Side::Backend, detail: "down".into() };
+        let s = UploadState::RequestingUrl.apply(UploadEvent::WillRetry { error: error.clone(), attempt: 1 });
+        assert_eq!(s, UploadState::RetryWaiting { attempt: 1, error });
+        assert_eq!(s.apply(UploadEvent::RetryDue), UploadState::Queued);
+        assert_eq!(s.apply(UploadEvent::Cancel), UploadState::Cancelled);
+        assert!(!s.is_finished() && !s.is_active(), "a waiting file holds no slot and is not finished");
+    }
+
+    #[test]
+    fn backoff_doubles_is_capped_and_jittered() {
+        let policy = RetryPolicy { max_retries: 5, base_delay_ms: 1000, max_delay_ms: 5000, stall_timeout_ms: 0 };
+        assert_eq!(policy.delay_ms(1, 0.0), 500);
+        assert_eq!(policy.delay_ms(1, 0.999_999), 1000);
+        assert_eq!(policy.delay_ms(2, 0.0), 1000);
+        assert_eq!(policy.delay_ms(3, 0.5), 3000);
+        assert_eq!(policy.delay_ms(10, 0.0), 2500, "capped at max_delay_ms");
     }
 
     #[test]

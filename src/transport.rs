@@ -20,31 +20,56 @@ pub struct HostAnswer {
     pub body: String,
 }
 
-/// One running upload. Dropping it aborts the request and frees its callbacks.
+/// Why a request was aborted by the widget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AbortReason {
+    /// The user cancelled.
+    Cancelled,
+    /// Nothing happened for the stall timeout.
+    Stalled,
+}
+
+/// One running upload. Dropping it aborts the request and frees its callbacks and timer.
 #[must_use = "dropping the upload aborts it"]
 pub struct XhrUpload {
     xhr: XmlHttpRequest,
     finished: Promise,
     done: Rc<Cell<bool>>,
-    aborted: Rc<Cell<bool>>,
+    aborted: Rc<Cell<Option<AbortReason>>>,
+    stall_timeout_ms: u32,
+    watchdog: Option<i32>,
     _on_progress: Closure<dyn FnMut(ProgressEvent)>,
     _on_loadend: Closure<dyn FnMut()>,
+    _on_watchdog: Option<Closure<dyn FnMut()>>,
 }
 
 fn browser_error(error: JsValue) -> UploadError {
     UploadError::Browser(error.as_string().unwrap_or_else(|| format!("{error:?}")))
 }
 
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
 impl XhrUpload {
     /// Starts POSTing `file` as multipart/form-data (field `file`) to `url`, with no
     /// credentials and no custom headers, as Cloudflare's upload host expects.
-    /// `on_progress(sent, total)` runs for every upload progress event.
-    pub fn start(url: &str, file: &File, mut on_progress: impl FnMut(u64, u64) + 'static) -> Result<Self, UploadError> {
+    /// `on_progress(sent, total)` runs for every upload progress event. When nothing happens
+    /// for `stall_timeout_ms` (0: never) the request is aborted and reported as stalled.
+    pub fn start(
+        url: &str,
+        file: &File,
+        stall_timeout_ms: u32,
+        mut on_progress: impl FnMut(u64, u64) + 'static,
+    ) -> Result<Self, UploadError> {
         let xhr = XmlHttpRequest::new().map_err(browser_error)?;
         xhr.open("POST", url).map_err(browser_error)?;
         xhr.set_with_credentials(false);
 
+        let last_activity = Rc::new(Cell::new(now_ms()));
+        let activity = last_activity.clone();
         let on_progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
+            activity.set(now_ms());
             if event.length_computable() {
                 on_progress(event.loaded() as u64, event.total() as u64);
             }
@@ -66,13 +91,46 @@ impl XhrUpload {
         let form = FormData::new().map_err(browser_error)?;
         form.append_with_blob_and_filename("file", file, &file.name()).map_err(browser_error)?;
         xhr.send_with_opt_form_data(Some(&form)).map_err(browser_error)?;
-        Ok(Self { xhr, finished, done, aborted: Rc::new(Cell::new(false)), _on_progress: on_progress, _on_loadend: on_loadend })
+
+        let aborted = Rc::new(Cell::new(None));
+        let mut upload = Self {
+            xhr,
+            finished,
+            done,
+            aborted,
+            stall_timeout_ms,
+            watchdog: None,
+            _on_progress: on_progress,
+            _on_loadend: on_loadend,
+            _on_watchdog: None,
+        };
+        if stall_timeout_ms > 0 {
+            upload.watch_for_stalls(last_activity);
+        }
+        Ok(upload)
     }
 
-    /// Aborts the request; [`XhrUpload::finish`] then reports [`UploadOutcome::Aborted`].
+    /// Checks a few times per timeout whether anything happened; aborts when nothing did.
+    fn watch_for_stalls(&mut self, last_activity: Rc<Cell<f64>>) {
+        let Some(window) = web_sys::window() else { return };
+        let (xhr, done, aborted, timeout) = (self.xhr.clone(), self.done.clone(), self.aborted.clone(), self.stall_timeout_ms);
+        let check = Closure::<dyn FnMut()>::new(move || {
+            if !done.get() && aborted.get().is_none() && now_ms() - last_activity.get() > timeout as f64 {
+                aborted.set(Some(AbortReason::Stalled));
+                let _ = xhr.abort();
+            }
+        });
+        let period = (timeout / 4).clamp(50, 1000) as i32;
+        self.watchdog = window
+            .set_interval_with_callback_and_timeout_and_arguments_0(check.as_ref().unchecked_ref(), period)
+            .ok();
+        self._on_watchdog = Some(check);
+    }
+
+    /// Aborts the request; [`XhrUpload::outcome`] then reports [`UploadOutcome::Aborted`].
     pub fn abort(&self) {
-        if !self.done.get() {
-            self.aborted.set(true);
+        if !self.done.get() && self.aborted.get().is_none() {
+            self.aborted.set(Some(AbortReason::Cancelled));
             let _ = self.xhr.abort();
         }
     }
@@ -85,8 +143,12 @@ impl XhrUpload {
 
     /// How the request ended; call after [`XhrUpload::finished`] resolved.
     pub fn outcome(&self) -> UploadOutcome {
-        if self.aborted.get() {
-            return UploadOutcome::Aborted;
+        match self.aborted.get() {
+            Some(AbortReason::Cancelled) => return UploadOutcome::Aborted,
+            Some(AbortReason::Stalled) => {
+                return UploadOutcome::Failed(UploadError::Stalled { seconds: self.stall_timeout_ms.div_ceil(1000) })
+            }
+            None => {}
         }
         match self.xhr.status().unwrap_or(0) {
             // Status 0: no HTTP answer at all (refused connection, CORS failure, reset).
@@ -102,6 +164,9 @@ impl XhrUpload {
 impl Drop for XhrUpload {
     fn drop(&mut self) {
         self.abort();
+        if let (Some(id), Some(window)) = (self.watchdog, web_sys::window()) {
+            window.clear_interval_with_handle(id);
+        }
         self.xhr.set_onloadend(None);
         if let Ok(upload) = self.xhr.upload() {
             upload.set_onprogress(None);
@@ -114,7 +179,7 @@ impl Drop for XhrUpload {
 pub enum UploadOutcome {
     /// The host answered (any status).
     Answered(HostAnswer),
-    /// No answer arrived.
+    /// No answer arrived, or it stalled.
     Failed(UploadError),
     /// The request was aborted on purpose.
     Aborted,

@@ -24,6 +24,10 @@ pub fn routes() -> Router<AppState> {
         .route("/advance-clock", post(advance_clock))
         .route("/direct-upload", post(dead_upload_url))
         .route("/fail", post(fail).get(fail))
+        .route("/flaky-backend", post(flaky_backend))
+        .route("/flaky-backend/count", axum::routing::get(flaky_count))
+        .route("/stall/{id}", post(stall))
+        .route("/draft-record/{id}", axum::routing::get(draft_record))
         .layer(CorsLayer::very_permissive())
 }
 
@@ -93,4 +97,97 @@ struct Fail {
 async fn fail(Query(query): Query<Fail>) -> Response {
     let status = StatusCode::from_u16(query.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""))).into_response()
+}
+
+#[derive(Deserialize)]
+struct Flaky {
+    key: String,
+    fail: u32,
+    #[serde(default)]
+    mode: FlakyMode,
+    #[serde(default = "default_status")]
+    status: u16,
+}
+
+fn default_status() -> u16 {
+    503
+}
+
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum FlakyMode {
+    /// The first `fail` calls answer `status` with Cloudflare's envelope.
+    #[default]
+    Status,
+    /// The first `fail` calls hand out a URL whose upload never gets an answer.
+    Stall,
+}
+
+/// Calls per key, so that a test can see how often the widget asked for a URL.
+fn flaky_calls() -> &'static std::sync::Mutex<std::collections::HashMap<String, u32>> {
+    static CALLS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, u32>>> = std::sync::OnceLock::new();
+    CALLS.get_or_init(Default::default)
+}
+
+/// A backend that fails its first `fail` calls per `key` (by status, or by handing out a
+/// stalling URL), then behaves: it creates a real draft, with `creator = key` so that a test
+/// can count what was stored for it.
+async fn flaky_backend(State(state): State<AppState>, Query(query): Query<Flaky>) -> ApiResult {
+    let call = {
+        let mut calls = flaky_calls().lock().unwrap_or_else(|p| p.into_inner());
+        let count = calls.entry(query.key.clone()).or_insert(0);
+        *count += 1;
+        *count
+    };
+    let failing = call <= query.fail;
+    if failing && query.mode == FlakyMode::Status {
+        let status = StatusCode::from_u16(query.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let code = if status.is_server_error() { 5503 } else { 5400 };
+        return Err(ApiError::new(status, code, format!("flaky backend: call {call} of key '{}' fails", query.key)));
+    }
+    let now = state.now();
+    let id = uuid::Uuid::new_v4().to_string();
+    let draft = ImageRow {
+        id: id.clone(),
+        filename: None,
+        creator: Some(query.key.clone()),
+        meta: None,
+        require_signed_urls: false,
+        uploaded: rfc3339_millis(now),
+        draft: true,
+        expiry: Some(now.unix_timestamp() + 1800),
+        blob_key: None,
+        content_type: None,
+        width: 0,
+        height: 0,
+        size: 0,
+        seq: 0,
+    };
+    state.store().insert_image(&draft)?;
+    let url = if failing { format!("{}/_local/stall/{id}", state.urls().public) } else { state.upload_url(&id) };
+    Ok(Json(json!({"id": id, "uploadURL": url})).into_response())
+}
+
+#[derive(Deserialize)]
+struct Key {
+    key: String,
+}
+
+/// How many times `/flaky-backend` was called for a key.
+async fn flaky_count(Query(query): Query<Key>) -> Response {
+    let calls = flaky_calls().lock().unwrap_or_else(|p| p.into_inner());
+    Json(json!({"calls": calls.get(&query.key).copied().unwrap_or(0)})).into_response()
+}
+
+/// An upload host that takes the whole file and then never answers (a stalled upload).
+/// Bounded: it gives up after five minutes.
+async fn stall(body: axum::body::Bytes) -> Response {
+    let _ = body;
+    tokio::time::sleep(std::time::Duration::from_secs(300)).await;
+    StatusCode::GATEWAY_TIMEOUT.into_response()
+}
+
+/// A backend whose image-status route claims every image is still a draft.
+async fn draft_record(axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+    Json(json!({"id": id, "draft": true, "variants": []})).into_response()
 }

@@ -1,6 +1,6 @@
-//! The upload queue behind the widget: adds files, runs uploads within the concurrency limit,
-//! and reports to the host page. It is `Copy` (arena handles), so event handlers and views can
-//! all hold it.
+//! The upload queue behind the widget: checks files, runs uploads within the concurrency
+//! limit, retries what failed for a passing reason, and reports to the host page. It is
+//! `Copy` (arena handles), so event handlers and views can all hold it.
 
 use std::collections::HashMap;
 
@@ -9,22 +9,29 @@ use leptos::task::spawn_local;
 use web_sys::File;
 
 use crate::api::{parse_error_detail, parse_image_record, ImageRecord};
-use crate::backend::{request_upload_target, BackendConfig};
+use crate::backend::{request_upload_target, verify_uploaded, BackendConfig};
 use crate::error::{Side, UploadError};
-use crate::queue::{BatchSummary, UploadEvent, UploadState};
+use crate::image_tools;
+use crate::messages::Lang;
+use crate::queue::{BatchSummary, RetryPolicy, UploadEvent, UploadState};
 use crate::transport::{UploadOutcome, XhrUpload};
+use crate::validate::{self, Rejection, Restrictions};
 
 /// One file in the widget's list.
 #[derive(Debug, Clone)]
 pub struct FileEntry {
     /// Stable key for the list and for the browser handles.
     pub key: u32,
-    /// File name.
-    pub name: String,
-    /// Size in bytes.
-    pub size: u64,
+    /// File name (changes when the file is re-encoded).
+    pub name: RwSignal<String>,
+    /// Size in bytes (changes when the file is re-encoded).
+    pub size: RwSignal<u64>,
+    /// Pixel size, once known.
+    pub pixels: RwSignal<Option<(u32, u32)>>,
     /// Where the upload is.
     pub state: RwSignal<UploadState>,
+    /// Automatic retries used so far.
+    retries: StoredValue<u32>,
 }
 
 /// A failed file, as the `on_error` callback receives it.
@@ -49,68 +56,190 @@ pub struct Callbacks {
     pub on_complete: Option<Callback<BatchSummary>>,
 }
 
+/// Everything the queue is configured with.
+#[derive(Clone)]
+pub struct Settings {
+    /// How to reach the backend.
+    pub backend: BackendConfig,
+    /// Where to confirm an upload (`{verify}/{id}`), if anywhere.
+    pub verify: Option<String>,
+    /// Uploads at once.
+    pub concurrency: usize,
+    /// What is accepted.
+    pub restrictions: Restrictions,
+    /// Retries and stall detection.
+    pub retry: RetryPolicy,
+    /// Re-encode images over the limits instead of refusing them.
+    pub downscale: bool,
+    /// Language of announcements.
+    pub lang: Lang,
+}
+
 /// The queue: file list, browser handles that are not `Send`, and settings.
 #[derive(Clone, Copy)]
 pub struct Controller {
     /// The files, in the order they were added.
     pub entries: RwSignal<Vec<FileEntry>>,
+    /// The latest sentence for the polite live region.
+    pub announcement: RwSignal<String>,
     files: StoredValue<HashMap<u32, File>, LocalStorage>,
     running: StoredValue<HashMap<u32, XhrUpload>, LocalStorage>,
     next_key: StoredValue<u32>,
-    backend: StoredValue<BackendConfig>,
-    concurrency: StoredValue<usize>,
+    settings: StoredValue<Settings>,
     callbacks: StoredValue<Callbacks>,
     /// Whether files were added since the last `on_complete`.
     batch_open: StoredValue<bool>,
 }
 
+async fn sleep_ms(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 impl Controller {
-    /// A queue for `backend`, running at most `concurrency` uploads at once.
-    pub fn new(backend: BackendConfig, concurrency: usize, callbacks: Callbacks) -> Self {
+    /// A queue with these settings and callbacks.
+    pub fn new(settings: Settings, callbacks: Callbacks) -> Self {
         Self {
             entries: RwSignal::new(Vec::new()),
+            announcement: RwSignal::new(String::new()),
             files: StoredValue::new_local(HashMap::new()),
             running: StoredValue::new_local(HashMap::new()),
             next_key: StoredValue::new(0),
-            backend: StoredValue::new(backend),
-            concurrency: StoredValue::new(concurrency.max(1)),
+            settings: StoredValue::new(settings),
             callbacks: StoredValue::new(callbacks),
             batch_open: StoredValue::new(false),
         }
     }
 
+    /// The queue's language.
+    pub fn lang(&self) -> Lang {
+        self.settings.with_value(|s| s.lang)
+    }
+
+    /// The file behind an entry, if it is still in the list.
+    pub fn file(&self, key: u32) -> Option<File> {
+        self.files.with_value(|files| files.get(&key).cloned())
+    }
+
+    fn summarize(entries: &[FileEntry], tracked: bool) -> BatchSummary {
+        let states: Vec<(u64, UploadState)> = entries
+            .iter()
+            .map(|e| if tracked { (e.size.get(), e.state.get()) } else { (e.size.get_untracked(), e.state.get_untracked()) })
+            .collect();
+        BatchSummary::of(states.iter().map(|(size, state)| (*size, state)))
+    }
+
     /// The batch summary (reactive: read it inside a closure or `Memo`).
     pub fn summary(&self) -> BatchSummary {
-        self.entries.with(|entries| {
-            let states: Vec<(u64, UploadState)> = entries.iter().map(|e| (e.size, e.state.get())).collect();
-            BatchSummary::of(states.iter().map(|(size, state)| (*size, state)))
-        })
+        self.entries.with(|entries| Self::summarize(entries, true))
     }
 
     fn summary_untracked(&self) -> BatchSummary {
-        self.entries.with_untracked(|entries| {
-            let states: Vec<(u64, UploadState)> = entries.iter().map(|e| (e.size, e.state.get_untracked())).collect();
-            BatchSummary::of(states.iter().map(|(size, state)| (*size, state)))
-        })
+        self.entries.with_untracked(|entries| Self::summarize(entries, false))
     }
 
-    /// Queues files and starts as many as the concurrency limit allows.
+    /// Adds files: each is checked against the restrictions, then queued. Files past
+    /// `max_files` are listed as refused, so the user sees why.
     pub fn add_files(&self, files: impl IntoIterator<Item = File>) {
+        let (max_files, mut count) = (
+            self.settings.with_value(|s| s.restrictions.max_files),
+            self.entries.with_untracked(|entries| entries.len()),
+        );
         let mut added = Vec::new();
         for file in files {
             let key = self.next_key.get_value();
             self.next_key.set_value(key + 1);
-            added.push(FileEntry { key, name: file.name(), size: file.size() as u64, state: RwSignal::new(UploadState::Queued) });
+            let state = match max_files {
+                Some(max) if count >= max => UploadState::Failed { error: UploadError::Rejected(Rejection::TooManyFiles { max }) },
+                _ => UploadState::Checking,
+            };
+            count += 1;
+            let entry = FileEntry {
+                key,
+                name: RwSignal::new(file.name()),
+                size: RwSignal::new(file.size() as u64),
+                pixels: RwSignal::new(None),
+                state: RwSignal::new(state),
+                retries: StoredValue::new(0),
+            };
             self.files.update_value(|files| {
                 files.insert(key, file);
             });
+            added.push(entry);
         }
         if added.is_empty() {
             return;
         }
         self.batch_open.set_value(true);
-        self.entries.update(|entries| entries.extend(added));
+        self.entries.update(|entries| entries.extend(added.iter().cloned()));
+        for entry in added {
+            if entry.state.get_untracked() == UploadState::Checking {
+                let controller = *self;
+                spawn_local(async move { controller.check(entry).await });
+            } else if let UploadState::Failed { error } = entry.state.get_untracked() {
+                self.report_failure(&entry, error);
+            }
+        }
         self.pump();
+    }
+
+    /// Checks one file: its type from its first bytes, its size, and (for raster images) its
+    /// pixel size as the browser decodes it. With `downscale`, an image over the limits is
+    /// re-encoded to fit instead of being refused.
+    async fn check(self, entry: FileEntry) {
+        let Some(file) = self.file(entry.key) else { return };
+        let settings = self.settings.get_value();
+        let restrictions = &settings.restrictions;
+        let head = image_tools::read_head(&file, validate::HEAD_BYTES).await.unwrap_or_default();
+        let found = validate::sniff_type(&head);
+        let limits_pixels = restrictions.max_side < u32::MAX || restrictions.max_pixels < u64::MAX;
+        // Decoding is only worth it when there are pixel limits to check (or to downscale to).
+        let raster = found.is_some_and(|t| t != "image/svg+xml") && (limits_pixels || settings.downscale);
+        let mut verdict = validate::check_file(restrictions, found, entry.size.get_untracked());
+        if verdict.is_ok() || (settings.downscale && raster && matches!(verdict, Err(Rejection::TooLarge { .. }))) {
+            verdict = match (raster, image_tools::pixel_size(&file).await) {
+                (false, _) => verdict,
+                (true, None) => Err(Rejection::Unreadable),
+                (true, Some((width, height))) => {
+                    entry.pixels.set(Some((width, height)));
+                    let fits = validate::check_dimensions(restrictions, width, height).and(verdict);
+                    match fits {
+                        Err(_) if settings.downscale => self.downscale(&entry, &file, width, height, restrictions).await,
+                        other => other,
+                    }
+                }
+            };
+        }
+        entry.state.update(|s| *s = s.apply(UploadEvent::Checked(verdict.clone())));
+        if let Err(rejection) = verdict {
+            if entry.state.get_untracked().name() == "failed" {
+                self.report_failure(&entry, UploadError::Rejected(rejection));
+            }
+        }
+        self.pump();
+    }
+
+    /// Replaces a file that is over the limits by a re-encoded one that fits.
+    async fn downscale(&self, entry: &FileEntry, file: &File, width: u32, height: u32, r: &Restrictions) -> Result<(), Rejection> {
+        let (w, h) = validate::fit_within(width, height, r.max_side, r.max_pixels);
+        // If quality alone cannot bring it under the byte limit, fewer pixels will.
+        let attempts = [(w, h), ((w as f64 * 0.7) as u32, (h as f64 * 0.7) as u32), (w / 2, h / 2)];
+        for (w, h) in attempts {
+            if let Ok(smaller) = image_tools::downscale(file, w.max(1), h.max(1), r.max_bytes).await {
+                entry.name.set(smaller.name());
+                entry.size.set(smaller.size() as u64);
+                entry.pixels.set(Some((w, h)));
+                self.files.update_value(|files| {
+                    files.insert(entry.key, smaller);
+                });
+                return Ok(());
+            }
+        }
+        Err(Rejection::TooLarge { size: file.size() as u64, max: r.max_bytes })
     }
 
     fn entry(&self, key: u32) -> Option<FileEntry> {
@@ -121,9 +250,10 @@ impl Controller {
     /// so none expires while waiting in the queue.
     fn pump(&self) {
         let entries = self.entries.get_untracked();
+        let concurrency = self.settings.with_value(|s| s.concurrency.max(1));
         let mut active = entries.iter().filter(|e| e.state.get_untracked().is_active()).count();
         for entry in entries {
-            if active >= self.concurrency.get_value() {
+            if active >= concurrency {
                 break;
             }
             if entry.state.get_untracked() == UploadState::Queued {
@@ -138,8 +268,9 @@ impl Controller {
     }
 
     async fn run(self, entry: FileEntry) {
-        let backend = self.backend.get_value();
-        let target = request_upload_target(&backend).await;
+        let settings = self.settings.get_value();
+        // Every try asks for a fresh URL: a used or expired one is never posted to twice.
+        let target = request_upload_target(&settings.backend).await;
         if entry.state.get_untracked() != UploadState::RequestingUrl {
             // Cancelled or removed while the URL was on its way.
             return self.pump();
@@ -148,13 +279,13 @@ impl Controller {
             Ok(target) => target,
             Err(error) => return self.fail(&entry, error),
         };
-        let Some(file) = self.files.with_value(|files| files.get(&entry.key).cloned()) else {
+        let Some(file) = self.file(entry.key) else {
             return self.pump();
         };
-        entry.state.update(|s| *s = s.apply(UploadEvent::UrlReceived { total: entry.size }));
+        entry.state.update(|s| *s = s.apply(UploadEvent::UrlReceived { total: entry.size.get_untracked() }));
         let state = entry.state;
         let controller = self;
-        let upload = match XhrUpload::start(&target.upload_url, &file, move |sent, total| {
+        let upload = match XhrUpload::start(&target.upload_url, &file, settings.retry.stall_timeout_ms, move |sent, total| {
             state.update(|s| *s = s.apply(UploadEvent::Progress { sent, total }));
             controller.report_progress();
         }) {
@@ -169,35 +300,74 @@ impl Controller {
         let Some(upload) = self.running.try_update_value(|running| running.remove(&entry.key)).flatten() else {
             return self.pump();
         };
-        match upload.outcome() {
-            UploadOutcome::Aborted => self.pump(),
-            UploadOutcome::Failed(error) => self.fail(&entry, error),
+        let image = match upload.outcome() {
+            UploadOutcome::Aborted => return self.pump(),
+            UploadOutcome::Failed(error) => return self.fail(&entry, error),
             UploadOutcome::Answered(answer) if (200..300).contains(&answer.status) => match parse_image_record(&answer.body) {
-                Ok(image) => {
-                    entry.state.update(|s| *s = s.apply(UploadEvent::Succeeded(image.clone())));
-                    if let Some(callback) = self.callbacks.with_value(|c| c.on_success) {
-                        callback.run(image);
-                    }
-                    self.pump();
+                Ok(image) => image,
+                Err(malformed) => {
+                    return self.fail(&entry, UploadError::Malformed { side: Side::UploadHost, detail: malformed.0 })
                 }
-                Err(malformed) => self.fail(&entry, UploadError::Malformed { side: Side::UploadHost, detail: malformed.0 }),
             },
-            UploadOutcome::Answered(answer) => self.fail(
-                &entry,
-                UploadError::Status { side: Side::UploadHost, status: answer.status, detail: parse_error_detail(&answer.body) },
-            ),
+            UploadOutcome::Answered(answer) => {
+                let detail = parse_error_detail(&answer.body);
+                return self.fail(&entry, UploadError::Status { side: Side::UploadHost, status: answer.status, detail });
+            }
+        };
+        if let Some(verify) = &settings.verify {
+            if let Err(error) = verify_uploaded(&settings.backend, verify, &image.id).await {
+                // The file did reach the upload host: never retried automatically.
+                return self.fail_for_good(&entry, error);
+            }
         }
-    }
-
-    fn fail(&self, entry: &FileEntry, error: UploadError) {
-        entry.state.update(|s| *s = s.apply(UploadEvent::Failed(error.clone())));
-        if let Some(callback) = self.callbacks.with_value(|c| c.on_error) {
-            callback.run(FileFailure { file_name: entry.name.clone(), error });
+        entry.state.update(|s| *s = s.apply(UploadEvent::Succeeded(image.clone())));
+        self.announcement.set(self.lang().announce_done(&entry.name.get_untracked()));
+        if let Some(callback) = self.callbacks.with_value(|c| c.on_success) {
+            callback.run(image);
         }
         self.pump();
     }
 
-    /// Cancels a queued or running file; a running request is aborted.
+    /// A failed try: retried after a backoff when the failure is passing and retries are
+    /// left, failed for good otherwise.
+    fn fail(&self, entry: &FileEntry, error: UploadError) {
+        let policy = self.settings.with_value(|s| s.retry);
+        let used = entry.retries.get_value();
+        if !error.is_transient() || used >= policy.max_retries {
+            return self.fail_for_good(entry, error);
+        }
+        let attempt = used + 1;
+        entry.retries.set_value(attempt);
+        entry.state.update(|s| *s = s.apply(UploadEvent::WillRetry { error, attempt }));
+        let delay = policy.delay_ms(attempt, js_sys::Math::random());
+        let (controller, state) = (*self, entry.state);
+        spawn_local(async move {
+            sleep_ms(delay).await;
+            // Only if still waiting: it may have been cancelled, removed or retried by hand.
+            if matches!(state.try_get_untracked(), Some(UploadState::RetryWaiting { .. })) {
+                state.update(|s| *s = s.apply(UploadEvent::RetryDue));
+                controller.pump();
+            }
+        });
+        self.pump();
+    }
+
+    fn fail_for_good(&self, entry: &FileEntry, error: UploadError) {
+        entry.state.update(|s| *s = s.apply(UploadEvent::Failed(error.clone())));
+        self.report_failure(entry, error);
+        self.pump();
+    }
+
+    fn report_failure(&self, entry: &FileEntry, error: UploadError) {
+        let name = entry.name.get_untracked();
+        self.announcement.set(self.lang().announce_failed(&name, &error));
+        if let Some(callback) = self.callbacks.with_value(|c| c.on_error) {
+            callback.run(FileFailure { file_name: name, error });
+        }
+    }
+
+    /// Cancels a file that is checking, queued, running or waiting to retry; a running
+    /// request is aborted.
     pub fn cancel(&self, key: u32) {
         if let Some(entry) = self.entry(key) {
             entry.state.update(|s| *s = s.apply(UploadEvent::Cancel));
@@ -208,9 +378,11 @@ impl Controller {
         self.pump();
     }
 
-    /// Puts a failed or cancelled file back in the queue; it will get a fresh upload URL.
+    /// Puts a failed or cancelled file back in the queue with its retries renewed; it will
+    /// get a fresh upload URL.
     pub fn retry(&self, key: u32) {
         if let Some(entry) = self.entry(key) {
+            entry.retries.set_value(0);
             entry.state.update(|s| *s = s.apply(UploadEvent::Retry));
             self.batch_open.set_value(true);
         }
@@ -226,6 +398,20 @@ impl Controller {
         });
     }
 
+    /// Removes every stored or cancelled file from the list.
+    pub fn clear_finished(&self) {
+        let finished: Vec<u32> = self.entries.with_untracked(|entries| {
+            entries
+                .iter()
+                .filter(|e| matches!(e.state.get_untracked(), UploadState::Done { .. } | UploadState::Cancelled))
+                .map(|e| e.key)
+                .collect()
+        });
+        for key in finished {
+            self.remove(key);
+        }
+    }
+
     fn report_progress(&self) {
         if let Some(callback) = self.callbacks.with_value(|c| c.on_progress) {
             callback.run(self.summary_untracked());
@@ -236,6 +422,7 @@ impl Controller {
         let summary = self.summary_untracked();
         if summary.is_complete() && self.batch_open.get_value() {
             self.batch_open.set_value(false);
+            self.announcement.set(self.lang().status(&summary));
             if let Some(callback) = self.callbacks.with_value(|c| c.on_complete) {
                 callback.run(summary);
             }

@@ -1,11 +1,18 @@
-//! One file in the list: name, size, progress, error, and once stored its variants.
+//! One file in the list: preview, name, size, progress, error, and once stored its variants.
 
+use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use web_sys::{IntersectionObserver, IntersectionObserverEntry};
 
 use super::controller::{Controller, FileEntry};
 use crate::api::ImageRecord;
-use crate::format::format_bytes;
+use crate::image_tools;
+use crate::messages::Lang;
 use crate::queue::UploadState;
+
+/// Longest side of a local preview, in CSS pixels times two for sharp screens.
+const PREVIEW_PX: u32 = 128;
 
 /// A row of the file list.
 #[component]
@@ -15,75 +22,154 @@ pub fn FileRow(
     /// The queue it belongs to.
     controller: Controller,
 ) -> impl IntoView {
+    let lang = controller.lang();
     let state = entry.state;
     let key = entry.key;
-    let name = entry.name.clone();
+    let name = entry.name;
     let percent = move || (state.get().fraction() * 100.0).floor() as u32;
-    let status = move || match state.get() {
-        UploadState::Queued => "Waiting".to_string(),
-        UploadState::RequestingUrl => "Preparing".to_string(),
-        UploadState::Uploading { .. } => format!("{} %", percent()),
-        UploadState::Done { .. } => "Uploaded".to_string(),
-        UploadState::Failed { .. } => "Failed".to_string(),
-        UploadState::Cancelled => "Cancelled".to_string(),
-    };
     let error_id = format!("du-error-{key}");
     let error_ref = error_id.clone();
-    let name_for_cancel = name.clone();
-    let name_for_retry = name.clone();
-    let name_for_remove = name.clone();
 
     view! {
-        <li class="du__file" data-state=move || state.get().name()>
+        <li class="du__file" data-state=move || state.get().name() aria-describedby=move || {
+            matches!(state.get(), UploadState::Failed { .. }).then(|| error_ref.clone())
+        }>
             <div class="du__file-head">
-                <span class="du__name" title=name.clone()>{name.clone()}</span>
-                <span class="du__size">{format_bytes(entry.size)}</span>
-                <span class="du__file-status">{status}</span>
+                <LocalPreview entry=entry.clone() controller=controller/>
+                <span class="du__name" title=move || name.get()>{move || name.get()}</span>
+                <span class="du__size">{move || lang.bytes(entry.size.get())}</span>
+                <span class="du__file-status">{move || lang.state(&state.get(), percent())}</span>
             </div>
             <progress
                 class="du__progress"
                 max="100"
                 value=percent
-                aria-label=format!("Upload progress of {name}")
+                aria-label=move || lang.file_progress(&name.get())
                 hidden=move || state.get().is_finished()
             ></progress>
             {move || match state.get() {
                 UploadState::Failed { error } => Some(view! {
-                    <p class="du__error" id=error_id.clone() role="alert">{error.to_string()}</p>
+                    <p class="du__error" id=error_id.clone()>{lang.error(&error)}</p>
                 }.into_any()),
-                UploadState::Done { image } => Some(view! { <Variants image=image/> }.into_any()),
+                UploadState::RetryWaiting { error, .. } => Some(view! {
+                    <p class="du__error du__error--passing">{lang.error(&error)}</p>
+                }.into_any()),
+                UploadState::Done { image } => Some(view! { <Variants image=image lang=lang/> }.into_any()),
                 _ => None,
             }}
             <div class="du__actions">
-            {move || match state.get() {
-                UploadState::Failed { .. } => view! {
-                    <button
-                        type="button"
-                        class="du__retry"
-                        aria-label=format!("Retry {name_for_retry}")
-                        aria-describedby=error_ref.clone()
-                        on:click=move |_| controller.retry(key)
-                    >"Retry"</button>
-                }.into_any(),
-                UploadState::Done { .. } | UploadState::Cancelled => ().into_any(),
-                _ => view! {
-                    <button
-                        type="button"
-                        class="du__cancel"
-                        aria-label=format!("Cancel {name_for_cancel}")
-                        on:click=move |_| controller.cancel(key)
-                    >"Cancel"</button>
-                }.into_any(),
-            }}
-            <button
-                type="button"
-                class="du__remove"
-                aria-label=format!("Remove {name_for_remove} from the list")
-                hidden=move || !state.get().is_finished()
-                on:click=move |_| controller.remove(key)
-            >"Remove"</button>
+                {move || match state.get() {
+                    UploadState::Failed { error: crate::error::UploadError::Rejected(_) } => ().into_any(),
+                    UploadState::Failed { .. } | UploadState::Cancelled => view! {
+                        <button
+                            type="button"
+                            class="du__retry"
+                            aria-label=lang.retry_label(&name.get_untracked())
+                            on:click=move |_| controller.retry(key)
+                        >{lang.retry()}</button>
+                    }.into_any(),
+                    UploadState::Done { .. } => ().into_any(),
+                    _ => view! {
+                        <button
+                            type="button"
+                            class="du__cancel"
+                            aria-label=lang.cancel_label(&name.get_untracked())
+                            on:click=move |_| controller.cancel(key)
+                        >{lang.cancel()}</button>
+                    }.into_any(),
+                }}
+                <button
+                    type="button"
+                    class="du__remove"
+                    aria-label=move || lang.remove_label(&name.get())
+                    hidden=move || !state.get().is_finished()
+                    on:click=move |_| controller.remove(key)
+                >{lang.remove()}</button>
             </div>
         </li>
+    }
+}
+
+/// A small local preview of a file that is not stored yet. It is made only once the row
+/// scrolls into view (so 200 photos do not decode at once), off the main thread, and its
+/// object URL is revoked as soon as it is no longer shown.
+#[component]
+fn LocalPreview(
+    /// The file.
+    entry: FileEntry,
+    /// Its queue, which holds the `File`.
+    controller: Controller,
+) -> impl IntoView {
+    let holder = NodeRef::<html::Span>::new();
+    let url = RwSignal::new(None::<String>);
+    let visible = RwSignal::new(false);
+    let observer: StoredValue<Option<(IntersectionObserver, Closure<dyn FnMut(js_sys::Array)>)>, LocalStorage> =
+        StoredValue::new_local(None);
+
+    // Watch the holder once it is in the DOM.
+    Effect::new(move |_| {
+        let Some(element) = holder.get() else { return };
+        if observer.with_value(Option::is_some) {
+            return;
+        }
+        let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+            let seen = entries.iter().any(|e| e.unchecked_into::<IntersectionObserverEntry>().is_intersecting());
+            if seen {
+                visible.set(true);
+            }
+        });
+        if let Ok(watcher) = IntersectionObserver::new(callback.as_ref().unchecked_ref()) {
+            watcher.observe(&element);
+            observer.set_value(Some((watcher, callback)));
+        }
+    });
+
+    // Make the preview when visible and the size is known; drop it when the file is stored.
+    let stored = move || matches!(entry.state.get(), UploadState::Done { .. });
+    Effect::new(move |_| {
+        let wanted = visible.get() && !stored();
+        let pixels = entry.pixels.get();
+        match (wanted, url.get_untracked()) {
+            (false, Some(old)) => {
+                image_tools::revoke(&old);
+                url.set(None);
+            }
+            (true, None) => {
+                let Some(file) = controller.file(entry.key) else { return };
+                let Some((width, height)) = pixels else { return };
+                // Stop watching: the preview stays until the row goes or the file is stored.
+                if let Some((watcher, _)) = observer.with_value(|o| o.as_ref().map(|(w, _)| (w.clone(), ()))) {
+                    watcher.disconnect();
+                }
+                leptos::task::spawn_local(async move {
+                    if let Ok(made) = image_tools::preview_url(&file, width, height, PREVIEW_PX).await {
+                        // The row may have gone while the preview was made.
+                        if url.try_set(Some(made.clone())).is_some() {
+                            image_tools::revoke(&made);
+                        }
+                    }
+                });
+            }
+            _ => {}
+        }
+    });
+
+    on_cleanup(move || {
+        if let Some(old) = url.try_get_untracked().flatten() {
+            image_tools::revoke(&old);
+        }
+        if let Some(Some((watcher, _))) = observer.try_update_value(|o| o.take()) {
+            watcher.disconnect();
+        }
+    });
+
+    let lang = controller.lang();
+    view! {
+        <span class="du__preview" node_ref=holder hidden=stored>
+            {move || url.get().map(|src| view! {
+                <img class="du__preview-img" src=src alt=lang.preview_alt(&entry.name.get_untracked())/>
+            })}
+        </span>
     }
 }
 
@@ -92,15 +178,17 @@ pub fn FileRow(
 fn Variants(
     /// The image record from the upload host.
     image: ImageRecord,
+    /// Language of the labels.
+    lang: Lang,
 ) -> impl IntoView {
     let preview = image.preview_url().map(str::to_string);
     let filename = image.filename.clone().unwrap_or_else(|| image.id.clone());
     view! {
         <div class="du__result">
             {preview.map(|src| view! {
-                <img class="du__thumb" src=src alt=format!("Preview of {filename}") width="64" height="64" decoding="async"/>
+                <img class="du__thumb" src=src alt=lang.preview_alt(&filename) width="64" height="64" decoding="async"/>
             })}
-            <ul class="du__variants" aria-label="Image URLs">
+            <ul class="du__variants" aria-label=lang.image_urls()>
                 {image.variants.iter().map(|url| {
                     let name = ImageRecord::variant_name(url).to_string();
                     let copied = RwSignal::new(false);
@@ -111,14 +199,14 @@ fn Variants(
                             <button
                                 type="button"
                                 class="du__copy"
-                                aria-label=format!("Copy the {name} URL")
+                                aria-label=lang.copy_label(&name)
                                 on:click=move |_| {
                                     if let Some(window) = web_sys::window() {
                                         let _ = window.navigator().clipboard().write_text(&url_for_copy);
                                         copied.set(true);
                                     }
                                 }
-                            >{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+                            >{move || if copied.get() { lang.copied() } else { lang.copy() }}</button>
                         </li>
                     }
                 }).collect_view()}

@@ -4,14 +4,15 @@ use leptos::html;
 use leptos::prelude::*;
 use serde_json::Value;
 use wasm_bindgen::JsCast;
-use web_sys::{DragEvent, FileList, HtmlInputElement};
+use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent};
 
-use super::controller::{Callbacks, Controller, FileFailure};
+use super::controller::{Callbacks, Controller, FileFailure, Settings};
 use super::file_row::FileRow;
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
-use crate::format::format_bytes;
-use crate::queue::BatchSummary;
+use crate::messages::Lang;
+use crate::queue::{BatchSummary, RetryPolicy};
+use crate::validate::Restrictions;
 
 fn files_of(list: Option<FileList>) -> Vec<web_sys::File> {
     let Some(list) = list else { return Vec::new() };
@@ -43,9 +44,25 @@ pub fn DirectUpload(
     /// Extra JSON fields for the backend request body, e.g. `{"metadata": {...}}`.
     #[prop(optional, into)]
     body: Option<Value>,
+    /// After each upload, confirm with `GET {verify}/{id}` that the image is no longer a draft
+    /// (empty: no confirmation).
+    #[prop(optional, into)]
+    verify: Option<String>,
     /// How many files upload at once.
     #[prop(default = 3)]
     concurrency: usize,
+    /// What is accepted (default: Cloudflare's types and limits).
+    #[prop(optional)]
+    restrictions: Restrictions,
+    /// Automatic retries, backoff and stall timeout.
+    #[prop(optional)]
+    retry: RetryPolicy,
+    /// Re-encode images over Cloudflare's limits in the browser instead of refusing them.
+    #[prop(optional)]
+    downscale: bool,
+    /// Language of every visible string.
+    #[prop(optional)]
+    lang: Lang,
     /// The `accept` filter of the file picker.
     #[prop(into, default = "image/*".to_string())]
     accept: String,
@@ -63,8 +80,15 @@ pub fn DirectUpload(
     on_complete: Option<Callback<BatchSummary>>,
 ) -> impl IntoView {
     let controller = Controller::new(
-        BackendConfig { url: backend, headers, credentials, body },
-        concurrency,
+        Settings {
+            backend: BackendConfig { url: backend, headers, credentials, body },
+            verify: verify.filter(|url| !url.is_empty()),
+            concurrency,
+            restrictions,
+            retry,
+            downscale,
+            lang,
+        },
         Callbacks { on_success, on_error, on_progress, on_complete },
     );
     let input_ref = NodeRef::<html::Input>::new();
@@ -72,9 +96,14 @@ pub fn DirectUpload(
     let drag_depth = RwSignal::new(0i32);
     let summary = Memo::new(move |_| controller.summary());
 
-    let open_picker = move |_| {
-        if let Some(input) = input_ref.get() {
-            input.click();
+    // The whole zone opens the picker; the button inside is what keyboard users focus
+    // (Enter and Space click it, and its click bubbles here).
+    let on_zone_click = move |event: MouseEvent| {
+        let from_input = event.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).is_some();
+        if !from_input {
+            if let Some(input) = input_ref.get() {
+                input.click();
+            }
         }
     };
     let on_change = move |event: web_sys::Event| {
@@ -88,32 +117,21 @@ pub fn DirectUpload(
         drag_depth.set(0);
         controller.add_files(files_of(event.data_transfer().and_then(|d| d.files())));
     };
-
-    let status_text = move || {
-        let s = summary.get();
-        if s.files == 0 {
-            String::new()
-        } else if s.pending > 0 {
-            format!(
-                "Uploading {} of {} files, {} %: {} of {}",
-                s.done + s.failed + s.cancelled + 1,
-                s.files,
-                s.percent(),
-                format_bytes(s.bytes_sent),
-                format_bytes(s.bytes_total)
-            )
-        } else if s.failed > 0 {
-            format!("{} uploaded, {} failed", s.done, s.failed)
-        } else {
-            format!("All {} uploaded", s.done)
+    // Paste while focus is anywhere in the widget: files from the clipboard are added.
+    let on_paste = move |event: ClipboardEvent| {
+        let files = files_of(event.clipboard_data().and_then(|d| d.files()));
+        if !files.is_empty() {
+            event.prevent_default();
+            controller.add_files(files);
         }
     };
 
     view! {
-        <section class="du" aria-label="Image upload">
+        <section class="du" lang=lang.tag() aria-label=lang.region() on:paste=on_paste>
             <div
                 class="du__dropzone"
                 class:du__dropzone--active=move || { drag_depth.get() > 0 }
+                on:click=on_zone_click
                 on:dragenter=move |event: DragEvent| {
                     event.prevent_default();
                     drag_depth.update(|d| *d += 1);
@@ -132,20 +150,30 @@ pub fn DirectUpload(
                     aria-hidden="true"
                     on:change=on_change
                 />
-                <button type="button" class="du__choose" on:click=open_picker>
-                    "Choose images"
-                </button>
-                <p class="du__hint">"or drop them here. PNG, JPEG, GIF, WebP or SVG, up to 10 MB each."</p>
+                <button type="button" class="du__choose">{lang.choose()}</button>
+                <p class="du__hint">{lang.hint()}</p>
             </div>
             <div class="du__summary" hidden=move || summary.get().files == 0>
                 <progress
                     class="du__total"
                     max="100"
                     value=move || summary.get().percent()
-                    aria-label="Total upload progress"
+                    aria-label=lang.total_progress()
                 ></progress>
-                <p class="du__status" role="status" aria-live="polite">{status_text}</p>
+                <div class="du__summary-row">
+                    <p class="du__status">{move || lang.status(&summary.get())}</p>
+                    <button
+                        type="button"
+                        class="du__clear"
+                        hidden=move || { let s = summary.get(); s.done + s.cancelled == 0 }
+                        on:click=move |_| controller.clear_finished()
+                    >{lang.clear_finished()}</button>
+                </div>
             </div>
+            // Polite, and only for finished files and batches: progress events would flood it.
+            <p class="du__announcer" role="status" aria-live="polite" aria-atomic="true">
+                {move || controller.announcement.get()}
+            </p>
             <ul class="du__files">
                 <For
                     each=move || controller.entries.get()

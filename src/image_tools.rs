@@ -1,0 +1,101 @@
+//! Browser-side image work: reading a file's first bytes, its pixel size, small previews and
+//! downscaling. Decoding and resizing happen in `createImageBitmap` and `OffscreenCanvas`,
+//! off the main thread, so large photos do not freeze the page; EXIF orientation is applied
+//! by the browser (`imageOrientation: from-image` is the default).
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, BlobPropertyBag, File, FilePropertyBag, ImageBitmap, ImageBitmapOptions, ImageEncodeOptions, OffscreenCanvas, OffscreenCanvasRenderingContext2d, ResizeQuality};
+
+fn window() -> Result<web_sys::Window, JsValue> {
+    web_sys::window().ok_or_else(|| JsValue::from_str("no window"))
+}
+
+/// The first `count` bytes of a file (only those enter wasm memory).
+pub async fn read_head(file: &Blob, count: u32) -> Result<Vec<u8>, JsValue> {
+    let head = file.slice_with_f64_and_f64(0.0, count as f64)?;
+    let buffer = JsFuture::from(head.array_buffer()).await?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+async fn bitmap(blob: &Blob, resize: Option<(u32, u32)>) -> Result<ImageBitmap, JsValue> {
+    let promise = match resize {
+        None => window()?.create_image_bitmap_with_blob(blob)?,
+        Some((width, height)) => {
+            let options = ImageBitmapOptions::new();
+            options.set_resize_width(width);
+            options.set_resize_height(height);
+            options.set_resize_quality(ResizeQuality::High);
+            window()?.create_image_bitmap_with_blob_and_image_bitmap_options(blob, &options)?
+        }
+    };
+    Ok(JsFuture::from(promise).await?.unchecked_into())
+}
+
+/// The pixel size of an image, decoded by the browser; `None` when it cannot decode it.
+pub async fn pixel_size(blob: &Blob) -> Option<(u32, u32)> {
+    let image = bitmap(blob, None).await.ok()?;
+    let size = (image.width(), image.height());
+    image.close();
+    Some(size)
+}
+
+async fn encode(image: &ImageBitmap, mime: &str, quality: f64) -> Result<Blob, JsValue> {
+    let canvas = OffscreenCanvas::new(image.width(), image.height())?;
+    let context: OffscreenCanvasRenderingContext2d =
+        canvas.get_context("2d")?.ok_or_else(|| JsValue::from_str("no 2d context"))?.unchecked_into();
+    context.draw_image_with_image_bitmap(image, 0.0, 0.0)?;
+    let options = ImageEncodeOptions::new();
+    options.set_type(mime);
+    options.set_quality(quality);
+    Ok(JsFuture::from(canvas.convert_to_blob_with_options(&options)?).await?.unchecked_into())
+}
+
+/// A small preview (`box_px` on its longer side) as an object URL. The caller revokes it
+/// with [`revoke`] when the preview is no longer shown.
+pub async fn preview_url(file: &Blob, width: u32, height: u32, box_px: u32) -> Result<String, JsValue> {
+    let scale = (box_px as f64 / width.max(height).max(1) as f64).min(1.0);
+    let size = (((width as f64 * scale).round() as u32).max(1), ((height as f64 * scale).round() as u32).max(1));
+    let image = bitmap(file, Some(size)).await?;
+    let blob = encode(&image, "image/webp", 0.8).await;
+    image.close();
+    web_sys::Url::create_object_url_with_blob(&blob?)
+}
+
+/// Frees an object URL made by [`preview_url`].
+pub fn revoke(url: &str) {
+    let _ = web_sys::Url::revoke_object_url(url);
+}
+
+/// Re-encodes `file` at `width`×`height` so that it fits Cloudflare's limits: JPEG stays JPEG,
+/// anything else becomes WebP (which keeps transparency). Lowers the quality until the result
+/// is at most `max_bytes`.
+pub async fn downscale(file: &File, width: u32, height: u32, max_bytes: u64) -> Result<File, JsValue> {
+    let image = bitmap(file, Some((width, height))).await?;
+    let (mime, extension) = if file.type_() == "image/jpeg" { ("image/jpeg", "jpg") } else { ("image/webp", "webp") };
+    let mut result = None;
+    for quality in [0.92, 0.85, 0.75, 0.6, 0.45] {
+        let blob = encode(&image, mime, quality).await?;
+        let fits = blob.size() as u64 <= max_bytes;
+        result = Some(blob);
+        if fits {
+            break;
+        }
+    }
+    image.close();
+    let blob = result.ok_or_else(|| JsValue::from_str("nothing encoded"))?;
+    if blob.size() as u64 > max_bytes {
+        return Err(JsValue::from_str("still too large after re-encoding"));
+    }
+    let stem = file.name().rsplit_once('.').map(|(stem, _)| stem.to_string()).unwrap_or_else(|| file.name());
+    let options = FilePropertyBag::new();
+    options.set_type(mime);
+    File::new_with_blob_sequence_and_options(&js_sys::Array::of1(&blob), &format!("{stem}.{extension}"), &options)
+}
+
+/// Makes a `Blob` from bytes (tests and demos).
+pub fn blob_from_bytes(bytes: &[u8], mime: &str) -> Result<Blob, JsValue> {
+    let options = BlobPropertyBag::new();
+    options.set_type(mime);
+    Blob::new_with_u8_array_sequence_and_options(&js_sys::Array::of1(&js_sys::Uint8Array::from(bytes)), &options)
+}
