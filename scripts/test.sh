@@ -16,18 +16,4 @@ say "official Cloudflare SDKs against the local service"
 ./scripts/sdk-tests.sh
 
 say "browser tests (headless Chromium, against a real local service)"
-cargo build -p direct-upload-server
-data=$(mktemp -d)
-log="$data/server.log"
-./target/debug/direct-upload-server --listen 127.0.0.1:0 --data-dir "$data" --enable-test-controls >"$log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 100); do grep -q "listening on" "$log" && break; sleep 0.1; done
-service=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$log" | head -n1)
-[ -n "$service" ] || { cat "$log"; echo "the local service did not start"; exit 1; }
-echo "local service at $service"
-# webdriver.json (repo root) gives Chromium its headless, no-sandbox flags.
-DU_TEST_SERVICE="$service" \
-CHROMEDRIVER="$(command -v chromedriver)" \
-CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-  cargo test --target wasm32-unknown-unknown --test browser
+./scripts/browser-tests.sh
