@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 
+# axe-core for the accessibility test, compiled into it from npm.
+[ -f tests/a11y/node_modules/axe-core/axe.min.js ] || (cd tests/a11y && npm ci --no-audit --no-fund --silent)
+
 cargo build -q -p direct-upload-server
 data=$(mktemp -d)
 ./target/debug/direct-upload-server --listen 127.0.0.1:0 --data-dir "$data" --enable-test-controls >"$data/server.log" 2>&1 &
@@ -19,4 +22,4 @@ echo "local service at $service"
 DU_TEST_SERVICE="$service" \
 CHROMEDRIVER="$(command -v chromedriver)" \
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-  cargo test --target wasm32-unknown-unknown --test browser --test experience -- "$@"
+  cargo test --target wasm32-unknown-unknown --test browser --test experience --test accessibility -- "$@"
