@@ -45,12 +45,16 @@ impl ImageRecord {
 
     /// The URL of the named variant, if the record has it.
     pub fn variant_url(&self, name: &str) -> Option<&str> {
-        self.variants.iter().map(String::as_str).find(|url| Self::variant_name(url) == name)
+        self.variants
+            .iter()
+            .map(String::as_str)
+            .find(|url| Self::variant_name(url) == name)
     }
 
     /// The best URL for a small preview: `thumbnail`, else the first variant.
     pub fn preview_url(&self) -> Option<&str> {
-        self.variant_url("thumbnail").or_else(|| self.variants.first().map(String::as_str))
+        self.variant_url("thumbnail")
+            .or_else(|| self.variants.first().map(String::as_str))
     }
 }
 
@@ -71,10 +75,15 @@ pub fn parse_error_detail(body: &str) -> ErrorDetail {
         let text = body.trim();
         let message = (!text.is_empty() && !text.starts_with('<'))
             .then(|| text.chars().take(200).collect::<String>());
-        return ErrorDetail { code: None, message };
+        return ErrorDetail {
+            code: None,
+            message,
+        };
     };
     let first = value.get("errors").and_then(|e| e.get(0));
-    let source = first.or_else(|| value.get("error").filter(|e| e.is_object())).unwrap_or(&value);
+    let source = first
+        .or_else(|| value.get("error").filter(|e| e.is_object()))
+        .unwrap_or(&value);
     let code = source.get("code").and_then(Value::as_u64);
     let message = source
         .get("message")
@@ -91,27 +100,39 @@ pub struct MalformedAnswer(pub String);
 /// Reads the backend's answer: the Cloudflare envelope `{result: {id, uploadURL}}` or the flat
 /// `{id, uploadURL}`.
 pub fn parse_upload_target(body: &str) -> Result<UploadTarget, MalformedAnswer> {
-    let value: Value = serde_json::from_str(body).map_err(|_| MalformedAnswer("its answer is not JSON".into()))?;
+    let value: Value =
+        serde_json::from_str(body).map_err(|_| MalformedAnswer("its answer is not JSON".into()))?;
     if value.get("success").and_then(Value::as_bool) == Some(false) {
         return Err(MalformedAnswer("it answered success: false".into()));
     }
-    let object = value.get("result").filter(|r| r.is_object()).unwrap_or(&value);
+    let object = value
+        .get("result")
+        .filter(|r| r.is_object())
+        .unwrap_or(&value);
     let target: UploadTarget = serde_json::from_value(object.clone())
         .map_err(|_| MalformedAnswer("its answer has no id and uploadURL".into()))?;
     if !(target.upload_url.starts_with("https://") || target.upload_url.starts_with("http://")) {
-        return Err(MalformedAnswer(format!("uploadURL '{}' is not an http(s) URL", target.upload_url)));
+        return Err(MalformedAnswer(format!(
+            "uploadURL '{}' is not an http(s) URL",
+            target.upload_url
+        )));
     }
     Ok(target)
 }
 
 /// Reads the upload host's success answer: the image record in the v4 envelope (or bare).
 pub fn parse_image_record(body: &str) -> Result<ImageRecord, MalformedAnswer> {
-    let value: Value = serde_json::from_str(body).map_err(|_| MalformedAnswer("its answer is not JSON".into()))?;
+    let value: Value =
+        serde_json::from_str(body).map_err(|_| MalformedAnswer("its answer is not JSON".into()))?;
     if value.get("success").and_then(Value::as_bool) == Some(false) {
         return Err(MalformedAnswer("it answered success: false".into()));
     }
-    let object = value.get("result").filter(|r| r.is_object()).unwrap_or(&value);
-    serde_json::from_value(object.clone()).map_err(|_| MalformedAnswer("its answer holds no image record".into()))
+    let object = value
+        .get("result")
+        .filter(|r| r.is_object())
+        .unwrap_or(&value);
+    serde_json::from_value(object.clone())
+        .map_err(|_| MalformedAnswer("its answer holds no image record".into()))
 }
 
 #[cfg(test)]
@@ -123,13 +144,18 @@ mod tests {
         let body = r#"{"result":{"id":"abc","uploadURL":"https://upload.imagedelivery.net/h/abc"},"result_info":null,"success":true,"errors":[],"messages":[]}"#;
         assert_eq!(
             parse_upload_target(body).unwrap(),
-            UploadTarget { id: "abc".into(), upload_url: "https://upload.imagedelivery.net/h/abc".into() }
+            UploadTarget {
+                id: "abc".into(),
+                upload_url: "https://upload.imagedelivery.net/h/abc".into()
+            }
         );
     }
 
     #[test]
     fn upload_target_from_a_flat_answer() {
-        let target = parse_upload_target(r#"{"id":"x","uploadURL":"http://127.0.0.1:8787/upload/h/x"}"#).unwrap();
+        let target =
+            parse_upload_target(r#"{"id":"x","uploadURL":"http://127.0.0.1:8787/upload/h/x"}"#)
+                .unwrap();
         assert_eq!(target.id, "x");
     }
 
@@ -138,17 +164,41 @@ mod tests {
         assert!(parse_upload_target("<html>oops</html>").is_err());
         assert!(parse_upload_target(r#"{"id":"x"}"#).is_err());
         assert!(parse_upload_target(r#"{"id":"x","uploadURL":"javascript:alert(1)"}"#).is_err());
-        assert!(parse_upload_target(r#"{"success":false,"result":{"id":"x","uploadURL":"https://a/b"}}"#).is_err());
+        assert!(parse_upload_target(
+            r#"{"success":false,"result":{"id":"x","uploadURL":"https://a/b"}}"#
+        )
+        .is_err());
     }
 
     #[test]
     fn error_detail_from_every_shape() {
         let envelope = r#"{"success":false,"errors":[{"code":5413,"message":"too big"}],"messages":[],"result":null}"#;
-        assert_eq!(parse_error_detail(envelope), ErrorDetail { code: Some(5413), message: Some("too big".into()) });
-        assert_eq!(parse_error_detail(r#"{"code":5550}"#), ErrorDetail { code: Some(5550), message: None });
-        assert_eq!(parse_error_detail(r#"{"error":"nope"}"#).message.as_deref(), Some("nope"));
-        assert_eq!(parse_error_detail("Bad Gateway").message.as_deref(), Some("Bad Gateway"));
-        assert_eq!(parse_error_detail("<html><body>502</body></html>"), ErrorDetail::default());
+        assert_eq!(
+            parse_error_detail(envelope),
+            ErrorDetail {
+                code: Some(5413),
+                message: Some("too big".into())
+            }
+        );
+        assert_eq!(
+            parse_error_detail(r#"{"code":5550}"#),
+            ErrorDetail {
+                code: Some(5550),
+                message: None
+            }
+        );
+        assert_eq!(
+            parse_error_detail(r#"{"error":"nope"}"#).message.as_deref(),
+            Some("nope")
+        );
+        assert_eq!(
+            parse_error_detail("Bad Gateway").message.as_deref(),
+            Some("Bad Gateway")
+        );
+        assert_eq!(
+            parse_error_detail("<html><body>502</body></html>"),
+            ErrorDetail::default()
+        );
         assert_eq!(parse_error_detail(""), ErrorDetail::default());
     }
 
@@ -158,7 +208,10 @@ mod tests {
         let record = parse_image_record(body).unwrap();
         assert_eq!(record.variants.len(), 2);
         assert_eq!(ImageRecord::variant_name(&record.variants[1]), "thumbnail");
-        assert_eq!(record.preview_url(), Some("http://d/h/i/thumbnail?exp=1&sig=2"));
+        assert_eq!(
+            record.preview_url(),
+            Some("http://d/h/i/thumbnail?exp=1&sig=2")
+        );
         assert!(!record.draft);
     }
 }

@@ -48,33 +48,60 @@ pub async fn request_upload_target(config: &BackendConfig) -> Result<UploadTarge
     for (name, value) in &config.headers {
         request = request.header(name, value);
     }
-    let body = config.body.clone().unwrap_or_else(|| Value::Object(Default::default()));
+    let body = config
+        .body
+        .clone()
+        .unwrap_or_else(|| Value::Object(Default::default()));
     let request = request
         .json(&body)
         .map_err(|e| UploadError::Browser(format!("could not encode the backend request: {e}")))?;
-    let response = request.send().await.map_err(|e| UploadError::Network { side: Side::Backend, detail: e.to_string() })?;
+    let response = request.send().await.map_err(|e| UploadError::Network {
+        side: Side::Backend,
+        detail: e.to_string(),
+    })?;
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
     if !(200..300).contains(&status) {
-        return Err(UploadError::Status { side: Side::Backend, status, detail: parse_error_detail(&text) });
+        return Err(UploadError::Status {
+            side: Side::Backend,
+            status,
+            detail: parse_error_detail(&text),
+        });
     }
-    parse_upload_target(&text).map_err(|e| UploadError::Malformed { side: Side::Backend, detail: e.0 })
+    parse_upload_target(&text).map_err(|e| UploadError::Malformed {
+        side: Side::Backend,
+        detail: e.0,
+    })
 }
 
 /// Asks the backend (`GET {verify}/{id}`) whether the image is stored, i.e. no longer a draft.
-pub async fn verify_uploaded(config: &BackendConfig, verify: &str, id: &str) -> Result<(), UploadError> {
+pub async fn verify_uploaded(
+    config: &BackendConfig,
+    verify: &str,
+    id: &str,
+) -> Result<(), UploadError> {
     let url = format!("{}/{}", verify.trim_end_matches('/'), id);
     let mut request = Request::get(&url).credentials(config.credentials.as_web_sys());
     for (name, value) in &config.headers {
         request = request.header(name, value);
     }
-    let response = request.send().await.map_err(|e| UploadError::Network { side: Side::Backend, detail: e.to_string() })?;
+    let response = request.send().await.map_err(|e| UploadError::Network {
+        side: Side::Backend,
+        detail: e.to_string(),
+    })?;
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
     if !(200..300).contains(&status) {
-        return Err(UploadError::Status { side: Side::Backend, status, detail: parse_error_detail(&text) });
+        return Err(UploadError::Status {
+            side: Side::Backend,
+            status,
+            detail: parse_error_detail(&text),
+        });
     }
-    let record = crate::api::parse_image_record(&text).map_err(|e| UploadError::Malformed { side: Side::Backend, detail: e.0 })?;
+    let record = crate::api::parse_image_record(&text).map_err(|e| UploadError::Malformed {
+        side: Side::Backend,
+        detail: e.0,
+    })?;
     if record.draft {
         return Err(UploadError::NotConfirmed { id: id.to_string() });
     }

@@ -93,9 +93,9 @@ impl UploadError {
     /// Which side failed, if a server was involved.
     pub fn side(&self) -> Option<Side> {
         match self {
-            UploadError::Network { side, .. } | UploadError::Status { side, .. } | UploadError::Malformed { side, .. } => {
-                Some(*side)
-            }
+            UploadError::Network { side, .. }
+            | UploadError::Status { side, .. }
+            | UploadError::Malformed { side, .. } => Some(*side),
             UploadError::Stalled { .. } => Some(Side::UploadHost),
             UploadError::NotConfirmed { .. } => Some(Side::Backend),
             UploadError::Rejected(_) | UploadError::Browser(_) => None,
@@ -129,21 +129,45 @@ mod tests {
         let error = UploadError::Status {
             side: Side::UploadHost,
             status: 413,
-            detail: ErrorDetail { code: Some(5413), message: Some("Maximum image size of 10 MB reached".into()) },
+            detail: ErrorDetail {
+                code: Some(5413),
+                message: Some("Maximum image size of 10 MB reached".into()),
+            },
         };
-        assert_eq!(error.to_string(), "Upload host error (HTTP 413, code 5413): Maximum image size of 10 MB reached");
-        let bare = UploadError::Status { side: Side::Backend, status: 500, detail: ErrorDetail::default() };
+        assert_eq!(
+            error.to_string(),
+            "Upload host error (HTTP 413, code 5413): Maximum image size of 10 MB reached"
+        );
+        let bare = UploadError::Status {
+            side: Side::Backend,
+            status: 500,
+            detail: ErrorDetail::default(),
+        };
         assert_eq!(bare.to_string(), "Backend error (HTTP 500)");
     }
 
     #[test]
     fn transient_failures_are_told_from_permanent_ones() {
-        let status = |status, code| UploadError::Status { side: Side::UploadHost, status, detail: ErrorDetail { code, message: None } };
+        let status = |status, code| UploadError::Status {
+            side: Side::UploadHost,
+            status,
+            detail: ErrorDetail {
+                code,
+                message: None,
+            },
+        };
         assert!(status(500, None).is_transient());
-        assert!(status(415, Some(5550)).is_transient(), "the outage answer 415 {{code:5550}} is transient");
+        assert!(
+            status(415, Some(5550)).is_transient(),
+            "the outage answer 415 {{code:5550}} is transient"
+        );
         assert!(!status(413, Some(5413)).is_transient());
         assert!(!status(415, Some(5455)).is_transient());
         assert!(!status(409, Some(5409)).is_transient());
-        assert!(UploadError::Network { side: Side::Backend, detail: "down".into() }.is_transient());
+        assert!(UploadError::Network {
+            side: Side::Backend,
+            detail: "down".into()
+        }
+        .is_transient());
     }
 }

@@ -13,8 +13,16 @@ pub fn format_bytes(bytes: u64, decimal: char, bytes_word: &str) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    let number = if value < 10.0 { format!("{value:.1}") } else { format!("{value:.0}") };
-    format!("{} {}", number.replace('.', &decimal.to_string()), UNITS[unit])
+    let number = if value < 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.0}")
+    };
+    format!(
+        "{} {}",
+        number.replace('.', &decimal.to_string()),
+        UNITS[unit]
+    )
 }
 
 #[cfg(test)]

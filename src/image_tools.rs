@@ -5,7 +5,10 @@
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, BlobPropertyBag, File, FilePropertyBag, ImageBitmap, ImageBitmapOptions, ImageEncodeOptions, OffscreenCanvas, OffscreenCanvasRenderingContext2d, ResizeQuality};
+use web_sys::{
+    Blob, BlobPropertyBag, File, FilePropertyBag, ImageBitmap, ImageBitmapOptions,
+    ImageEncodeOptions, OffscreenCanvas, OffscreenCanvasRenderingContext2d, ResizeQuality,
+};
 
 fn window() -> Result<web_sys::Window, JsValue> {
     web_sys::window().ok_or_else(|| JsValue::from_str("no window"))
@@ -42,20 +45,34 @@ pub async fn pixel_size(blob: &Blob) -> Option<(u32, u32)> {
 
 async fn encode(image: &ImageBitmap, mime: &str, quality: f64) -> Result<Blob, JsValue> {
     let canvas = OffscreenCanvas::new(image.width(), image.height())?;
-    let context: OffscreenCanvasRenderingContext2d =
-        canvas.get_context("2d")?.ok_or_else(|| JsValue::from_str("no 2d context"))?.unchecked_into();
+    let context: OffscreenCanvasRenderingContext2d = canvas
+        .get_context("2d")?
+        .ok_or_else(|| JsValue::from_str("no 2d context"))?
+        .unchecked_into();
     context.draw_image_with_image_bitmap(image, 0.0, 0.0)?;
     let options = ImageEncodeOptions::new();
     options.set_type(mime);
     options.set_quality(quality);
-    Ok(JsFuture::from(canvas.convert_to_blob_with_options(&options)?).await?.unchecked_into())
+    Ok(
+        JsFuture::from(canvas.convert_to_blob_with_options(&options)?)
+            .await?
+            .unchecked_into(),
+    )
 }
 
 /// A small preview (`box_px` on its longer side) as an object URL. The caller revokes it
 /// with [`revoke`] when the preview is no longer shown.
-pub async fn preview_url(file: &Blob, width: u32, height: u32, box_px: u32) -> Result<String, JsValue> {
+pub async fn preview_url(
+    file: &Blob,
+    width: u32,
+    height: u32,
+    box_px: u32,
+) -> Result<String, JsValue> {
     let scale = (box_px as f64 / width.max(height).max(1) as f64).min(1.0);
-    let size = (((width as f64 * scale).round() as u32).max(1), ((height as f64 * scale).round() as u32).max(1));
+    let size = (
+        ((width as f64 * scale).round() as u32).max(1),
+        ((height as f64 * scale).round() as u32).max(1),
+    );
     let image = bitmap(file, Some(size)).await?;
     let blob = encode(&image, "image/webp", 0.8).await;
     image.close();
@@ -70,9 +87,18 @@ pub fn revoke(url: &str) {
 /// Re-encodes `file` at `width`×`height` so that it fits Cloudflare's limits: JPEG stays JPEG,
 /// anything else becomes WebP (which keeps transparency). Lowers the quality until the result
 /// is at most `max_bytes`.
-pub async fn downscale(file: &File, width: u32, height: u32, max_bytes: u64) -> Result<File, JsValue> {
+pub async fn downscale(
+    file: &File,
+    width: u32,
+    height: u32,
+    max_bytes: u64,
+) -> Result<File, JsValue> {
     let image = bitmap(file, Some((width, height))).await?;
-    let (mime, extension) = if file.type_() == "image/jpeg" { ("image/jpeg", "jpg") } else { ("image/webp", "webp") };
+    let (mime, extension) = if file.type_() == "image/jpeg" {
+        ("image/jpeg", "jpg")
+    } else {
+        ("image/webp", "webp")
+    };
     let mut result = None;
     for quality in [0.92, 0.85, 0.75, 0.6, 0.45] {
         let blob = encode(&image, mime, quality).await?;
@@ -87,15 +113,26 @@ pub async fn downscale(file: &File, width: u32, height: u32, max_bytes: u64) -> 
     if blob.size() as u64 > max_bytes {
         return Err(JsValue::from_str("still too large after re-encoding"));
     }
-    let stem = file.name().rsplit_once('.').map(|(stem, _)| stem.to_string()).unwrap_or_else(|| file.name());
+    let stem = file
+        .name()
+        .rsplit_once('.')
+        .map(|(stem, _)| stem.to_string())
+        .unwrap_or_else(|| file.name());
     let options = FilePropertyBag::new();
     options.set_type(mime);
-    File::new_with_blob_sequence_and_options(&js_sys::Array::of1(&blob), &format!("{stem}.{extension}"), &options)
+    File::new_with_blob_sequence_and_options(
+        &js_sys::Array::of1(&blob),
+        &format!("{stem}.{extension}"),
+        &options,
+    )
 }
 
 /// Makes a `Blob` from bytes (tests and demos).
 pub fn blob_from_bytes(bytes: &[u8], mime: &str) -> Result<Blob, JsValue> {
     let options = BlobPropertyBag::new();
     options.set_type(mime);
-    Blob::new_with_u8_array_sequence_and_options(&js_sys::Array::of1(&js_sys::Uint8Array::from(bytes)), &options)
+    Blob::new_with_u8_array_sequence_and_options(
+        &js_sys::Array::of1(&js_sys::Uint8Array::from(bytes)),
+        &options,
+    )
 }

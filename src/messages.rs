@@ -19,7 +19,13 @@ pub enum Lang {
 impl Lang {
     /// The language for a BCP 47 tag (`de`, `de-CH`, …); English for anything unknown.
     pub fn from_tag(tag: &str) -> Lang {
-        match tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase().as_str() {
+        match tag
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "de" => Lang::De,
             _ => Lang::En,
         }
@@ -98,7 +104,9 @@ impl Lang {
                 self.bytes(s.bytes_total)
             ),
             (Lang::En, false, true) => format!("{} uploaded, {} failed", s.done, s.failed),
-            (Lang::De, false, true) => format!("{} hochgeladen, {} fehlgeschlagen", s.done, s.failed),
+            (Lang::De, false, true) => {
+                format!("{} hochgeladen, {} fehlgeschlagen", s.done, s.failed)
+            }
             (Lang::En, false, false) => format!("All {} uploaded", s.done),
             (Lang::De, false, false) => format!("Alle {} hochgeladen", s.done),
         }
@@ -208,24 +216,46 @@ impl Lang {
     pub fn error(self, error: &UploadError) -> String {
         if self == Lang::En {
             return match error {
-                UploadError::Rejected(rejection) => format!("Refused before upload: {}", self.rejection(rejection)),
+                UploadError::Rejected(rejection) => {
+                    format!("Refused before upload: {}", self.rejection(rejection))
+                }
                 other => other.to_string(),
             };
         }
         let code = |code: Option<u64>| code.map(|c| format!(", Code {c}")).unwrap_or_default();
         match error {
-            UploadError::Network { side, detail } => format!("{} nicht erreichbar: {detail}", self.side(*side)),
-            UploadError::Status { side, status, detail } => format!(
+            UploadError::Network { side, detail } => {
+                format!("{} nicht erreichbar: {detail}", self.side(*side))
+            }
+            UploadError::Status {
+                side,
+                status,
+                detail,
+            } => format!(
                 "{}-Fehler (HTTP {status}{}){}",
                 self.side(*side),
                 code(detail.code),
-                detail.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+                detail
+                    .message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
             ),
-            UploadError::Malformed { side, detail } => format!("Unerwartete Antwort vom {}: {detail}", self.side(*side)),
-            UploadError::Stalled { seconds } => format!("Upload-Host hängt: {seconds} s lang geschah nichts"),
-            UploadError::NotConfirmed { id } => format!("Backend bestätigt den Upload nicht: Bild {id} ist noch ein Entwurf"),
-            UploadError::Rejected(rejection) => format!("Vor dem Upload abgelehnt: {}", self.rejection(rejection)),
-            UploadError::Browser(detail) => format!("Der Browser konnte die Anfrage nicht senden: {detail}"),
+            UploadError::Malformed { side, detail } => {
+                format!("Unerwartete Antwort vom {}: {detail}", self.side(*side))
+            }
+            UploadError::Stalled { seconds } => {
+                format!("Upload-Host hängt: {seconds} s lang geschah nichts")
+            }
+            UploadError::NotConfirmed { id } => {
+                format!("Backend bestätigt den Upload nicht: Bild {id} ist noch ein Entwurf")
+            }
+            UploadError::Rejected(rejection) => {
+                format!("Vor dem Upload abgelehnt: {}", self.rejection(rejection))
+            }
+            UploadError::Browser(detail) => {
+                format!("Der Browser konnte die Anfrage nicht senden: {detail}")
+            }
         }
     }
 
@@ -233,29 +263,63 @@ impl Lang {
     pub fn rejection(self, rejection: &Rejection) -> String {
         let pixels = |w: &u32, h: &u32| format!("{w}×{h}");
         match (self, rejection) {
-            (Lang::En, Rejection::Type { found: Some(found) }) => format!("{found} is not an accepted image type"),
-            (Lang::En, Rejection::Type { found: None }) => "the file is not an image of an accepted type".into(),
-            (Lang::En, Rejection::TooLarge { size, max }) => format!("{} is larger than {}", self.bytes(*size), self.bytes(*max)),
-            (Lang::En, Rejection::TooSmall { size, min }) => format!("{} is smaller than {}", self.bytes(*size), self.bytes(*min)),
+            (Lang::En, Rejection::Type { found: Some(found) }) => {
+                format!("{found} is not an accepted image type")
+            }
+            (Lang::En, Rejection::Type { found: None }) => {
+                "the file is not an image of an accepted type".into()
+            }
+            (Lang::En, Rejection::TooLarge { size, max }) => {
+                format!("{} is larger than {}", self.bytes(*size), self.bytes(*max))
+            }
+            (Lang::En, Rejection::TooSmall { size, min }) => {
+                format!("{} is smaller than {}", self.bytes(*size), self.bytes(*min))
+            }
             (Lang::En, Rejection::SideTooLong { width, height, max }) => {
-                format!("{} pixels: a side is longer than {max} pixels", pixels(width, height))
+                format!(
+                    "{} pixels: a side is longer than {max} pixels",
+                    pixels(width, height)
+                )
             }
             (Lang::En, Rejection::TooManyPixels { width, height, max }) => {
-                format!("{} pixels is more than {} megapixels", pixels(width, height), max / 1_000_000)
+                format!(
+                    "{} pixels is more than {} megapixels",
+                    pixels(width, height),
+                    max / 1_000_000
+                )
             }
-            (Lang::En, Rejection::TooManyFiles { max }) => format!("at most {max} files can be added"),
+            (Lang::En, Rejection::TooManyFiles { max }) => {
+                format!("at most {max} files can be added")
+            }
             (Lang::En, Rejection::Unreadable) => "the browser cannot read this image".into(),
-            (Lang::De, Rejection::Type { found: Some(found) }) => format!("{found} ist kein zulässiger Bildtyp"),
-            (Lang::De, Rejection::Type { found: None }) => "die Datei ist kein Bild eines zulässigen Typs".into(),
-            (Lang::De, Rejection::TooLarge { size, max }) => format!("{} ist größer als {}", self.bytes(*size), self.bytes(*max)),
-            (Lang::De, Rejection::TooSmall { size, min }) => format!("{} ist kleiner als {}", self.bytes(*size), self.bytes(*min)),
+            (Lang::De, Rejection::Type { found: Some(found) }) => {
+                format!("{found} ist kein zulässiger Bildtyp")
+            }
+            (Lang::De, Rejection::Type { found: None }) => {
+                "die Datei ist kein Bild eines zulässigen Typs".into()
+            }
+            (Lang::De, Rejection::TooLarge { size, max }) => {
+                format!("{} ist größer als {}", self.bytes(*size), self.bytes(*max))
+            }
+            (Lang::De, Rejection::TooSmall { size, min }) => {
+                format!("{} ist kleiner als {}", self.bytes(*size), self.bytes(*min))
+            }
             (Lang::De, Rejection::SideTooLong { width, height, max }) => {
-                format!("{} Pixel: eine Seite ist länger als {max} Pixel", pixels(width, height))
+                format!(
+                    "{} Pixel: eine Seite ist länger als {max} Pixel",
+                    pixels(width, height)
+                )
             }
             (Lang::De, Rejection::TooManyPixels { width, height, max }) => {
-                format!("{} Pixel sind mehr als {} Megapixel", pixels(width, height), max / 1_000_000)
+                format!(
+                    "{} Pixel sind mehr als {} Megapixel",
+                    pixels(width, height),
+                    max / 1_000_000
+                )
             }
-            (Lang::De, Rejection::TooManyFiles { max }) => format!("höchstens {max} Dateien möglich"),
+            (Lang::De, Rejection::TooManyFiles { max }) => {
+                format!("höchstens {max} Dateien möglich")
+            }
             (Lang::De, Rejection::Unreadable) => "der Browser kann dieses Bild nicht lesen".into(),
         }
     }
@@ -273,11 +337,35 @@ mod tests {
 
     #[test]
     fn german_formats_numbers_and_errors_its_own_way() {
-        let summary = BatchSummary { files: 2, done: 0, failed: 0, cancelled: 0, pending: 2, uploading: 1, bytes_sent: 1_500_000, bytes_total: 3_000_000 };
-        assert_eq!(Lang::De.status(&summary), "Lade Datei 1 von 2 hoch, 50 %: 1,5 MB von 3,0 MB");
-        assert_eq!(Lang::En.status(&summary), "Uploading 1 of 2 files, 50 %: 1.5 MB of 3.0 MB");
-        let error = UploadError::Rejected(Rejection::TooLarge { size: 14_000_000, max: 10_485_760 });
-        assert_eq!(Lang::De.error(&error), "Vor dem Upload abgelehnt: 14 MB ist größer als 10 MB");
-        assert_eq!(Lang::En.error(&error), "Refused before upload: 14 MB is larger than 10 MB");
+        let summary = BatchSummary {
+            files: 2,
+            done: 0,
+            failed: 0,
+            cancelled: 0,
+            pending: 2,
+            uploading: 1,
+            bytes_sent: 1_500_000,
+            bytes_total: 3_000_000,
+        };
+        assert_eq!(
+            Lang::De.status(&summary),
+            "Lade Datei 1 von 2 hoch, 50 %: 1,5 MB von 3,0 MB"
+        );
+        assert_eq!(
+            Lang::En.status(&summary),
+            "Uploading 1 of 2 files, 50 %: 1.5 MB of 3.0 MB"
+        );
+        let error = UploadError::Rejected(Rejection::TooLarge {
+            size: 14_000_000,
+            max: 10_485_760,
+        });
+        assert_eq!(
+            Lang::De.error(&error),
+            "Vor dem Upload abgelehnt: 14 MB ist größer als 10 MB"
+        );
+        assert_eq!(
+            Lang::En.error(&error),
+            "Refused before upload: 14 MB is larger than 10 MB"
+        );
     }
 }

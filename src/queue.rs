@@ -20,7 +20,12 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { max_retries: 3, base_delay_ms: 1_000, max_delay_ms: 30_000, stall_timeout_ms: 30_000 }
+        Self {
+            max_retries: 3,
+            base_delay_ms: 1_000,
+            max_delay_ms: 30_000,
+            stall_timeout_ms: 30_000,
+        }
     }
 }
 
@@ -99,7 +104,7 @@ pub enum UploadEvent {
     WillRetry {
         /// Why it failed.
         error: UploadError,
-            /// Which retry comes next.
+        /// Which retry comes next.
         attempt: u32,
     },
     /// The wait before a retry is over.
@@ -118,22 +123,39 @@ impl UploadState {
         use UploadState as S;
         match (self, event) {
             (S::Checking, E::Checked(Ok(()))) => S::Queued,
-            (S::Checking, E::Checked(Err(rejection))) => S::Failed { error: UploadError::Rejected(rejection) },
+            (S::Checking, E::Checked(Err(rejection))) => S::Failed {
+                error: UploadError::Rejected(rejection),
+            },
             (S::Queued, E::Start) => S::RequestingUrl,
             (S::RequestingUrl, E::UrlReceived { total }) => S::Uploading { sent: 0, total },
             (S::Uploading { sent: before, .. }, E::Progress { sent, total }) => {
                 // Progress never goes backwards, and never past the total.
-                S::Uploading { sent: sent.max(*before).min(total), total }
+                S::Uploading {
+                    sent: sent.max(*before).min(total),
+                    total,
+                }
             }
             (S::Uploading { .. }, E::Succeeded(image)) => S::Done { image },
             (S::RequestingUrl | S::Uploading { .. }, E::Failed(error)) => S::Failed { error },
-            (S::RequestingUrl | S::Uploading { .. }, E::WillRetry { error, attempt }) => S::RetryWaiting { attempt, error },
-            (S::RetryWaiting { .. }, E::RetryDue) => S::Queued,
-            (S::Checking | S::Queued | S::RequestingUrl | S::Uploading { .. } | S::RetryWaiting { .. }, E::Cancel) => {
-                S::Cancelled
+            (S::RequestingUrl | S::Uploading { .. }, E::WillRetry { error, attempt }) => {
+                S::RetryWaiting { attempt, error }
             }
+            (S::RetryWaiting { .. }, E::RetryDue) => S::Queued,
+            (
+                S::Checking
+                | S::Queued
+                | S::RequestingUrl
+                | S::Uploading { .. }
+                | S::RetryWaiting { .. },
+                E::Cancel,
+            ) => S::Cancelled,
             // A refused file cannot become acceptable by trying again.
-            (S::Failed { error: UploadError::Rejected(_) }, E::Retry) => self.clone(),
+            (
+                S::Failed {
+                    error: UploadError::Rejected(_),
+                },
+                E::Retry,
+            ) => self.clone(),
             (S::Failed { .. } | S::Cancelled | S::RetryWaiting { .. }, E::Retry) => S::Queued,
             (state, _) => state.clone(),
         }
@@ -141,12 +163,18 @@ impl UploadState {
 
     /// Done, failed or cancelled: nothing more will happen without the user.
     pub fn is_finished(&self) -> bool {
-        matches!(self, UploadState::Done { .. } | UploadState::Failed { .. } | UploadState::Cancelled)
+        matches!(
+            self,
+            UploadState::Done { .. } | UploadState::Failed { .. } | UploadState::Cancelled
+        )
     }
 
     /// Holding an upload slot.
     pub fn is_active(&self) -> bool {
-        matches!(self, UploadState::RequestingUrl | UploadState::Uploading { .. })
+        matches!(
+            self,
+            UploadState::RequestingUrl | UploadState::Uploading { .. }
+        )
     }
 
     /// Share of the file sent, from 0.0 to 1.0.
@@ -222,7 +250,11 @@ impl BatchSummary {
     /// Overall progress in percent (0 to 100), by bytes.
     pub fn percent(&self) -> u32 {
         if self.bytes_total == 0 {
-            return if self.files > 0 && self.pending == 0 { 100 } else { 0 };
+            return if self.files > 0 && self.pending == 0 {
+                100
+            } else {
+                0
+            };
         }
         ((self.bytes_sent as f64 / self.bytes_total as f64) * 100.0).floor() as u32
     }
@@ -240,7 +272,14 @@ mod tests {
     use crate::error::Side;
 
     fn record() -> ImageRecord {
-        ImageRecord { id: "i".into(), filename: None, uploaded: None, require_signed_urls: false, variants: vec![], draft: false }
+        ImageRecord {
+            id: "i".into(),
+            filename: None,
+            uploaded: None,
+            require_signed_urls: false,
+            variants: vec![],
+            draft: false,
+        }
     }
 
     #[test]
@@ -248,9 +287,24 @@ mod tests {
         let s = UploadState::Queued.apply(UploadEvent::Start);
         assert_eq!(s, UploadState::RequestingUrl);
         let s = s.apply(UploadEvent::UrlReceived { total: 100 });
-        assert_eq!(s, UploadState::Uploading { sent: 0, total: 100 });
-        let s = s.apply(UploadEvent::Progress { sent: 40, total: 120 });
-        assert_eq!(s, UploadState::Uploading { sent: 40, total: 120 });
+        assert_eq!(
+            s,
+            UploadState::Uploading {
+                sent: 0,
+                total: 100
+            }
+        );
+        let s = s.apply(UploadEvent::Progress {
+            sent: 40,
+            total: 120,
+        });
+        assert_eq!(
+            s,
+            UploadState::Uploading {
+                sent: 40,
+                total: 120
+            }
+        );
         let s = s.apply(UploadEvent::Succeeded(record()));
         assert!(matches!(s, UploadState::Done { .. }));
         assert_eq!(s.fraction(), 1.0);
@@ -258,48 +312,106 @@ mod tests {
 
     #[test]
     fn progress_never_goes_backwards() {
-        let s = UploadState::Uploading { sent: 50, total: 100 }.apply(UploadEvent::Progress { sent: 10, total: 100 });
-        assert_eq!(s, UploadState::Uploading { sent: 50, total: 100 });
+        let s = UploadState::Uploading {
+            sent: 50,
+            total: 100,
+        }
+        .apply(UploadEvent::Progress {
+            sent: 10,
+            total: 100,
+        });
+        assert_eq!(
+            s,
+            UploadState::Uploading {
+                sent: 50,
+                total: 100
+            }
+        );
     }
 
     #[test]
     fn a_cancelled_file_ignores_late_answers() {
         let s = UploadState::Uploading { sent: 5, total: 10 }.apply(UploadEvent::Cancel);
         assert_eq!(s, UploadState::Cancelled);
-        assert_eq!(s.apply(UploadEvent::Succeeded(record())), UploadState::Cancelled);
-        assert_eq!(s.apply(UploadEvent::Progress { sent: 10, total: 10 }), UploadState::Cancelled);
+        assert_eq!(
+            s.apply(UploadEvent::Succeeded(record())),
+            UploadState::Cancelled
+        );
+        assert_eq!(
+            s.apply(UploadEvent::Progress {
+                sent: 10,
+                total: 10
+            }),
+            UploadState::Cancelled
+        );
     }
 
     #[test]
     fn failures_keep_their_error_and_can_be_retried() {
-        let error = UploadError::Status { side: Side::UploadHost, status: 500, detail: ErrorDetail::default() };
+        let error = UploadError::Status {
+            side: Side::UploadHost,
+            status: 500,
+            detail: ErrorDetail::default(),
+        };
         let s = UploadState::RequestingUrl.apply(UploadEvent::Failed(error.clone()));
         assert_eq!(s, UploadState::Failed { error });
         assert_eq!(s.apply(UploadEvent::Retry), UploadState::Queued);
-        assert_eq!(UploadState::Done { image: record() }.apply(UploadEvent::Retry), UploadState::Done { image: record() });
+        assert_eq!(
+            UploadState::Done { image: record() }.apply(UploadEvent::Retry),
+            UploadState::Done { image: record() }
+        );
     }
 
     #[test]
     fn checking_leads_to_the_queue_or_a_refusal_that_cannot_be_retried() {
-        assert_eq!(UploadState::Checking.apply(UploadEvent::Checked(Ok(()))), UploadState::Queued);
-        let refused = UploadState::Checking.apply(UploadEvent::Checked(Err(Rejection::TooManyFiles { max: 2 })));
-        assert_eq!(refused, UploadState::Failed { error: UploadError::Rejected(Rejection::TooManyFiles { max: 2 }) });
-        assert_eq!(refused.apply(UploadEvent::Retry), refused, "retrying a refused file changes nothing");
+        assert_eq!(
+            UploadState::Checking.apply(UploadEvent::Checked(Ok(()))),
+            UploadState::Queued
+        );
+        let refused =
+            UploadState::Checking.apply(UploadEvent::Checked(Err(Rejection::TooManyFiles {
+                max: 2,
+            })));
+        assert_eq!(
+            refused,
+            UploadState::Failed {
+                error: UploadError::Rejected(Rejection::TooManyFiles { max: 2 })
+            }
+        );
+        assert_eq!(
+            refused.apply(UploadEvent::Retry),
+            refused,
+            "retrying a refused file changes nothing"
+        );
     }
 
     #[test]
     fn a_passing_failure_waits_then_queues_again() {
-        let error = UploadError::Network { side: Side::Backend, detail: "down".into() };
-        let s = UploadState::RequestingUrl.apply(UploadEvent::WillRetry { error: error.clone(), attempt: 1 });
+        let error = UploadError::Network {
+            side: Side::Backend,
+            detail: "down".into(),
+        };
+        let s = UploadState::RequestingUrl.apply(UploadEvent::WillRetry {
+            error: error.clone(),
+            attempt: 1,
+        });
         assert_eq!(s, UploadState::RetryWaiting { attempt: 1, error });
         assert_eq!(s.apply(UploadEvent::RetryDue), UploadState::Queued);
         assert_eq!(s.apply(UploadEvent::Cancel), UploadState::Cancelled);
-        assert!(!s.is_finished() && !s.is_active(), "a waiting file holds no slot and is not finished");
+        assert!(
+            !s.is_finished() && !s.is_active(),
+            "a waiting file holds no slot and is not finished"
+        );
     }
 
     #[test]
     fn backoff_doubles_is_capped_and_jittered() {
-        let policy = RetryPolicy { max_retries: 5, base_delay_ms: 1000, max_delay_ms: 5000, stall_timeout_ms: 0 };
+        let policy = RetryPolicy {
+            max_retries: 5,
+            base_delay_ms: 1000,
+            max_delay_ms: 5000,
+            stall_timeout_ms: 0,
+        };
         assert_eq!(policy.delay_ms(1, 0.0), 500);
         assert_eq!(policy.delay_ms(1, 0.999_999), 1000);
         assert_eq!(policy.delay_ms(2, 0.0), 1000);
@@ -312,12 +424,27 @@ mod tests {
         let error = UploadError::Browser("x".into());
         let states = [
             (100, UploadState::Done { image: record() }),
-            (200, UploadState::Uploading { sent: 50, total: 100 }),
+            (
+                200,
+                UploadState::Uploading {
+                    sent: 50,
+                    total: 100,
+                },
+            ),
             (300, UploadState::Failed { error }),
             (400, UploadState::Cancelled),
         ];
         let summary = BatchSummary::of(states.iter().map(|(size, state)| (*size, state)));
-        assert_eq!((summary.files, summary.done, summary.failed, summary.cancelled, summary.pending), (4, 1, 1, 1, 1));
+        assert_eq!(
+            (
+                summary.files,
+                summary.done,
+                summary.failed,
+                summary.cancelled,
+                summary.pending
+            ),
+            (4, 1, 1, 1, 1)
+        );
         assert_eq!(summary.bytes_total, 300);
         assert_eq!(summary.bytes_sent, 200);
         assert_eq!(summary.percent(), 66);

@@ -74,7 +74,9 @@ impl XhrUpload {
                 on_progress(event.loaded() as u64, event.total() as u64);
             }
         });
-        xhr.upload().map_err(browser_error)?.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+        xhr.upload()
+            .map_err(browser_error)?
+            .set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
 
         // loadend fires once after load, error, abort or timeout: one promise covers them all.
         let mut resolve_slot: Option<Function> = None;
@@ -89,8 +91,10 @@ impl XhrUpload {
         xhr.set_onloadend(Some(on_loadend.as_ref().unchecked_ref()));
 
         let form = FormData::new().map_err(browser_error)?;
-        form.append_with_blob_and_filename("file", file, &file.name()).map_err(browser_error)?;
-        xhr.send_with_opt_form_data(Some(&form)).map_err(browser_error)?;
+        form.append_with_blob_and_filename("file", file, &file.name())
+            .map_err(browser_error)?;
+        xhr.send_with_opt_form_data(Some(&form))
+            .map_err(browser_error)?;
 
         let aborted = Rc::new(Cell::new(None));
         let mut upload = Self {
@@ -112,17 +116,30 @@ impl XhrUpload {
 
     /// Checks a few times per timeout whether anything happened; aborts when nothing did.
     fn watch_for_stalls(&mut self, last_activity: Rc<Cell<f64>>) {
-        let Some(window) = web_sys::window() else { return };
-        let (xhr, done, aborted, timeout) = (self.xhr.clone(), self.done.clone(), self.aborted.clone(), self.stall_timeout_ms);
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let (xhr, done, aborted, timeout) = (
+            self.xhr.clone(),
+            self.done.clone(),
+            self.aborted.clone(),
+            self.stall_timeout_ms,
+        );
         let check = Closure::<dyn FnMut()>::new(move || {
-            if !done.get() && aborted.get().is_none() && now_ms() - last_activity.get() > timeout as f64 {
+            if !done.get()
+                && aborted.get().is_none()
+                && now_ms() - last_activity.get() > timeout as f64
+            {
                 aborted.set(Some(AbortReason::Stalled));
                 let _ = xhr.abort();
             }
         });
         let period = (timeout / 4).clamp(50, 1000) as i32;
         self.watchdog = window
-            .set_interval_with_callback_and_timeout_and_arguments_0(check.as_ref().unchecked_ref(), period)
+            .set_interval_with_callback_and_timeout_and_arguments_0(
+                check.as_ref().unchecked_ref(),
+                period,
+            )
             .ok();
         self._on_watchdog = Some(check);
     }
@@ -146,7 +163,9 @@ impl XhrUpload {
         match self.aborted.get() {
             Some(AbortReason::Cancelled) => return UploadOutcome::Aborted,
             Some(AbortReason::Stalled) => {
-                return UploadOutcome::Failed(UploadError::Stalled { seconds: self.stall_timeout_ms.div_ceil(1000) })
+                return UploadOutcome::Failed(UploadError::Stalled {
+                    seconds: self.stall_timeout_ms.div_ceil(1000),
+                })
             }
             None => {}
         }
@@ -156,7 +175,10 @@ impl XhrUpload {
                 side: Side::UploadHost,
                 detail: "the connection failed before an answer arrived".into(),
             }),
-            status => UploadOutcome::Answered(HostAnswer { status, body: self.xhr.response_text().ok().flatten().unwrap_or_default() }),
+            status => UploadOutcome::Answered(HostAnswer {
+                status,
+                body: self.xhr.response_text().ok().flatten().unwrap_or_default(),
+            }),
         }
     }
 }

@@ -4,7 +4,13 @@
 
 /// The image types Cloudflare Images accepts (HEIC and AVIF depend on the plan; add them to
 /// `accept` if yours takes them).
-pub const CLOUDFLARE_TYPES: [&str; 5] = ["image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml"];
+pub const CLOUDFLARE_TYPES: [&str; 5] = [
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "image/svg+xml",
+];
 /// Cloudflare's size limit: 10 MB.
 pub const CLOUDFLARE_MAX_BYTES: u64 = 10 * 1024 * 1024;
 /// Cloudflare's limit per side.
@@ -45,7 +51,14 @@ impl Default for Restrictions {
 impl Restrictions {
     /// No checks in the browser: every file is sent and the upload host is the only judge.
     pub fn off() -> Self {
-        Self { accept: Vec::new(), min_bytes: 0, max_bytes: u64::MAX, max_files: None, max_side: u32::MAX, max_pixels: u64::MAX }
+        Self {
+            accept: Vec::new(),
+            min_bytes: 0,
+            max_bytes: u64::MAX,
+            max_files: None,
+            max_side: u32::MAX,
+            max_pixels: u64::MAX,
+        }
     }
 
     /// Only these MIME types.
@@ -151,7 +164,9 @@ pub fn sniff_type(head: &[u8]) -> Option<&'static str> {
     }
     let text = String::from_utf8_lossy(head);
     let text = text.trim_start_matches('\u{feff}').trim_start();
-    if (text.starts_with("<?xml") || text.starts_with("<svg") || text.starts_with("<!--")) && text.contains("<svg") {
+    if (text.starts_with("<?xml") || text.starts_with("<svg") || text.starts_with("<!--"))
+        && text.contains("<svg")
+    {
         return Some("image/svg+xml");
     }
     None
@@ -161,28 +176,54 @@ pub fn sniff_type(head: &[u8]) -> Option<&'static str> {
 pub const HEAD_BYTES: u32 = 512;
 
 /// Checks what can be known without decoding: type and size.
-pub fn check_file(restrictions: &Restrictions, found: Option<&str>, size: u64) -> Result<(), Rejection> {
+pub fn check_file(
+    restrictions: &Restrictions,
+    found: Option<&str>,
+    size: u64,
+) -> Result<(), Rejection> {
     match found {
         _ if restrictions.accept.is_empty() => {}
         Some(kind) if restrictions.accept.iter().any(|a| a == kind) => {}
-        other => return Err(Rejection::Type { found: other.map(str::to_string) }),
+        other => {
+            return Err(Rejection::Type {
+                found: other.map(str::to_string),
+            })
+        }
     }
     if size < restrictions.min_bytes {
-        return Err(Rejection::TooSmall { size, min: restrictions.min_bytes });
+        return Err(Rejection::TooSmall {
+            size,
+            min: restrictions.min_bytes,
+        });
     }
     if size > restrictions.max_bytes {
-        return Err(Rejection::TooLarge { size, max: restrictions.max_bytes });
+        return Err(Rejection::TooLarge {
+            size,
+            max: restrictions.max_bytes,
+        });
     }
     Ok(())
 }
 
 /// Checks the pixel dimensions.
-pub fn check_dimensions(restrictions: &Restrictions, width: u32, height: u32) -> Result<(), Rejection> {
+pub fn check_dimensions(
+    restrictions: &Restrictions,
+    width: u32,
+    height: u32,
+) -> Result<(), Rejection> {
     if width > restrictions.max_side || height > restrictions.max_side {
-        return Err(Rejection::SideTooLong { width, height, max: restrictions.max_side });
+        return Err(Rejection::SideTooLong {
+            width,
+            height,
+            max: restrictions.max_side,
+        });
     }
     if width as u64 * height as u64 > restrictions.max_pixels {
-        return Err(Rejection::TooManyPixels { width, height, max: restrictions.max_pixels });
+        return Err(Rejection::TooManyPixels {
+            width,
+            height,
+            max: restrictions.max_pixels,
+        });
     }
     Ok(())
 }
@@ -197,7 +238,10 @@ pub fn fit_within(width: u32, height: u32, max_side: u32, max_pixels: u64) -> (u
     if scale >= 1.0 {
         return (width, height);
     }
-    (((w * scale).floor() as u32).max(1), ((h * scale).floor() as u32).max(1))
+    (
+        ((w * scale).floor() as u32).max(1),
+        ((h * scale).floor() as u32).max(1),
+    )
 }
 
 #[cfg(test)]
@@ -211,7 +255,10 @@ mod tests {
         assert_eq!(sniff_type(b"GIF89a"), Some("image/gif"));
         assert_eq!(sniff_type(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
         assert_eq!(sniff_type(b"\0\0\0\x18ftypheic"), Some("image/heic"));
-        assert_eq!(sniff_type(b"\xef\xbb\xbf <?xml version='1.0'?><svg xmlns='x'/>"), Some("image/svg+xml"));
+        assert_eq!(
+            sniff_type(b"\xef\xbb\xbf <?xml version='1.0'?><svg xmlns='x'/>"),
+            Some("image/svg+xml")
+        );
         assert_eq!(sniff_type(b"%PDF-1.7"), None);
         assert_eq!(sniff_type(b""), None);
     }
@@ -220,13 +267,33 @@ mod tests {
     fn cloudflares_limits_are_the_default() {
         let r = Restrictions::default();
         assert_eq!(check_file(&r, Some("image/png"), 1000), Ok(()));
-        assert_eq!(check_file(&r, Some("image/heic"), 1000), Err(Rejection::Type { found: Some("image/heic".into()) }));
-        assert_eq!(check_file(&r, None, 1000), Err(Rejection::Type { found: None }));
-        assert_eq!(check_file(&r, Some("image/png"), 0), Err(Rejection::TooSmall { size: 0, min: 1 }));
-        assert!(matches!(check_file(&r, Some("image/png"), CLOUDFLARE_MAX_BYTES + 1), Err(Rejection::TooLarge { .. })));
+        assert_eq!(
+            check_file(&r, Some("image/heic"), 1000),
+            Err(Rejection::Type {
+                found: Some("image/heic".into())
+            })
+        );
+        assert_eq!(
+            check_file(&r, None, 1000),
+            Err(Rejection::Type { found: None })
+        );
+        assert_eq!(
+            check_file(&r, Some("image/png"), 0),
+            Err(Rejection::TooSmall { size: 0, min: 1 })
+        );
+        assert!(matches!(
+            check_file(&r, Some("image/png"), CLOUDFLARE_MAX_BYTES + 1),
+            Err(Rejection::TooLarge { .. })
+        ));
         assert_eq!(check_dimensions(&r, 12_000, 8_000), Ok(()));
-        assert!(matches!(check_dimensions(&r, 12_001, 10), Err(Rejection::SideTooLong { .. })));
-        assert!(matches!(check_dimensions(&r, 10_001, 10_000), Err(Rejection::TooManyPixels { .. })));
+        assert!(matches!(
+            check_dimensions(&r, 12_001, 10),
+            Err(Rejection::SideTooLong { .. })
+        ));
+        assert!(matches!(
+            check_dimensions(&r, 10_001, 10_000),
+            Err(Rejection::TooManyPixels { .. })
+        ));
     }
 
     #[test]
@@ -240,16 +307,27 @@ mod tests {
     #[test]
     fn fitting_keeps_the_aspect_ratio() {
         assert_eq!(fit_within(4000, 3000, 12_000, 100_000_000), (4000, 3000));
-        assert_eq!(fit_within(24_000, 1_000, 12_000, 100_000_000), (12_000, 500));
+        assert_eq!(
+            fit_within(24_000, 1_000, 12_000, 100_000_000),
+            (12_000, 500)
+        );
         let (w, h) = fit_within(12_000, 12_000, 12_000, 100_000_000);
         assert!(w as u64 * h as u64 <= 100_000_000 && w == h);
     }
 
     #[test]
     fn a_site_can_narrow_the_limits_but_not_widen_them() {
-        let r = Restrictions::default().accept(&["image/jpeg"]).size(10, 50 * 1024 * 1024);
+        let r = Restrictions::default()
+            .accept(&["image/jpeg"])
+            .size(10, 50 * 1024 * 1024);
         assert_eq!(r.max_bytes, CLOUDFLARE_MAX_BYTES);
-        assert!(matches!(check_file(&r, Some("image/png"), 100), Err(Rejection::Type { .. })));
-        assert!(matches!(check_file(&r, Some("image/jpeg"), 5), Err(Rejection::TooSmall { .. })));
+        assert!(matches!(
+            check_file(&r, Some("image/png"), 100),
+            Err(Rejection::Type { .. })
+        ));
+        assert!(matches!(
+            check_file(&r, Some("image/jpeg"), 5),
+            Err(Rejection::TooSmall { .. })
+        ));
     }
 }

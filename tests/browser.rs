@@ -19,38 +19,82 @@ async fn uploads_a_photo_and_shows_its_variants() {
     let widget = mount(Setup::service());
     widget.choose(&[make_file(LANDSCAPE_JPG, "landscape.jpg", "image/jpeg")]);
     let rows = widget.wait_finished(1).await;
-    assert_eq!(state_of(&rows[0]), "done", "the row must end done, not: {}", error_of(&rows[0]));
+    assert_eq!(
+        state_of(&rows[0]),
+        "done",
+        "the row must end done, not: {}",
+        error_of(&rows[0])
+    );
 
     // What a person sees: full progress, a done status, named variant links and a thumbnail.
-    let total: web_sys::HtmlProgressElement = widget.root.query_selector(".du__total").unwrap().unwrap().unchecked_into();
-    assert_eq!(total.value(), 100.0, "the total progress bar must reach 100 %");
+    let total: web_sys::HtmlProgressElement = widget
+        .root
+        .query_selector(".du__total")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    assert_eq!(
+        total.value(),
+        100.0,
+        "the total progress bar must reach 100 %"
+    );
     assert_eq!(widget.text(".du__status"), "All 1 uploaded");
     let links = rows[0].query_selector_all(".du__variant-link").unwrap();
     let mut names = Vec::new();
     for i in 0..links.length() {
         let link: web_sys::HtmlAnchorElement = links.item(i).unwrap().unchecked_into();
         names.push(link.text_content().unwrap());
-        let response = gloo_net::http::Request::get(&link.href()).send().await.unwrap();
-        assert_eq!(response.status(), 200, "variant link {} must load", link.href());
-        assert_eq!(response.headers().get("content-type").as_deref(), Some("image/jpeg"));
+        let response = gloo_net::http::Request::get(&link.href())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            200,
+            "variant link {} must load",
+            link.href()
+        );
+        assert_eq!(
+            response.headers().get("content-type").as_deref(),
+            Some("image/jpeg")
+        );
     }
     names.sort();
     assert_eq!(names, ["public", "thumbnail"]);
-    assert_eq!(rows[0].query_selector_all(".du__copy").unwrap().length(), 2, "each variant has a copy button");
-    let thumb: HtmlImageElement = rows[0].query_selector(".du__thumb").unwrap().expect("a thumbnail is shown").unchecked_into();
+    assert_eq!(
+        rows[0].query_selector_all(".du__copy").unwrap().length(),
+        2,
+        "each variant has a copy button"
+    );
+    let thumb: HtmlImageElement = rows[0]
+        .query_selector(".du__thumb")
+        .unwrap()
+        .expect("a thumbnail is shown")
+        .unchecked_into();
     for _ in 0..100 {
         if thumb.complete() && thumb.natural_width() > 0 {
             break;
         }
         sleep(50).await;
     }
-    assert_eq!((thumb.natural_width(), thumb.natural_height()), (200, 200), "the thumbnail variant is 200x200");
+    assert_eq!(
+        (thumb.natural_width(), thumb.natural_height()),
+        (200, 200),
+        "the thumbnail variant is 200x200"
+    );
 
     // What the host page received.
     let received = widget.received.lock().unwrap();
     assert_eq!(received.successes.len(), 1);
-    assert!(received.progress.iter().any(|s| s.percent() == 100), "progress reports reach 100 %");
-    assert_eq!(received.completions.len(), 1, "the batch completes exactly once");
+    assert!(
+        received.progress.iter().any(|s| s.percent() == 100),
+        "progress reports reach 100 %"
+    );
+    assert_eq!(
+        received.completions.len(),
+        1,
+        "the batch completes exactly once"
+    );
     assert_eq!(received.completions[0].done, 1);
     let id = received.successes[0].id.clone();
     drop(received);
@@ -58,9 +102,19 @@ async fn uploads_a_photo_and_shows_its_variants() {
     // What the service holds: no longer a draft, and the very bytes of the file.
     let record: serde_json::Value = api_get(&format!("v1/{id}")).await.json().await.unwrap();
     assert_eq!(record["result"]["filename"], "landscape.jpg");
-    assert!(record["result"].get("draft").is_none(), "the image must no longer be a draft: {record}");
-    let blob = api_get(&format!("v1/{id}/blob")).await.binary().await.unwrap();
-    assert_eq!(blob, LANDSCAPE_JPG, "the stored bytes must equal the file's");
+    assert!(
+        record["result"].get("draft").is_none(),
+        "the image must no longer be a draft: {record}"
+    );
+    let blob = api_get(&format!("v1/{id}/blob"))
+        .await
+        .binary()
+        .await
+        .unwrap();
+    assert_eq!(
+        blob, LANDSCAPE_JPG,
+        "the stored bytes must equal the file's"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -75,14 +129,29 @@ async fn uploads_several_files_at_once_and_keeps_going_past_a_bad_one() {
     let rows = widget.wait_finished(3).await;
     let states: Vec<String> = rows.iter().map(state_of).collect();
     assert_eq!(states, ["done", "failed", "done"]);
-    assert_eq!(error_of(&rows[1]), "Refused before upload: the file is not an image of an accepted type");
+    assert_eq!(
+        error_of(&rows[1]),
+        "Refused before upload: the file is not an image of an accepted type"
+    );
     assert_eq!(widget.text(".du__status"), "2 uploaded, 1 failed");
-    let total: web_sys::HtmlProgressElement = widget.root.query_selector(".du__total").unwrap().unwrap().unchecked_into();
-    assert_eq!(total.value(), 100.0, "a batch with a failed file still ends at 100 %");
+    let total: web_sys::HtmlProgressElement = widget
+        .root
+        .query_selector(".du__total")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    assert_eq!(
+        total.value(),
+        100.0,
+        "a batch with a failed file still ends at 100 %"
+    );
     let received = widget.received.lock().unwrap();
     assert_eq!(received.failures.len(), 1);
     assert_eq!(received.failures[0].file_name, "notes.png");
-    assert!(matches!(received.failures[0].error, direct_upload::UploadError::Rejected(_)));
+    assert!(matches!(
+        received.failures[0].error,
+        direct_upload::UploadError::Rejected(_)
+    ));
 }
 
 async fn single_failure(setup: Setup, file: File) -> String {
@@ -90,7 +159,10 @@ async fn single_failure(setup: Setup, file: File) -> String {
     widget.choose(&[file]);
     let rows = widget.wait_finished(1).await;
     assert_eq!(state_of(&rows[0]), "failed");
-    assert!(rows[0].query_selector(".du__retry").unwrap().is_some(), "a failed file offers a retry button");
+    assert!(
+        rows[0].query_selector(".du__retry").unwrap().is_some(),
+        "a failed file offers a retry button"
+    );
     error_of(&rows[0])
 }
 
@@ -103,20 +175,43 @@ async fn backend_down_is_reported_as_the_backend_being_unreachable() {
 
 #[wasm_bindgen_test]
 async fn backend_500_is_reported_with_its_status() {
-    let message = single_failure(Setup::new(format!("{SERVICE}/_local/fail?status=500")), photo()).await;
-    assert_eq!(message, "Backend error (HTTP 500): 500 Internal Server Error");
+    let message = single_failure(
+        Setup::new(format!("{SERVICE}/_local/fail?status=500")),
+        photo(),
+    )
+    .await;
+    assert_eq!(
+        message,
+        "Backend error (HTTP 500): 500 Internal Server Error"
+    );
 }
 
 #[wasm_bindgen_test]
 async fn a_used_upload_url_is_refused_by_the_upload_host() {
-    let message = single_failure(Setup::new(format!("{SERVICE}/_local/direct-upload?state=used")), photo()).await;
-    assert!(message.starts_with("Upload host error (HTTP 409, code 5409): This upload URL has already been used"), "got: {message}");
+    let message = single_failure(
+        Setup::new(format!("{SERVICE}/_local/direct-upload?state=used")),
+        photo(),
+    )
+    .await;
+    assert!(
+        message.starts_with(
+            "Upload host error (HTTP 409, code 5409): This upload URL has already been used"
+        ),
+        "got: {message}"
+    );
 }
 
 #[wasm_bindgen_test]
 async fn an_expired_upload_url_is_refused_by_the_upload_host() {
-    let message = single_failure(Setup::new(format!("{SERVICE}/_local/direct-upload?state=expired")), photo()).await;
-    assert!(message.starts_with("Upload host error (HTTP 410, code 5400): This upload URL expired at"), "got: {message}");
+    let message = single_failure(
+        Setup::new(format!("{SERVICE}/_local/direct-upload?state=expired")),
+        photo(),
+    )
+    .await;
+    assert!(
+        message.starts_with("Upload host error (HTTP 410, code 5400): This upload URL expired at"),
+        "got: {message}"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -124,15 +219,27 @@ async fn a_file_over_10_mb_is_refused_with_5413() {
     let mut bytes = vec![0u8; 11 * 1024 * 1024];
     bytes[..8].copy_from_slice(b"\x89PNG\r\n\x1a\n");
     // With the browser's own checks off, the upload host is the judge.
-    let setup = Setup { restrictions: Restrictions::off(), ..Setup::service() };
+    let setup = Setup {
+        restrictions: Restrictions::off(),
+        ..Setup::service()
+    };
     let message = single_failure(setup, make_file(&bytes, "huge.png", "image/png")).await;
-    assert!(message.starts_with("Upload host error (HTTP 413, code 5413)"), "got: {message}");
+    assert!(
+        message.starts_with("Upload host error (HTTP 413, code 5413)"),
+        "got: {message}"
+    );
 }
 
 #[wasm_bindgen_test]
 async fn a_file_that_is_not_an_image_is_refused_with_5455() {
     let file = make_file(b"%PDF-1.7 not an image", "invoice.pdf", "application/pdf");
-    let setup = Setup { restrictions: Restrictions::off(), ..Setup::service() };
+    let setup = Setup {
+        restrictions: Restrictions::off(),
+        ..Setup::service()
+    };
     let message = single_failure(setup, file).await;
-    assert!(message.starts_with("Upload host error (HTTP 415, code 5455)"), "got: {message}");
+    assert!(
+        message.starts_with("Upload host error (HTTP 415, code 5455)"),
+        "got: {message}"
+    );
 }

@@ -9,7 +9,10 @@ use support::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-use web_sys::{ClipboardEvent, ClipboardEventInit, DragEvent, DragEventInit, HtmlElement, ImageEncodeOptions, OffscreenCanvas};
+use web_sys::{
+    ClipboardEvent, ClipboardEventInit, DragEvent, DragEventInit, HtmlElement, ImageEncodeOptions,
+    OffscreenCanvas,
+};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -22,17 +25,34 @@ fn drag_event(kind: &str, files: &[web_sys::File]) -> DragEvent {
 }
 
 /// Makes a real image of `width`×`height` in the browser; `noise` makes it hard to compress.
-async fn canvas_image(width: u32, height: u32, mime: &str, quality: f64, noise: bool) -> web_sys::File {
+async fn canvas_image(
+    width: u32,
+    height: u32,
+    mime: &str,
+    quality: f64,
+    noise: bool,
+) -> web_sys::File {
     let canvas = OffscreenCanvas::new(width, height).unwrap();
-    let context: web_sys::OffscreenCanvasRenderingContext2d = canvas.get_context("2d").unwrap().unwrap().unchecked_into();
+    let context: web_sys::OffscreenCanvasRenderingContext2d =
+        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
     if noise {
         let mut pixels = vec![0u8; (width * height * 4) as usize];
         let mut seed: u32 = 12345;
         for chunk in pixels.chunks_mut(4) {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            chunk.copy_from_slice(&[(seed >> 24) as u8, (seed >> 16) as u8, (seed >> 8) as u8, 255]);
+            chunk.copy_from_slice(&[
+                (seed >> 24) as u8,
+                (seed >> 16) as u8,
+                (seed >> 8) as u8,
+                255,
+            ]);
         }
-        let data = web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&pixels), width, height).unwrap();
+        let data = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+            wasm_bindgen::Clamped(&pixels),
+            width,
+            height,
+        )
+        .unwrap();
         context.put_image_data(&data, 0.0, 0.0).unwrap();
     } else {
         context.set_fill_style_str("#f38020");
@@ -41,7 +61,12 @@ async fn canvas_image(width: u32, height: u32, mime: &str, quality: f64, noise: 
     let options = ImageEncodeOptions::new();
     options.set_type(mime);
     options.set_quality(quality);
-    let blob: web_sys::Blob = wasm_bindgen_futures::JsFuture::from(canvas.convert_to_blob_with_options(&options).unwrap()).await.unwrap().unchecked_into();
+    let blob: web_sys::Blob = wasm_bindgen_futures::JsFuture::from(
+        canvas.convert_to_blob_with_options(&options).unwrap(),
+    )
+    .await
+    .unwrap()
+    .unchecked_into();
     let parts = js_sys::Array::of1(&blob);
     let props = web_sys::FilePropertyBag::new();
     props.set_type(mime);
@@ -53,20 +78,36 @@ async fn dropping_files_uploads_them_and_the_highlight_does_not_flicker_over_chi
     let widget = mount(Setup::service());
     let zone = widget.find(".du__dropzone");
     let child = widget.find(".du__hint");
-    let active = |w: &Mounted| w.find(".du__dropzone").class_list().contains("du__dropzone--active");
+    let active = |w: &Mounted| {
+        w.find(".du__dropzone")
+            .class_list()
+            .contains("du__dropzone--active")
+    };
     zone.dispatch_event(&drag_event("dragenter", &[])).unwrap();
     child.dispatch_event(&drag_event("dragenter", &[])).unwrap();
     zone.dispatch_event(&drag_event("dragleave", &[])).unwrap();
     leptos::task::tick().await;
-    assert!(active(&widget), "moving onto a child element must keep the highlight");
+    assert!(
+        active(&widget),
+        "moving onto a child element must keep the highlight"
+    );
     child.dispatch_event(&drag_event("dragleave", &[])).unwrap();
     leptos::task::tick().await;
     assert!(!active(&widget), "leaving the zone removes the highlight");
 
     zone.dispatch_event(&drag_event("dragenter", &[])).unwrap();
-    zone.dispatch_event(&drag_event("drop", &[photo(), make_file(BADGE_PNG, "badge.png", "image/png")])).unwrap();
+    zone.dispatch_event(&drag_event(
+        "drop",
+        &[photo(), make_file(BADGE_PNG, "badge.png", "image/png")],
+    ))
+    .unwrap();
     let rows = widget.wait_finished(2).await;
-    assert_eq!(widget.states(), ["done", "done"], "{}", widget.root.inner_html());
+    assert_eq!(
+        widget.states(),
+        ["done", "done"],
+        "{}",
+        widget.root.inner_html()
+    );
     assert!(!active(&widget), "a drop ends the highlight");
     assert_eq!(rows.len(), 2);
 }
@@ -77,7 +118,11 @@ async fn pasting_files_uploads_them() {
     let init = ClipboardEventInit::new();
     init.set_bubbles(true);
     init.set_cancelable(true);
-    init.set_clipboard_data(Some(&transfer(&[make_file(BADGE_PNG, "pasted.png", "image/png")])));
+    init.set_clipboard_data(Some(&transfer(&[make_file(
+        BADGE_PNG,
+        "pasted.png",
+        "image/png",
+    )])));
     let paste = ClipboardEvent::new_with_event_init_dict("paste", &init).unwrap();
     // Focus is on the widget's button, as after a keyboard user tabs to it.
     widget.find(".du__choose").dispatch_event(&paste).unwrap();
@@ -91,46 +136,81 @@ async fn the_zone_and_its_button_open_the_picker() {
     let widget = mount(Setup::service());
     let opened = std::rc::Rc::new(std::cell::Cell::new(0));
     let counter = opened.clone();
-    let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| counter.set(counter.get() + 1));
-    widget.find(".du__input").add_event_listener_with_callback("click", listener.as_ref().unchecked_ref()).unwrap();
+    let listener =
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| counter.set(counter.get() + 1));
+    widget
+        .find(".du__input")
+        .add_event_listener_with_callback("click", listener.as_ref().unchecked_ref())
+        .unwrap();
     listener.forget();
     widget.click(".du__hint");
-    assert_eq!(opened.get(), 1, "clicking anywhere in the zone opens the picker");
+    assert_eq!(
+        opened.get(),
+        1,
+        "clicking anywhere in the zone opens the picker"
+    );
     // Enter and Space on a focused button fire its click.
     widget.click(".du__choose");
     assert_eq!(opened.get(), 2, "the button opens the picker exactly once");
     let button: HtmlElement = widget.find(".du__choose").unchecked_into();
-    assert_eq!(button.tag_name(), "BUTTON", "a real button is focusable and keyboard-operable");
+    assert_eq!(
+        button.tag_name(),
+        "BUTTON",
+        "a real button is focusable and keyboard-operable"
+    );
 }
 
 #[wasm_bindgen_test]
 async fn files_are_checked_by_their_bytes_and_the_limits_before_sending() {
     let restrictions = Restrictions::default().size(1, 5_000).max_files(3);
-    let widget = mount(Setup { restrictions, ..Setup::service() });
+    let widget = mount(Setup {
+        restrictions,
+        ..Setup::service()
+    });
     let wide = canvas_image(12_001, 2, "image/png", 1.0, false).await;
     widget.choose(&[
-        make_file(BADGE_PNG, "badge.txt", "text/plain"),                 // a PNG whatever its name says
-        make_file(b"plain text, no picture", "fake.png", "image/png"),    // not an image whatever its name says
-        photo(),                                                         // 11.7 KB: over the 5 KB set here
-        make_file(BADGE_PNG, "fourth.png", "image/png"),                 // one file too many
+        make_file(BADGE_PNG, "badge.txt", "text/plain"), // a PNG whatever its name says
+        make_file(b"plain text, no picture", "fake.png", "image/png"), // not an image whatever its name says
+        photo(),                                         // 11.7 KB: over the 5 KB set here
+        make_file(BADGE_PNG, "fourth.png", "image/png"), // one file too many
     ]);
     let rows = widget.wait_finished(4).await;
     assert_eq!(widget.states(), ["done", "failed", "failed", "failed"]);
-    assert_eq!(error_of(&rows[1]), "Refused before upload: the file is not an image of an accepted type");
-    assert_eq!(error_of(&rows[2]), "Refused before upload: 12 KB is larger than 5.0 KB");
-    assert_eq!(error_of(&rows[3]), "Refused before upload: at most 3 files can be added");
-    assert!(rows[1].query_selector(".du__retry").unwrap().is_none(), "a refused file offers no retry");
+    assert_eq!(
+        error_of(&rows[1]),
+        "Refused before upload: the file is not an image of an accepted type"
+    );
+    assert_eq!(
+        error_of(&rows[2]),
+        "Refused before upload: 12 KB is larger than 5.0 KB"
+    );
+    assert_eq!(
+        error_of(&rows[3]),
+        "Refused before upload: at most 3 files can be added"
+    );
+    assert!(
+        rows[1].query_selector(".du__retry").unwrap().is_none(),
+        "a refused file offers no retry"
+    );
 
     let widget = mount(Setup::service());
     widget.choose(&[wide]);
     let rows = widget.wait_finished(1).await;
-    assert_eq!(error_of(&rows[0]), "Refused before upload: 12001×2 pixels: a side is longer than 12000 pixels");
+    assert_eq!(
+        error_of(&rows[0]),
+        "Refused before upload: 12001×2 pixels: a side is longer than 12000 pixels"
+    );
 }
 
 #[wasm_bindgen_test]
 async fn uploads_run_within_the_concurrency_limit() {
-    let widget = mount(Setup { concurrency: 2, ..Setup::service() });
-    let files: Vec<_> = (0..6).map(|i| make_file(BADGE_PNG, &format!("{i}.png"), "image/png")).collect();
+    let widget = mount(Setup {
+        concurrency: 2,
+        ..Setup::service()
+    });
+    let files: Vec<_> = (0..6)
+        .map(|i| make_file(BADGE_PNG, &format!("{i}.png"), "image/png"))
+        .collect();
     widget.choose(&files);
     widget.wait_finished(6).await;
     assert_eq!(widget.states(), ["done"; 6]);
@@ -142,25 +222,61 @@ async fn uploads_run_within_the_concurrency_limit() {
 #[wasm_bindgen_test]
 async fn passing_failures_are_retried_with_a_fresh_url_and_land_once() {
     let key = unique("retry");
-    let retry = RetryPolicy { max_retries: 3, base_delay_ms: 30, max_delay_ms: 200, stall_timeout_ms: 0 };
-    let widget = mount(Setup { retry, ..Setup::new(format!("{SERVICE}/_local/flaky-backend?key={key}&fail=2&status=503")) });
+    let retry = RetryPolicy {
+        max_retries: 3,
+        base_delay_ms: 30,
+        max_delay_ms: 200,
+        stall_timeout_ms: 0,
+    };
+    let widget = mount(Setup {
+        retry,
+        ..Setup::new(format!(
+            "{SERVICE}/_local/flaky-backend?key={key}&fail=2&status=503"
+        ))
+    });
     widget.choose(&[photo()]);
     widget.wait_finished(1).await;
     assert_eq!(widget.states(), ["done"]);
-    assert_eq!(backend_calls(&key).await, 3, "two failed tries, then a fresh URL that worked");
-    assert_eq!(stored_for(&key).await.len(), 1, "the file landed exactly once");
+    assert_eq!(
+        backend_calls(&key).await,
+        3,
+        "two failed tries, then a fresh URL that worked"
+    );
+    assert_eq!(
+        stored_for(&key).await.len(),
+        1,
+        "the file landed exactly once"
+    );
 }
 
 #[wasm_bindgen_test]
 async fn permanent_failures_are_not_retried_but_can_be_retried_by_hand() {
     let key = unique("permanent");
-    let retry = RetryPolicy { max_retries: 3, base_delay_ms: 30, max_delay_ms: 200, stall_timeout_ms: 0 };
-    let widget = mount(Setup { retry, ..Setup::new(format!("{SERVICE}/_local/flaky-backend?key={key}&fail=1&status=400")) });
+    let retry = RetryPolicy {
+        max_retries: 3,
+        base_delay_ms: 30,
+        max_delay_ms: 200,
+        stall_timeout_ms: 0,
+    };
+    let widget = mount(Setup {
+        retry,
+        ..Setup::new(format!(
+            "{SERVICE}/_local/flaky-backend?key={key}&fail=1&status=400"
+        ))
+    });
     widget.choose(&[photo()]);
     let rows = widget.wait_finished(1).await;
     assert_eq!(widget.states(), ["failed"]);
-    assert!(error_of(&rows[0]).starts_with("Backend error (HTTP 400, code 5400)"), "{}", error_of(&rows[0]));
-    assert_eq!(backend_calls(&key).await, 1, "a 4xx is not retried automatically");
+    assert!(
+        error_of(&rows[0]).starts_with("Backend error (HTTP 400, code 5400)"),
+        "{}",
+        error_of(&rows[0])
+    );
+    assert_eq!(
+        backend_calls(&key).await,
+        1,
+        "a 4xx is not retried automatically"
+    );
     widget.click(".du__retry");
     widget.wait_until(|w| w.states() == ["done"]).await;
     assert_eq!(backend_calls(&key).await, 2);
@@ -170,12 +286,26 @@ async fn permanent_failures_are_not_retried_but_can_be_retried_by_hand() {
 #[wasm_bindgen_test]
 async fn a_stalled_upload_is_aborted_and_retried() {
     let key = unique("stall");
-    let retry = RetryPolicy { max_retries: 2, base_delay_ms: 30, max_delay_ms: 100, stall_timeout_ms: 600 };
-    let widget = mount(Setup { retry, ..Setup::new(format!("{SERVICE}/_local/flaky-backend?key={key}&fail=1&mode=stall")) });
+    let retry = RetryPolicy {
+        max_retries: 2,
+        base_delay_ms: 30,
+        max_delay_ms: 100,
+        stall_timeout_ms: 600,
+    };
+    let widget = mount(Setup {
+        retry,
+        ..Setup::new(format!(
+            "{SERVICE}/_local/flaky-backend?key={key}&fail=1&mode=stall"
+        ))
+    });
     widget.choose(&[photo()]);
     widget.wait_finished(1).await;
     assert_eq!(widget.states(), ["done"], "{}", widget.root.inner_html());
-    assert_eq!(backend_calls(&key).await, 2, "the stalled URL was abandoned for a fresh one");
+    assert_eq!(
+        backend_calls(&key).await,
+        2,
+        "the stalled URL was abandoned for a fresh one"
+    );
     assert_eq!(stored_for(&key).await.len(), 1);
 }
 
@@ -183,17 +313,42 @@ async fn a_stalled_upload_is_aborted_and_retried() {
 async fn queued_and_running_uploads_can_be_cancelled() {
     let key = unique("cancel");
     // Every URL stalls, and only one file runs at a time: one running, one queued.
-    let retry = RetryPolicy { max_retries: 0, base_delay_ms: 30, max_delay_ms: 100, stall_timeout_ms: 0 };
-    let widget = mount(Setup { retry, concurrency: 1, ..Setup::new(format!("{SERVICE}/_local/flaky-backend?key={key}&fail=99&mode=stall")) });
+    let retry = RetryPolicy {
+        max_retries: 0,
+        base_delay_ms: 30,
+        max_delay_ms: 100,
+        stall_timeout_ms: 0,
+    };
+    let widget = mount(Setup {
+        retry,
+        concurrency: 1,
+        ..Setup::new(format!(
+            "{SERVICE}/_local/flaky-backend?key={key}&fail=99&mode=stall"
+        ))
+    });
     widget.choose(&[photo(), make_file(BADGE_PNG, "second.png", "image/png")]);
-    widget.wait_until(|w| w.states() == ["uploading", "queued"]).await;
-    let second: HtmlElement = widget.rows()[1].query_selector(".du__cancel").unwrap().unwrap().unchecked_into();
+    widget
+        .wait_until(|w| w.states() == ["uploading", "queued"])
+        .await;
+    let second: HtmlElement = widget.rows()[1]
+        .query_selector(".du__cancel")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
     second.click();
-    let first: HtmlElement = widget.rows()[0].query_selector(".du__cancel").unwrap().unwrap().unchecked_into();
+    let first: HtmlElement = widget.rows()[0]
+        .query_selector(".du__cancel")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
     first.click();
     widget.wait_finished(2).await;
     assert_eq!(widget.states(), ["cancelled", "cancelled"]);
-    assert_eq!(backend_calls(&key).await, 1, "the queued file never asked for a URL");
+    assert_eq!(
+        backend_calls(&key).await,
+        1,
+        "the queued file never asked for a URL"
+    );
     assert_eq!(stored_for(&key).await.len(), 0);
     assert_eq!(widget.text(".du__file-status"), "Cancelled");
 }
@@ -205,7 +360,11 @@ async fn finished_files_can_be_cleared_and_removed() {
     widget.wait_finished(2).await;
     widget.click(".du__clear");
     leptos::task::tick().await;
-    assert_eq!(widget.states(), ["failed"], "clearing keeps files that still need attention");
+    assert_eq!(
+        widget.states(),
+        ["failed"],
+        "clearing keeps files that still need attention"
+    );
     widget.click(".du__remove");
     leptos::task::tick().await;
     assert!(widget.rows().is_empty());
@@ -213,36 +372,65 @@ async fn finished_files_can_be_cleared_and_removed() {
 
 #[wasm_bindgen_test]
 async fn verification_asks_the_backend_before_showing_done() {
-    let confirmed = mount(Setup { verify: Some(format!("{SERVICE}/api/images")), ..Setup::service() });
+    let confirmed = mount(Setup {
+        verify: Some(format!("{SERVICE}/api/images")),
+        ..Setup::service()
+    });
     confirmed.choose(&[photo()]);
     confirmed.wait_finished(1).await;
     assert_eq!(confirmed.states(), ["done"]);
 
-    let doubted = mount(Setup { verify: Some(format!("{SERVICE}/_local/draft-record")), ..Setup::service() });
+    let doubted = mount(Setup {
+        verify: Some(format!("{SERVICE}/_local/draft-record")),
+        ..Setup::service()
+    });
     doubted.choose(&[photo()]);
     let rows = doubted.wait_finished(1).await;
     assert_eq!(doubted.states(), ["failed"]);
-    assert!(error_of(&rows[0]).starts_with("Backend could not confirm the upload"), "{}", error_of(&rows[0]));
+    assert!(
+        error_of(&rows[0]).starts_with("Backend could not confirm the upload"),
+        "{}",
+        error_of(&rows[0])
+    );
 }
 
 #[wasm_bindgen_test]
 async fn a_photo_over_the_limits_is_downscaled_in_the_browser() {
     // About 24 megapixels of noise as a JPEG: far over 10 MB.
     let huge = canvas_image(6_000, 4_000, "image/jpeg", 1.0, true).await;
-    assert!(huge.size() > 10.0 * 1024.0 * 1024.0, "the test photo must be over 10 MB, is {}", huge.size());
+    assert!(
+        huge.size() > 10.0 * 1024.0 * 1024.0,
+        "the test photo must be over 10 MB, is {}",
+        huge.size()
+    );
 
     let refused = mount(Setup::service());
     refused.choose(&[huge.clone()]);
     let rows = refused.wait_finished(1).await;
-    assert!(error_of(&rows[0]).contains("is larger than 10 MB"), "{}", error_of(&rows[0]));
+    assert!(
+        error_of(&rows[0]).contains("is larger than 10 MB"),
+        "{}",
+        error_of(&rows[0])
+    );
 
-    let widget = mount(Setup { downscale: true, ..Setup::service() });
+    let widget = mount(Setup {
+        downscale: true,
+        ..Setup::service()
+    });
     widget.choose(&[huge]);
     widget.wait_finished(1).await;
     assert_eq!(widget.states(), ["done"], "{}", widget.root.inner_html());
     let id = widget.received.lock().unwrap().successes[0].id.clone();
-    let blob = api_get(&format!("v1/{id}/blob")).await.binary().await.unwrap();
-    assert!(blob.len() <= 10 * 1024 * 1024, "the stored image fits Cloudflare's limit: {} bytes", blob.len());
+    let blob = api_get(&format!("v1/{id}/blob"))
+        .await
+        .binary()
+        .await
+        .unwrap();
+    assert!(
+        blob.len() <= 10 * 1024 * 1024,
+        "the stored image fits Cloudflare's limit: {} bytes",
+        blob.len()
+    );
     assert_eq!(&blob[..3], &[0xFF, 0xD8, 0xFF], "a JPEG stays a JPEG");
 }
 
@@ -250,30 +438,63 @@ async fn a_photo_over_the_limits_is_downscaled_in_the_browser() {
 async fn previews_are_made_only_for_visible_rows_and_revoked_when_removed() {
     let key = unique("previews");
     // Uploads stall, so the rows stay and show their local previews.
-    let setup = Setup { concurrency: 1, ..Setup::new(format!("{SERVICE}/_local/flaky-backend?key={key}&fail=999&mode=stall")) };
+    let setup = Setup {
+        concurrency: 1,
+        ..Setup::new(format!(
+            "{SERVICE}/_local/flaky-backend?key={key}&fail=999&mode=stall"
+        ))
+    };
     let widget = mount(setup);
     widget.root.style().set_property("height", "300px").unwrap();
-    widget.root.style().set_property("overflow", "auto").unwrap();
+    widget
+        .root
+        .style()
+        .set_property("overflow", "auto")
+        .unwrap();
     widget.root.scroll_into_view();
-    let files: Vec<_> = (0..30).map(|i| make_file(LANDSCAPE_JPG, &format!("{i}.jpg"), "image/jpeg")).collect();
+    let files: Vec<_> = (0..30)
+        .map(|i| make_file(LANDSCAPE_JPG, &format!("{i}.jpg"), "image/jpeg"))
+        .collect();
     widget.choose(&files);
-    widget.wait_until(|w| w.root.query_selector(".du__preview-img").unwrap().is_some()).await;
+    widget
+        .wait_until(|w| w.root.query_selector(".du__preview-img").unwrap().is_some())
+        .await;
     sleep(300).await;
-    let previews = widget.root.query_selector_all(".du__preview-img").unwrap().length();
-    assert!(previews >= 1 && previews < 15, "only rows in view get a preview, got {previews} of 30");
+    let previews = widget
+        .root
+        .query_selector_all(".du__preview-img")
+        .unwrap()
+        .length();
+    assert!(
+        previews >= 1 && previews < 15,
+        "only rows in view get a preview, got {previews} of 30"
+    );
 
     let first: web_sys::HtmlImageElement = widget.find(".du__preview-img").unchecked_into();
     let url = first.src();
     assert!(url.starts_with("blob:"), "previews are object URLs: {url}");
-    assert!(gloo_net::http::Request::get(&url).send().await.is_ok(), "the preview URL is alive while shown");
-    let cancel: HtmlElement = widget.rows()[0].query_selector(".du__cancel").unwrap().unwrap().unchecked_into();
+    assert!(
+        gloo_net::http::Request::get(&url).send().await.is_ok(),
+        "the preview URL is alive while shown"
+    );
+    let cancel: HtmlElement = widget.rows()[0]
+        .query_selector(".du__cancel")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
     cancel.click();
     leptos::task::tick().await;
     widget.click(".du__remove");
     leptos::task::tick().await;
-    assert!(gloo_net::http::Request::get(&url).send().await.is_err(), "a removed row's preview URL is revoked");
+    assert!(
+        gloo_net::http::Request::get(&url).send().await.is_err(),
+        "a removed row's preview URL is revoked"
+    );
     for row in widget.rows() {
-        let cancel: Option<HtmlElement> = row.query_selector(".du__cancel").unwrap().map(|e| e.unchecked_into());
+        let cancel: Option<HtmlElement> = row
+            .query_selector(".du__cancel")
+            .unwrap()
+            .map(|e| e.unchecked_into());
         if let Some(cancel) = cancel {
             cancel.click();
         }
@@ -282,24 +503,80 @@ async fn previews_are_made_only_for_visible_rows_and_revoked_when_removed() {
 
 #[wasm_bindgen_test]
 async fn every_string_comes_in_german_with_german_numbers() {
-    let widget = mount(Setup { lang: Lang::De, ..Setup::service() });
+    let widget = mount(Setup {
+        lang: Lang::De,
+        ..Setup::service()
+    });
     assert_eq!(widget.text(".du__choose"), "Bilder auswählen");
-    widget.choose(&[make_file(BADGE_PNG, "abzeichen.png", "image/png"), make_file(b"kein Bild", "x.png", "image/png")]);
+    widget.choose(&[
+        make_file(BADGE_PNG, "abzeichen.png", "image/png"),
+        make_file(b"kein Bild", "x.png", "image/png"),
+    ]);
     let rows = widget.wait_finished(2).await;
     assert_eq!(widget.text(".du__size"), "1,2 KB");
-    assert_eq!(widget.text(".du__status"), "1 hochgeladen, 1 fehlgeschlagen");
-    assert_eq!(error_of(&rows[1]), "Vor dem Upload abgelehnt: die Datei ist kein Bild eines zulässigen Typs");
-    assert_eq!(widget.find(".du").get_attribute("lang").as_deref(), Some("de"));
+    assert_eq!(
+        widget.text(".du__status"),
+        "1 hochgeladen, 1 fehlgeschlagen"
+    );
+    assert_eq!(
+        error_of(&rows[1]),
+        "Vor dem Upload abgelehnt: die Datei ist kein Bild eines zulässigen Typs"
+    );
+    assert_eq!(
+        widget.find(".du").get_attribute("lang").as_deref(),
+        Some("de")
+    );
 }
 
 #[wasm_bindgen_test]
 async fn results_are_announced_politely_without_progress_noise() {
     let widget = mount(Setup::service());
     let announcer = widget.find(".du__announcer");
-    assert_eq!(announcer.get_attribute("aria-live").as_deref(), Some("polite"));
+    assert_eq!(
+        announcer.get_attribute("aria-live").as_deref(),
+        Some("polite")
+    );
     widget.choose(&[photo()]);
     widget.wait_finished(1).await;
     leptos::task::tick().await;
     assert_eq!(widget.text(".du__announcer"), "All 1 uploaded");
-    assert!(widget.find(".du__status").get_attribute("aria-live").is_none(), "the busy status line is not live");
+    assert!(
+        widget
+            .find(".du__status")
+            .get_attribute("aria-live")
+            .is_none(),
+        "the busy status line is not live"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn exif_orientation_is_respected_when_re_encoding() {
+    // Stored as 120×60 with EXIF orientation 6: a person sees it 60×120, upright.
+    const ROTATED: &[u8] = include_bytes!("fixtures/rotated-exif6.jpg");
+    let restrictions = Restrictions {
+        max_side: 100,
+        ..Restrictions::default()
+    };
+    let widget = mount(Setup {
+        restrictions,
+        downscale: true,
+        ..Setup::service()
+    });
+    widget.choose(&[make_file(ROTATED, "phone.jpg", "image/jpeg")]);
+    widget.wait_finished(1).await;
+    assert_eq!(widget.states(), ["done"], "{}", widget.root.inner_html());
+    let id = widget.received.lock().unwrap().successes[0].id.clone();
+    let stored = api_get(&format!("v1/{id}/blob"))
+        .await
+        .binary()
+        .await
+        .unwrap();
+    let blob = direct_upload::image_tools::blob_from_bytes(&stored, "image/jpeg").unwrap();
+    // The re-encoded file carries no EXIF any more: its pixels themselves are upright.
+    let size = direct_upload::image_tools::pixel_size(&blob).await;
+    assert_eq!(
+        size,
+        Some((50, 100)),
+        "re-encoded upright, fitted into 100 px"
+    );
 }

@@ -25,14 +25,25 @@ pub const IMAGE_ALLOWANCE: u64 = 100_000;
 /// The API's routes, nested under `/client/v4/accounts/{account_id}/images`.
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/v2/direct_upload", axum::routing::post(create_direct_upload))
+        .route(
+            "/v2/direct_upload",
+            axum::routing::post(create_direct_upload),
+        )
         .route("/v2", get(list_v2))
         .route("/v1", get(list_v1).post(upload_v1))
         .route("/v1/stats", get(stats))
         .route("/v1/keys", get(keys))
         .route("/v1/variants", get(list_variants).post(create_variant))
-        .route("/v1/variants/{variant}", get(get_variant).patch(update_variant).delete(delete_variant))
-        .route("/v1/{*id}", get(get_image).patch(update_image).delete(delete_image))
+        .route(
+            "/v1/variants/{variant}",
+            get(get_variant)
+                .patch(update_variant)
+                .delete(delete_variant),
+        )
+        .route(
+            "/v1/{*id}",
+            get(get_image).patch(update_image).delete(delete_image),
+        )
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(middleware::from_fn_with_state(state, authenticate))
 }
@@ -45,20 +56,41 @@ pub fn test_cors() -> tower_http::cors::CorsLayer {
 }
 
 /// Checks the account id in the path and the Bearer token (or `X-Auth-Key`).
-async fn authenticate(State(state): State<AppState>, Path(params): Path<Vec<(String, String)>>, request: Request, next: Next) -> Response {
-    let account = params.iter().find(|(k, _)| k == "account_id").map(|(_, v)| v.as_str()).unwrap_or("");
+async fn authenticate(
+    State(state): State<AppState>,
+    Path(params): Path<Vec<(String, String)>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let account = params
+        .iter()
+        .find(|(k, _)| k == "account_id")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
     let headers = request.headers();
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim().to_string())
-        .or_else(|| headers.get("x-auth-key").and_then(|v| v.to_str().ok()).map(str::to_string));
+        .or_else(|| {
+            headers
+                .get("x-auth-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        });
     match token {
-        None => ApiError::new(StatusCode::UNAUTHORIZED, 10000, "Authentication error: no API token (send Authorization: Bearer <token>)")
-            .into_response(),
-        Some(token) if token != state.config().api_token => {
-            ApiError::new(StatusCode::FORBIDDEN, 10000, "Authentication error: the API token is not valid").into_response()
-        }
+        None => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            10000,
+            "Authentication error: no API token (send Authorization: Bearer <token>)",
+        )
+        .into_response(),
+        Some(token) if token != state.config().api_token => ApiError::new(
+            StatusCode::FORBIDDEN,
+            10000,
+            "Authentication error: the API token is not valid",
+        )
+        .into_response(),
         Some(_) if account != state.config().account_id => ApiError::new(
             StatusCode::FORBIDDEN,
             5403,
@@ -72,19 +104,32 @@ async fn authenticate(State(state): State<AppState>, Path(params): Path<Vec<(Str
 /// Checks a custom id against Cloudflare's rules.
 fn check_custom_id(id: &str) -> ApiResult<()> {
     if id.chars().count() > 1024 {
-        return Err(ApiError::bad_request("Custom ID is invalid: it must be at most 1024 characters"));
+        return Err(ApiError::bad_request(
+            "Custom ID is invalid: it must be at most 1024 characters",
+        ));
     }
     if id.starts_with('/') || id.ends_with('/') {
-        return Err(ApiError::bad_request("Custom ID is invalid: it cannot start or end with '/'"));
+        return Err(ApiError::bad_request(
+            "Custom ID is invalid: it cannot start or end with '/'",
+        ));
     }
     if uuid::Uuid::parse_str(id).is_ok() {
-        return Err(ApiError::bad_request("Custom ID is invalid: it cannot be a UUID"));
+        return Err(ApiError::bad_request(
+            "Custom ID is invalid: it cannot be a UUID",
+        ));
     }
-    if id.split('/').any(|segment| segment.is_empty() || segment == "." || segment == "..") {
-        return Err(ApiError::bad_request("Custom ID is invalid: it cannot hold empty, '.' or '..' path segments"));
+    if id
+        .split('/')
+        .any(|segment| segment.is_empty() || segment == "." || segment == "..")
+    {
+        return Err(ApiError::bad_request(
+            "Custom ID is invalid: it cannot hold empty, '.' or '..' path segments",
+        ));
     }
     if id.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("Custom ID is invalid: it cannot hold control characters"));
+        return Err(ApiError::bad_request(
+            "Custom ID is invalid: it cannot hold control characters",
+        ));
     }
     Ok(())
 }
@@ -103,7 +148,9 @@ fn create_fields(form: &Form) -> ApiResult<CreateFields> {
         Some(custom) => {
             check_custom_id(custom)?;
             if require_signed_urls {
-                return Err(ApiError::bad_request("Images with a custom ID cannot require signed URLs (requireSignedURLs)"));
+                return Err(ApiError::bad_request(
+                    "Images with a custom ID cannot require signed URLs (requireSignedURLs)",
+                ));
             }
             custom.to_string()
         }
@@ -112,14 +159,23 @@ fn create_fields(form: &Form) -> ApiResult<CreateFields> {
     if let Some(meta) = &form.metadata {
         let size = meta.to_string().len();
         if size > 1024 {
-            return Err(ApiError::bad_request(format!("metadata is {size} bytes: it must be at most 1024 bytes")));
+            return Err(ApiError::bad_request(format!(
+                "metadata is {size} bytes: it must be at most 1024 bytes"
+            )));
         }
     }
     let creator = form.text("creator").map(str::to_string);
     if creator.as_ref().is_some_and(|c| c.chars().count() > 1024) {
-        return Err(ApiError::bad_request("creator must be at most 1024 characters"));
+        return Err(ApiError::bad_request(
+            "creator must be at most 1024 characters",
+        ));
     }
-    Ok(CreateFields { id, creator, meta: form.metadata.clone(), require_signed_urls })
+    Ok(CreateFields {
+        id,
+        creator,
+        meta: form.metadata.clone(),
+        require_signed_urls,
+    })
 }
 
 async fn create_direct_upload(State(state): State<AppState>, request: Request) -> ApiResult {
@@ -129,10 +185,13 @@ async fn create_direct_upload(State(state): State<AppState>, request: Request) -
     let expiry = match form.text("expiry") {
         None => now + time::Duration::minutes(30),
         Some(text) => {
-            let expiry = OffsetDateTime::parse(text, &Rfc3339)
-                .map_err(|e| ApiError::bad_request(format!("expiry '{text}' is not an RFC 3339 date-time: {e}")))?;
+            let expiry = OffsetDateTime::parse(text, &Rfc3339).map_err(|e| {
+                ApiError::bad_request(format!("expiry '{text}' is not an RFC 3339 date-time: {e}"))
+            })?;
             // A few seconds of grace for the time the request spent in flight.
-            if expiry < now + time::Duration::seconds(115) || expiry > now + time::Duration::hours(6) {
+            if expiry < now + time::Duration::seconds(115)
+                || expiry > now + time::Duration::hours(6)
+            {
                 return Err(ApiError::bad_request(format!(
                     "expiry must be at least 2 minutes and at most 6 hours from now ({}); got {text}",
                     rfc3339_millis(now)
@@ -159,20 +218,33 @@ async fn create_direct_upload(State(state): State<AppState>, request: Request) -
     };
     let row = state.store().insert_image(&row)?;
     tracing::info!(id = %row.id, "direct upload created");
-    Ok(ok(json!({"id": row.id, "uploadURL": state.upload_url(&row.id)})))
+    Ok(ok(
+        json!({"id": row.id, "uploadURL": state.upload_url(&row.id)}),
+    ))
 }
 
 async fn upload_v1(State(state): State<AppState>, request: Request) -> ApiResult {
     let form = read_form(request).await?;
     let fields = create_fields(&form)?;
     let file = match (&form.file, form.text("url")) {
-        (Some(_), Some(_)) => return Err(ApiError::bad_request("Send either 'file' or 'url', not both")),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "Send either 'file' or 'url', not both",
+            ))
+        }
         (Some(file), None) => file.clone(),
         (None, Some(url)) => fetch_url(&state, url).await?,
-        (None, None) => return Err(ApiError::bad_request("Send the image as a 'file' field or give its 'url'")),
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "Send the image as a 'file' field or give its 'url'",
+            ))
+        }
     };
     if state.store().get(&fields.id)?.is_some() {
-        return Err(ApiError::conflict(format!("Resource already exists: an image with id '{}' already exists", fields.id)));
+        return Err(ApiError::conflict(format!(
+            "Resource already exists: an image with id '{}' already exists",
+            fields.id
+        )));
     }
     let stored = ingest(&state, &file).await?;
     let row = ImageRow {
@@ -204,30 +276,41 @@ async fn upload_v1(State(state): State<AppState>, request: Request) -> ApiResult
 /// Fetches an image for upload-by-URL, refusing more than 10 MB while it streams.
 async fn fetch_url(state: &AppState, url: &str) -> ApiResult<FilePart> {
     use futures_util::StreamExt;
-    let parsed = url::Url::parse(url).map_err(|e| ApiError::bad_request(format!("url '{url}' is not a valid URL: {e}")))?;
+    let parsed = url::Url::parse(url)
+        .map_err(|e| ApiError::bad_request(format!("url '{url}' is not a valid URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(ApiError::bad_request("url must be http or https"));
     }
-    let response = state
-        .http()
-        .get(parsed.clone())
-        .send()
-        .await
-        .map_err(|e| ApiError::bad_request(format!("Could not fetch the image from {url}: {e}")))?;
+    let response =
+        state.http().get(parsed.clone()).send().await.map_err(|e| {
+            ApiError::bad_request(format!("Could not fetch the image from {url}: {e}"))
+        })?;
     if !response.status().is_success() {
-        return Err(ApiError::bad_request(format!("Could not fetch the image from {url}: the origin answered {}", response.status())));
+        return Err(ApiError::bad_request(format!(
+            "Could not fetch the image from {url}: the origin answered {}",
+            response.status()
+        )));
     }
     let mut bytes = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Fetching {url} failed midway: {e}")))?;
+        let chunk = chunk
+            .map_err(|e| ApiError::bad_request(format!("Fetching {url} failed midway: {e}")))?;
         if (bytes.len() + chunk.len()) as u64 > crate::imaging::MAX_FILE_BYTES {
             return Err(ApiError::too_large());
         }
         bytes.extend_from_slice(&chunk);
     }
-    let filename = parsed.path_segments().and_then(|mut s| s.next_back()).filter(|s| !s.is_empty()).unwrap_or("image").to_string();
-    Ok(FilePart { filename, bytes: bytes.into() })
+    let filename = parsed
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .filter(|s| !s.is_empty())
+        .unwrap_or("image")
+        .to_string();
+    Ok(FilePart {
+        filename,
+        bytes: bytes.into(),
+    })
 }
 
 /// Resolves `v1/{*id}` to an image id and whether `/blob` was asked for. An id that exists
@@ -241,7 +324,9 @@ fn resolve_id(state: &AppState, raw: &str) -> ApiResult<(ImageRow, bool)> {
             return Ok((row, true));
         }
     }
-    Err(ApiError::not_found(format!("Image not found: no image with id '{raw}'")))
+    Err(ApiError::not_found(format!(
+        "Image not found: no image with id '{raw}'"
+    )))
 }
 
 /// Drafts whose upload URL expired are gone, as on Cloudflare.
@@ -249,34 +334,58 @@ fn visible(state: &AppState, row: Option<ImageRow>) -> Option<ImageRow> {
     row.filter(|row| !(row.draft && row.expiry.is_some_and(|e| e < state.now().unix_timestamp())))
 }
 
-async fn get_image(State(state): State<AppState>, Path(params): Path<Vec<(String, String)>>) -> ApiResult {
+async fn get_image(
+    State(state): State<AppState>,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult {
     let raw = path_param(&params, "id");
     let (row, blob) = resolve_id(&state, &raw)?;
     if !blob {
         return Ok(ok(state.image_json(&row)?));
     }
     let Some(key) = &row.blob_key else {
-        return Err(ApiError::not_found(format!("Image '{}' is a draft: no file has been uploaded yet", row.id)));
+        return Err(ApiError::not_found(format!(
+            "Image '{}' is a draft: no file has been uploaded yet",
+            row.id
+        )));
     };
     let bytes = tokio::fs::read(state.store().image_path(key)).await?;
     Ok((
-        [(header::CONTENT_TYPE, row.content_type.clone().unwrap_or_else(|| "application/octet-stream".into()))],
+        [(
+            header::CONTENT_TYPE,
+            row.content_type
+                .clone()
+                .unwrap_or_else(|| "application/octet-stream".into()),
+        )],
         Body::from(bytes),
     )
         .into_response())
 }
 
 fn path_param(params: &[(String, String)], name: &str) -> String {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
 }
 
-async fn update_image(State(state): State<AppState>, Path(params): Path<Vec<(String, String)>>, request: Request) -> ApiResult {
+async fn update_image(
+    State(state): State<AppState>,
+    Path(params): Path<Vec<(String, String)>>,
+    request: Request,
+) -> ApiResult {
     let id = path_param(&params, "id");
-    let (row, _) = resolve_id(&state, &id).ok().filter(|(_, blob)| !blob).ok_or_else(|| ApiError::not_found(format!("Image not found: no image with id '{id}'")))?;
+    let (row, _) = resolve_id(&state, &id)
+        .ok()
+        .filter(|(_, blob)| !blob)
+        .ok_or_else(|| ApiError::not_found(format!("Image not found: no image with id '{id}'")))?;
     let form = read_form(request).await?;
     let require = form.boolean("requireSignedURLs")?;
     if require == Some(true) && uuid::Uuid::parse_str(&row.id).is_err() {
-        return Err(ApiError::bad_request("Images with a custom ID cannot require signed URLs (requireSignedURLs)"));
+        return Err(ApiError::bad_request(
+            "Images with a custom ID cannot require signed URLs (requireSignedURLs)",
+        ));
     }
     if let Some(meta) = &form.metadata {
         if meta.to_string().len() > 1024 {
@@ -290,10 +399,15 @@ async fn update_image(State(state): State<AppState>, Path(params): Path<Vec<(Str
     Ok(ok(state.image_json(&row)?))
 }
 
-async fn delete_image(State(state): State<AppState>, Path(params): Path<Vec<(String, String)>>) -> ApiResult {
+async fn delete_image(
+    State(state): State<AppState>,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult {
     let id = path_param(&params, "id");
     if !state.store().delete(&id)? {
-        return Err(ApiError::not_found(format!("Image not found: no image with id '{id}'")));
+        return Err(ApiError::not_found(format!(
+            "Image not found: no image with id '{id}'"
+        )));
     }
     Ok(ok(json!({})))
 }
@@ -308,7 +422,9 @@ async fn list_v1(State(state): State<AppState>, Query(query): Query<PageQuery>) 
     let page = query.page.unwrap_or(1).max(1);
     let per_page = query.per_page.unwrap_or(1000);
     if !(10..=10_000).contains(&per_page) {
-        return Err(ApiError::bad_request("per_page must be between 10 and 10000"));
+        return Err(ApiError::bad_request(
+            "per_page must be between 10 and 10000",
+        ));
     }
     let rows = state.store().list_page(page, per_page)?;
     let variants = state.store().variants()?;
@@ -316,7 +432,10 @@ async fn list_v1(State(state): State<AppState>, Query(query): Query<PageQuery>) 
         .iter()
         .map(|row| crate::state::image_json(row, &variants, |v| state.delivery_url(&row.id, &v.id)))
         .collect();
-    Ok(ok_with_info(json!({"images": images}), json!({"page": page, "per_page": per_page, "count": images.len()})))
+    Ok(ok_with_info(
+        json!({"images": images}),
+        json!({"page": page, "per_page": per_page, "count": images.len()}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -330,22 +449,42 @@ struct CursorQuery {
 async fn list_v2(State(state): State<AppState>, Query(query): Query<CursorQuery>) -> ApiResult {
     let per_page = query.per_page.unwrap_or(1000);
     if !(10..=10_000).contains(&per_page) {
-        return Err(ApiError::bad_request("per_page must be between 10 and 10000"));
+        return Err(ApiError::bad_request(
+            "per_page must be between 10 and 10000",
+        ));
     }
     let order = match query.sort_order.as_deref() {
         None | Some("desc") => SortOrder::Desc,
         Some("asc") => SortOrder::Asc,
-        Some(other) => return Err(ApiError::bad_request(format!("sort_order must be asc or desc, not '{other}'"))),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "sort_order must be asc or desc, not '{other}'"
+            )))
+        }
     };
-    let after = match query.continuation_token.as_deref().filter(|t| !t.is_empty()) {
+    let after = match query
+        .continuation_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+    {
         None => None,
-        Some(token) => Some(decode_cursor(token).ok_or_else(|| ApiError::bad_request("continuation_token is not valid"))?),
+        Some(token) => Some(
+            decode_cursor(token)
+                .ok_or_else(|| ApiError::bad_request("continuation_token is not valid"))?,
+        ),
     };
     // One extra row tells whether another page exists.
-    let mut rows = state.store().list_after(after, per_page + 1, order, query.creator.as_deref())?;
+    let mut rows =
+        state
+            .store()
+            .list_after(after, per_page + 1, order, query.creator.as_deref())?;
     let more = rows.len() > per_page as usize;
     rows.truncate(per_page as usize);
-    let token = if more { rows.last().map(|row| encode_cursor(row.seq)) } else { None };
+    let token = if more {
+        rows.last().map(|row| encode_cursor(row.seq))
+    } else {
+        None
+    };
     let variants = state.store().variants()?;
     let images: Vec<_> = rows
         .iter()
@@ -361,32 +500,54 @@ fn encode_cursor(seq: i64) -> String {
 
 fn decode_cursor(token: &str) -> Option<i64> {
     use base64::Engine;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
-    String::from_utf8(bytes).ok()?.strip_prefix("seq:")?.parse().ok()
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix("seq:")?
+        .parse()
+        .ok()
 }
 
 async fn stats(State(state): State<AppState>) -> ApiResult {
     let current = state.store().count_uploaded()?;
-    Ok(ok(json!({"count": {"allowed": IMAGE_ALLOWANCE, "current": current}})))
+    Ok(ok(
+        json!({"count": {"allowed": IMAGE_ALLOWANCE, "current": current}}),
+    ))
 }
 
 async fn keys(State(state): State<AppState>) -> ApiResult {
-    Ok(ok(json!({"keys": [{"name": "default", "value": state.signing_key()}]})))
+    Ok(ok(
+        json!({"keys": [{"name": "default", "value": state.signing_key()}]}),
+    ))
 }
 
 async fn list_variants(State(state): State<AppState>) -> ApiResult {
-    let variants: serde_json::Map<_, _> = state.store().variants()?.iter().map(|v| (v.id.clone(), v.to_json())).collect();
+    let variants: serde_json::Map<_, _> = state
+        .store()
+        .variants()?
+        .iter()
+        .map(|v| (v.id.clone(), v.to_json()))
+        .collect();
     Ok(ok(json!({"variants": variants})))
 }
 
-async fn get_variant(State(state): State<AppState>, Path(params): Path<Vec<(String, String)>>) -> ApiResult {
+async fn get_variant(
+    State(state): State<AppState>,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult {
     let name = path_param(&params, "variant");
-    let variant = state.store().variant(&name)?.ok_or_else(|| ApiError::not_found(format!("Variant '{name}' not found")))?;
+    let variant = state
+        .store()
+        .variant(&name)?
+        .ok_or_else(|| ApiError::not_found(format!("Variant '{name}' not found")))?;
     Ok(ok(json!({"variant": variant.to_json()})))
 }
 
 fn parse_variant_body(body: &[u8]) -> ApiResult<VariantBody> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("The variant body is not valid: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("The variant body is not valid: {e}")))
 }
 
 async fn create_variant(State(state): State<AppState>, body: axum::body::Bytes) -> ApiResult {
@@ -394,15 +555,26 @@ async fn create_variant(State(state): State<AppState>, body: axum::body::Bytes) 
     let name = body.id.clone().unwrap_or_default();
     let variant = body.into_variant(name, None)?;
     if state.store().variants()?.len() >= MAX_VARIANTS {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, 5453, format!("An account can have at most {MAX_VARIANTS} variants")));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            5453,
+            format!("An account can have at most {MAX_VARIANTS} variants"),
+        ));
     }
     state.store().insert_variant(&variant)?;
     Ok(ok(json!({"variant": variant.to_json()})))
 }
 
-async fn update_variant(State(state): State<AppState>, Path(params): Path<Vec<(String, String)>>, body: axum::body::Bytes) -> ApiResult {
+async fn update_variant(
+    State(state): State<AppState>,
+    Path(params): Path<Vec<(String, String)>>,
+    body: axum::body::Bytes,
+) -> ApiResult {
     let name = path_param(&params, "variant");
-    let existing = state.store().variant(&name)?.ok_or_else(|| ApiError::not_found(format!("Variant '{name}' not found")))?;
+    let existing = state
+        .store()
+        .variant(&name)?
+        .ok_or_else(|| ApiError::not_found(format!("Variant '{name}' not found")))?;
     let variant = parse_variant_body(&body)?.into_variant(name, Some(&existing))?;
     state.store().update_variant(&variant)?;
     // Rendered copies of the old options must not be served again.
@@ -410,7 +582,10 @@ async fn update_variant(State(state): State<AppState>, Path(params): Path<Vec<(S
     Ok(ok(json!({"variant": variant.to_json()})))
 }
 
-async fn delete_variant(State(state): State<AppState>, Path(params): Path<Vec<(String, String)>>) -> ApiResult {
+async fn delete_variant(
+    State(state): State<AppState>,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult {
     let name = path_param(&params, "variant");
     if !state.store().delete_variant(&name)? {
         return Err(ApiError::not_found(format!("Variant '{name}' not found")));

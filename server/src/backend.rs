@@ -27,7 +27,11 @@ pub struct Backend {
 impl Backend {
     /// A backend that calls the Images API at `client`.
     pub fn new(app: AppState, client: ImagesClient) -> Self {
-        Self { app, client, signing_key: Default::default() }
+        Self {
+            app,
+            client,
+            signing_key: Default::default(),
+        }
     }
 }
 
@@ -56,15 +60,29 @@ fn error(status: StatusCode, code: Option<u64>, message: impl Into<String>) -> R
     if let Some(code) = code {
         entry["code"] = json!(code);
     }
-    (status, Json(json!({"success": false, "errors": [entry], "messages": [], "result": null}))).into_response()
+    (
+        status,
+        Json(json!({"success": false, "errors": [entry], "messages": [], "result": null})),
+    )
+        .into_response()
 }
 
 fn upstream_error(failure: ImagesApiError) -> Response {
     match failure {
-        ImagesApiError::Refused { status: 404, code, message } => error(StatusCode::NOT_FOUND, code, message),
-        ImagesApiError::Refused { status, code, message } => {
-            error(StatusCode::BAD_GATEWAY, code, format!("The Images API refused the request (HTTP {status}): {message}"))
-        }
+        ImagesApiError::Refused {
+            status: 404,
+            code,
+            message,
+        } => error(StatusCode::NOT_FOUND, code, message),
+        ImagesApiError::Refused {
+            status,
+            code,
+            message,
+        } => error(
+            StatusCode::BAD_GATEWAY,
+            code,
+            format!("The Images API refused the request (HTTP {status}): {message}"),
+        ),
         other => error(StatusCode::BAD_GATEWAY, None, format!("Backend: {other}")),
     }
 }
@@ -86,11 +104,21 @@ async fn create_upload(
 ) -> Response {
     let app = &backend.app;
     if !origin_allowed(app, &headers) {
-        return error(StatusCode::FORBIDDEN, None, "This origin is not allowed to request upload URLs");
+        return error(
+            StatusCode::FORBIDDEN,
+            None,
+            "This origin is not allowed to request upload URLs",
+        );
     }
     if let Err(wait) = app.rate_limiter().check(peer.ip()) {
-        let mut response = error(StatusCode::TOO_MANY_REQUESTS, None, format!("Too many upload requests; try again in {wait} s"));
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        let mut response = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            format!("Too many upload requests; try again in {wait} s"),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
         return response;
     }
     // The browser may add metadata of its own; the site's policy keys always win.
@@ -100,15 +128,36 @@ async fn create_upload(
             Ok(Value::Object(request)) => match request.get("metadata") {
                 None | Some(Value::Null) => Map::new(),
                 Some(Value::Object(map)) => map.clone(),
-                Some(_) => return error(StatusCode::BAD_REQUEST, None, "metadata must be a JSON object"),
+                Some(_) => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        None,
+                        "metadata must be a JSON object",
+                    )
+                }
             },
-            Ok(_) => return error(StatusCode::BAD_REQUEST, None, "The request body must be a JSON object"),
-            Err(e) => return error(StatusCode::BAD_REQUEST, None, format!("The request body is not valid JSON: {e}")),
+            Ok(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    "The request body must be a JSON object",
+                )
+            }
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    format!("The request body is not valid JSON: {e}"),
+                )
+            }
         },
     };
-    let policy: Map<String, Value> = serde_json::from_str(&app.config().backend_metadata).unwrap_or_default();
+    let policy: Map<String, Value> =
+        serde_json::from_str(&app.config().backend_metadata).unwrap_or_default();
     metadata.extend(policy);
-    let expiry = rfc3339_millis(app.now() + time::Duration::seconds(app.config().backend_expiry_secs as i64));
+    let expiry = rfc3339_millis(
+        app.now() + time::Duration::seconds(app.config().backend_expiry_secs as i64),
+    );
     match backend
         .client
         .create_direct_upload(
@@ -119,12 +168,18 @@ async fn create_upload(
         )
         .await
     {
-        Ok(upload) => Json(json!({"id": upload.id, "uploadURL": upload.upload_url})).into_response(),
+        Ok(upload) => {
+            Json(json!({"id": upload.id, "uploadURL": upload.upload_url})).into_response()
+        }
         Err(failure) => upstream_error(failure),
     }
 }
 
-async fn image_status(State(backend): State<Backend>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn image_status(
+    State(backend): State<Backend>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     if !origin_allowed(&backend.app, &headers) {
         return error(StatusCode::FORBIDDEN, None, "This origin is not allowed");
     }
@@ -138,7 +193,11 @@ async fn image_status(State(backend): State<Backend>, Path(id): Path<String>, he
         object.remove("metadata");
     }
     if record["requireSignedURLs"].as_bool() == Some(true) {
-        let key = match backend.signing_key.get_or_try_init(|| backend.client.signing_key()).await {
+        let key = match backend
+            .signing_key
+            .get_or_try_init(|| backend.client.signing_key())
+            .await
+        {
             Ok(key) => key.clone(),
             Err(e) => return upstream_error(e),
         };

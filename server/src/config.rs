@@ -66,7 +66,11 @@ pub struct Config {
     pub cf_api_token: Option<String>,
 
     /// Reference backend: base URL of the Images API it calls when CF_* credentials are set.
-    #[arg(long, env = "CF_API_BASE", default_value = "https://api.cloudflare.com/client/v4")]
+    #[arg(
+        long,
+        env = "CF_API_BASE",
+        default_value = "https://api.cloudflare.com/client/v4"
+    )]
     pub cf_api_base: String,
 
     /// Reference backend: metadata (a JSON object) put on every image it creates.
@@ -86,7 +90,12 @@ pub struct Config {
     pub backend_expiry_secs: u64,
 
     /// Reference backend: comma-separated origins allowed to call it (`*` allows any).
-    #[arg(long, env = "DU_ALLOWED_ORIGINS", default_value = "*", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "DU_ALLOWED_ORIGINS",
+        default_value = "*",
+        value_delimiter = ','
+    )]
     pub allowed_origins: Vec<String>,
 
     /// Reference backend: one-time URLs each client (by IP) may request per minute; 0 disables.

@@ -17,15 +17,33 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn refuse(status: StatusCode, message: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], message).into_response()
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        message,
+    )
+        .into_response()
 }
 
-async fn deliver(State(state): State<AppState>, Path((account_hash, rest)): Path<(String, String)>, OriginalUri(uri): OriginalUri) -> Response {
+async fn deliver(
+    State(state): State<AppState>,
+    Path((account_hash, rest)): Path<(String, String)>,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
     if account_hash != state.urls().account_hash {
-        return refuse(StatusCode::NOT_FOUND, format!("Unknown account hash '{account_hash}'"));
+        return refuse(
+            StatusCode::NOT_FOUND,
+            format!("Unknown account hash '{account_hash}'"),
+        );
     }
     let Some((id, variant_name)) = rest.rsplit_once('/') else {
-        return refuse(StatusCode::NOT_FOUND, "A delivery URL ends in /<image id>/<variant name>".into());
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "A delivery URL ends in /<image id>/<variant name>".into(),
+        );
     };
     let row = match state.store().get(id) {
         Ok(Some(row)) if !row.draft => row,
@@ -34,43 +52,77 @@ async fn deliver(State(state): State<AppState>, Path((account_hash, rest)): Path
     };
     let variant = match state.store().variant(variant_name) {
         Ok(Some(variant)) => variant,
-        Ok(None) => return refuse(StatusCode::NOT_FOUND, format!("Variant '{variant_name}' not found")),
+        Ok(None) => {
+            return refuse(
+                StatusCode::NOT_FOUND,
+                format!("Variant '{variant_name}' not found"),
+            )
+        }
         Err(error) => return error.into_response(),
     };
     let signed = row.require_signed_urls && !variant.never_require_signed_urls;
     if signed {
         // The whole path as the client sent it (OriginalUri: nesting strips the base path);
         // Cloudflare signs url.pathname, still percent-encoded.
-        if let Err(reason) = signing::verify(uri.path(), uri.query(), state.signing_key(), state.now().unix_timestamp()) {
+        if let Err(reason) = signing::verify(
+            uri.path(),
+            uri.query(),
+            state.signing_key(),
+            state.now().unix_timestamp(),
+        ) {
             return refuse(StatusCode::FORBIDDEN, format!("Forbidden: {reason}"));
         }
     }
-    let (Some(blob_key), Some(content_type)) = (row.blob_key.clone(), row.content_type.clone()) else {
-        return refuse(StatusCode::NOT_FOUND, format!("Image '{id}' has no stored file"));
+    let (Some(blob_key), Some(content_type)) = (row.blob_key.clone(), row.content_type.clone())
+    else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            format!("Image '{id}' has no stored file"),
+        );
     };
-    let cached = state.store().cache_dir().join(format!("{blob_key}-{}", variant.id));
+    let cached = state
+        .store()
+        .cache_dir()
+        .join(format!("{blob_key}-{}", variant.id));
     let rendered = match tokio::fs::read(&cached).await {
-        Ok(bytes) => imaging::Rendered { bytes, content_type: output_type(&content_type) },
+        Ok(bytes) => imaging::Rendered {
+            bytes,
+            content_type: output_type(&content_type),
+        },
         Err(_) => {
             let original = match tokio::fs::read(state.store().image_path(&blob_key)).await {
                 Ok(bytes) => bytes,
                 Err(error) => return crate::envelope::ApiError::from(error).into_response(),
             };
-            let rendered = match tokio::task::spawn_blocking(move || imaging::render(&original, &content_type, &variant)).await {
+            let rendered = match tokio::task::spawn_blocking(move || {
+                imaging::render(&original, &content_type, &variant)
+            })
+            .await
+            {
                 Ok(Ok(rendered)) => rendered,
                 Ok(Err(error)) => return error.into_response(),
-                Err(error) => return crate::envelope::ApiError::internal(format!("render: {error}")).into_response(),
+                Err(error) => {
+                    return crate::envelope::ApiError::internal(format!("render: {error}"))
+                        .into_response()
+                }
             };
             // Written aside and renamed into place: a concurrent request for the same variant
             // must never read a half-written file. A failed write only costs a re-render.
-            let partial = cached.with_extension(format!("partial-{}", uuid::Uuid::new_v4().simple()));
-            if tokio::fs::write(&partial, &rendered.bytes).await.is_ok() && tokio::fs::rename(&partial, &cached).await.is_err() {
+            let partial =
+                cached.with_extension(format!("partial-{}", uuid::Uuid::new_v4().simple()));
+            if tokio::fs::write(&partial, &rendered.bytes).await.is_ok()
+                && tokio::fs::rename(&partial, &cached).await.is_err()
+            {
                 let _ = tokio::fs::remove_file(&partial).await;
             }
             rendered
         }
     };
-    let cache_control = if signed { "private, max-age=3600" } else { "public, max-age=172800, stale-while-revalidate=3600" };
+    let cache_control = if signed {
+        "private, max-age=3600"
+    } else {
+        "public, max-age=172800, stale-while-revalidate=3600"
+    };
     let mut response = (
         [
             (header::CONTENT_TYPE, rendered.content_type),
@@ -79,7 +131,10 @@ async fn deliver(State(state): State<AppState>, Path((account_hash, rest)): Path
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             // Images are meant to be embedded anywhere, including cross-origin-isolated pages
             // (COEP: require-corp), which refuse images without this header.
-            (header::HeaderName::from_static("cross-origin-resource-policy"), "cross-origin"),
+            (
+                header::HeaderName::from_static("cross-origin-resource-policy"),
+                "cross-origin",
+            ),
         ],
         Body::from(rendered.bytes),
     )
@@ -88,7 +143,9 @@ async fn deliver(State(state): State<AppState>, Path((account_hash, rest)): Path
         // SVG may carry scripts: served inert, the way a sanitised SVG behaves.
         response.headers_mut().insert(
             header::CONTENT_SECURITY_POLICY,
-            header::HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+            header::HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+            ),
         );
     }
     response

@@ -45,7 +45,11 @@ pub struct ApiError {
 impl ApiError {
     /// An error with any status and code.
     pub fn new(status: StatusCode, code: u32, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     /// 400 / 5400: the request is malformed or breaks a documented rule.
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -75,7 +79,11 @@ impl ApiError {
     pub fn internal(message: impl Into<String>) -> Self {
         let message = message.into();
         tracing::error!(%message, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, 5500, format!("Internal error: {message}"))
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            5500,
+            format!("Internal error: {message}"),
+        )
     }
 }
 

@@ -37,7 +37,10 @@ pub struct Form {
 impl Form {
     /// A text field, empty strings counting as absent.
     pub fn text(&self, name: &str) -> Option<&str> {
-        self.fields.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.fields
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     /// A boolean field sent as `true`/`false` (or `1`/`0`).
@@ -46,7 +49,9 @@ impl Form {
             None => Ok(None),
             Some("true" | "1") => Ok(Some(true)),
             Some("false" | "0") => Ok(Some(false)),
-            Some(other) => Err(ApiError::bad_request(format!("{name} must be true or false, not '{other}'"))),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "{name} must be true or false, not '{other}'"
+            ))),
         }
     }
 }
@@ -67,7 +72,11 @@ pub async fn read_form(request: Request) -> ApiResult<Form> {
         let bytes = axum::body::to_bytes(body, (MAX_FILE_BYTES + 1024 * 1024) as usize)
             .await
             .map_err(|_| ApiError::too_large())?;
-        let original_type = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let original_type = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         let boundary = original_type
             .split(';')
             .find_map(|p| p.trim().strip_prefix("boundary="))
@@ -105,7 +114,11 @@ pub async fn read_form(request: Request) -> ApiResult<Form> {
                 (_, value @ (Value::Bool(_) | Value::Number(_))) => {
                     form.fields.insert(name, value.to_string());
                 }
-                (_, _) => return Err(ApiError::bad_request(format!("Field '{name}' must be a string, number or boolean"))),
+                (_, _) => {
+                    return Err(ApiError::bad_request(format!(
+                        "Field '{name}' must be a string, number or boolean"
+                    )))
+                }
             }
         }
         Ok(form)
@@ -116,7 +129,12 @@ pub async fn read_form(request: Request) -> ApiResult<Form> {
         let mut form = Form::default();
         let mut bracketed = Vec::new();
         for (name, value) in url::form_urlencoded::parse(&body) {
-            collect_field(&mut form, &mut bracketed, name.into_owned(), value.into_owned())?;
+            collect_field(
+                &mut form,
+                &mut bracketed,
+                name.into_owned(),
+                value.into_owned(),
+            )?;
         }
         finish_metadata(&mut form, bracketed)?;
         Ok(form)
@@ -130,7 +148,9 @@ async fn read_multipart(mut multipart: Multipart) -> ApiResult<Form> {
         let name = field.name().unwrap_or_default().to_string();
         if name == "file" {
             let filename = field.file_name().unwrap_or("file").to_string();
-            let bytes = read_capped(field, MAX_FILE_BYTES).await?.ok_or_else(ApiError::too_large)?;
+            let bytes = read_capped(field, MAX_FILE_BYTES)
+                .await?
+                .ok_or_else(ApiError::too_large)?;
             form.file = Some(FilePart { filename, bytes });
         } else {
             let value = field.text().await.map_err(multipart_error)?;
@@ -141,8 +161,16 @@ async fn read_multipart(mut multipart: Multipart) -> ApiResult<Form> {
     Ok(form)
 }
 
-fn collect_field(form: &mut Form, bracketed: &mut Vec<(Vec<String>, String)>, name: String, value: String) -> ApiResult<()> {
-    if let Some(rest) = name.strip_prefix("metadata[").or_else(|| name.strip_prefix("meta[")) {
+fn collect_field(
+    form: &mut Form,
+    bracketed: &mut Vec<(Vec<String>, String)>,
+    name: String,
+    value: String,
+) -> ApiResult<()> {
+    if let Some(rest) = name
+        .strip_prefix("metadata[")
+        .or_else(|| name.strip_prefix("meta["))
+    {
         // `metadata[a][b]` → path ["a", "b"]
         let path = format!("[{rest}")
             .split('[')
@@ -150,7 +178,10 @@ fn collect_field(form: &mut Form, bracketed: &mut Vec<(Vec<String>, String)>, na
             .map(|s| s.trim_end_matches(']').to_string())
             .collect();
         bracketed.push((path, value));
-    } else if let Some(rest) = name.strip_prefix("metadata.").or_else(|| name.strip_prefix("meta.")) {
+    } else if let Some(rest) = name
+        .strip_prefix("metadata.")
+        .or_else(|| name.strip_prefix("meta."))
+    {
         // `metadata.a.b`, the Python SDK's encoding of nested objects.
         bracketed.push((rest.split('.').map(str::to_string).collect(), value));
     } else if name == "metadata" || name == "meta" {
@@ -175,7 +206,9 @@ fn finish_metadata(form: &mut Form, bracketed: Vec<(Vec<String>, String)>) -> Ap
             if i + 1 == path.len() {
                 node.insert(key.clone(), Value::String(value.clone()));
             } else {
-                let entry = node.entry(key.clone()).or_insert_with(|| Value::Object(Map::new()));
+                let entry = node
+                    .entry(key.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
                 if !entry.is_object() {
                     *entry = Value::Object(Map::new());
                 }

@@ -49,8 +49,18 @@ pub struct DirectUpload {
 
 impl ImagesClient {
     /// A client for `base` (e.g. `https://api.cloudflare.com/client/v4`).
-    pub fn new(http: reqwest::Client, base: impl Into<String>, account_id: impl Into<String>, token: impl Into<String>) -> Self {
-        Self { http, base: base.into().trim_end_matches('/').to_string(), account_id: account_id.into(), token: token.into() }
+    pub fn new(
+        http: reqwest::Client,
+        base: impl Into<String>,
+        account_id: impl Into<String>,
+        token: impl Into<String>,
+    ) -> Self {
+        Self {
+            http,
+            base: base.into().trim_end_matches('/').to_string(),
+            account_id: account_id.into(),
+            token: token.into(),
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -58,14 +68,23 @@ impl ImagesClient {
     }
 
     async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, ImagesApiError> {
-        let response = request.bearer_auth(&self.token).send().await.map_err(|e| ImagesApiError::Unreachable {
-            base: self.base.clone(),
-            reason: e.to_string(),
+        let response = request.bearer_auth(&self.token).send().await.map_err(|e| {
+            ImagesApiError::Unreachable {
+                base: self.base.clone(),
+                reason: e.to_string(),
+            }
         })?;
         let status = response.status().as_u16();
-        let text = response.text().await.map_err(|e| ImagesApiError::Malformed(e.to_string()))?;
-        let body: Value = serde_json::from_str(&text)
-            .map_err(|_| ImagesApiError::Malformed(format!("HTTP {status}, body: {}", text.chars().take(200).collect::<String>())))?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| ImagesApiError::Malformed(e.to_string()))?;
+        let body: Value = serde_json::from_str(&text).map_err(|_| {
+            ImagesApiError::Malformed(format!(
+                "HTTP {status}, body: {}",
+                text.chars().take(200).collect::<String>()
+            ))
+        })?;
         if body["success"].as_bool() == Some(true) && (200..300).contains(&status) {
             return Ok(body["result"].clone());
         }
@@ -73,7 +92,10 @@ impl ImagesClient {
         Err(ImagesApiError::Refused {
             status,
             code: first["code"].as_u64(),
-            message: first["message"].as_str().unwrap_or("no message").to_string(),
+            message: first["message"]
+                .as_str()
+                .unwrap_or("no message")
+                .to_string(),
         })
     }
 
@@ -94,16 +116,24 @@ impl ImagesClient {
         if let Some(expiry) = expiry {
             form = form.text("expiry", expiry.to_string());
         }
-        let result = self.call(self.http.post(self.url("v2/direct_upload")).multipart(form)).await?;
+        let result = self
+            .call(self.http.post(self.url("v2/direct_upload")).multipart(form))
+            .await?;
         match (result["id"].as_str(), result["uploadURL"].as_str()) {
-            (Some(id), Some(url)) => Ok(DirectUpload { id: id.to_string(), upload_url: url.to_string() }),
-            _ => Err(ImagesApiError::Malformed(format!("no id and uploadURL in {result}"))),
+            (Some(id), Some(url)) => Ok(DirectUpload {
+                id: id.to_string(),
+                upload_url: url.to_string(),
+            }),
+            _ => Err(ImagesApiError::Malformed(format!(
+                "no id and uploadURL in {result}"
+            ))),
         }
     }
 
     /// `GET v1/{id}`.
     pub async fn image(&self, id: &str) -> Result<Value, ImagesApiError> {
-        self.call(self.http.get(self.url(&format!("v1/{id}")))).await
+        self.call(self.http.get(self.url(&format!("v1/{id}"))))
+            .await
     }
 
     /// The first signing key from `GET v1/keys`.
@@ -112,6 +142,8 @@ impl ImagesClient {
         result["keys"][0]["value"]
             .as_str()
             .map(str::to_string)
-            .ok_or_else(|| ImagesApiError::Malformed(format!("no signing key in {}", json!(result))))
+            .ok_or_else(|| {
+                ImagesApiError::Malformed(format!("no signing key in {}", json!(result)))
+            })
     }
 }

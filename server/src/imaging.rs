@@ -32,7 +32,9 @@ fn looks_like_svg(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(1024)];
     let text = String::from_utf8_lossy(head);
     let text = text.trim_start_matches('\u{feff}').trim_start();
-    text.starts_with("<?xml") || text.starts_with("<svg") || text.starts_with("<!--") && text.contains("<svg")
+    text.starts_with("<?xml")
+        || text.starts_with("<svg")
+        || text.starts_with("<!--") && text.contains("<svg")
 }
 
 /// The ISO-BMFF brand of a HEIF-family file (HEIC, AVIF), if the bytes are one.
@@ -57,7 +59,11 @@ fn check_dimensions(width: u32, height: u32, frames: u32) -> Result<(), ApiError
         return Err(ApiError::bad_request(format!(
             "Image is {:.1} megapixels{}: the limit is 100 megapixels",
             area as f64 / 1e6,
-            if frames > 1 { format!(" over {frames} frames") } else { String::new() }
+            if frames > 1 {
+                format!(" over {frames} frames")
+            } else {
+                String::new()
+            }
         )));
     }
     Ok(())
@@ -92,9 +98,13 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspected, ApiError> {
         )));
     }
     let format = match image::guess_format(bytes) {
-        Ok(format @ (ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Gif | ImageFormat::WebP)) => format,
+        Ok(
+            format @ (ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Gif | ImageFormat::WebP),
+        ) => format,
         Ok(ImageFormat::Tiff) => {
-            return Err(ApiError::unsupported("Unsupported image format: TIFF is not accepted"))
+            return Err(ApiError::unsupported(
+                "Unsupported image format: TIFF is not accepted",
+            ))
         }
         Ok(other) => {
             return Err(ApiError::unsupported(format!(
@@ -108,7 +118,10 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspected, ApiError> {
             ))
         }
     };
-    let name = format.to_mime_type().trim_start_matches("image/").to_uppercase();
+    let name = format
+        .to_mime_type()
+        .trim_start_matches("image/")
+        .to_uppercase();
     let reader = |bytes: &[u8]| {
         let mut reader = ImageReader::with_format(Cursor::new(bytes.to_vec()), format);
         reader.limits(decode_limits());
@@ -121,11 +134,13 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspected, ApiError> {
 
     let frames = match format {
         ImageFormat::Gif => {
-            let decoder = image::codecs::gif::GifDecoder::new(Cursor::new(bytes)).map_err(|e| broken(&name, e))?;
+            let decoder = image::codecs::gif::GifDecoder::new(Cursor::new(bytes))
+                .map_err(|e| broken(&name, e))?;
             count_frames(decoder.into_frames(), width, height, &name)?
         }
         ImageFormat::WebP => {
-            let decoder = image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)).map_err(|e| broken(&name, e))?;
+            let decoder = image::codecs::webp::WebPDecoder::new(Cursor::new(bytes))
+                .map_err(|e| broken(&name, e))?;
             if decoder.has_animation() {
                 count_frames(decoder.into_frames(), width, height, &name)?
             } else {
@@ -138,11 +153,21 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspected, ApiError> {
             1
         }
     };
-    Ok(Inspected { content_type: format.to_mime_type(), width, height, frames })
+    Ok(Inspected {
+        content_type: format.to_mime_type(),
+        width,
+        height,
+        frames,
+    })
 }
 
 /// Decodes an animation frame by frame, refusing it as soon as the frames add up to too much.
-fn count_frames(frames: image::Frames<'_>, width: u32, height: u32, name: &str) -> Result<u32, ApiError> {
+fn count_frames(
+    frames: image::Frames<'_>,
+    width: u32,
+    height: u32,
+    name: &str,
+) -> Result<u32, ApiError> {
     let mut count = 0u32;
     for frame in frames {
         frame.map_err(|e| broken(name, e))?;
@@ -157,7 +182,13 @@ fn inspect_svg(bytes: &[u8]) -> Result<Inspected, ApiError> {
     let document = roxmltree::Document::parse(text).map_err(|e| broken("SVG", e))?;
     let root = document.root_element();
     if root.tag_name().name() != "svg" {
-        return Err(broken("SVG", format!("the root element is <{}>, not <svg>", root.tag_name().name())));
+        return Err(broken(
+            "SVG",
+            format!(
+                "the root element is <{}>, not <svg>",
+                root.tag_name().name()
+            ),
+        ));
     }
     let length = |name: &str| {
         root.attribute(name)
@@ -167,7 +198,12 @@ fn inspect_svg(bytes: &[u8]) -> Result<Inspected, ApiError> {
     };
     let (width, height) = (length("width").unwrap_or(0), length("height").unwrap_or(0));
     check_dimensions(width, height, 1)?;
-    Ok(Inspected { content_type: "image/svg+xml", width, height, frames: 1 })
+    Ok(Inspected {
+        content_type: "image/svg+xml",
+        width,
+        height,
+        frames: 1,
+    })
 }
 
 /// How a source image becomes a variant: resize to `resize`, then optionally crop a
@@ -188,16 +224,41 @@ pub fn plan(width: u32, height: u32, fit: Fit, box_w: u32, box_h: u32) -> Plan {
     let (bw, bh) = (box_w as f64, box_h as f64);
     let inside = (bw / w).min(bh / h);
     let covering = (bw / w).max(bh / h);
-    let scaled = |factor: f64| (((w * factor).round() as u32).max(1), ((h * factor).round() as u32).max(1));
+    let scaled = |factor: f64| {
+        (
+            ((w * factor).round() as u32).max(1),
+            ((h * factor).round() as u32).max(1),
+        )
+    };
     match fit {
-        Fit::ScaleDown => Plan { resize: scaled(inside.min(1.0)), crop: None, canvas: None },
-        Fit::Contain => Plan { resize: scaled(inside), crop: None, canvas: None },
-        Fit::Cover => Plan { resize: scaled(covering), crop: Some((box_w, box_h)), canvas: None },
+        Fit::ScaleDown => Plan {
+            resize: scaled(inside.min(1.0)),
+            crop: None,
+            canvas: None,
+        },
+        Fit::Contain => Plan {
+            resize: scaled(inside),
+            crop: None,
+            canvas: None,
+        },
+        Fit::Cover => Plan {
+            resize: scaled(covering),
+            crop: Some((box_w, box_h)),
+            canvas: None,
+        },
         Fit::Crop => {
             let resize = scaled(covering.min(1.0));
-            Plan { resize, crop: Some((box_w.min(resize.0), box_h.min(resize.1))), canvas: None }
+            Plan {
+                resize,
+                crop: Some((box_w.min(resize.0), box_h.min(resize.1))),
+                canvas: None,
+            }
         }
-        Fit::Pad => Plan { resize: scaled(inside), crop: None, canvas: Some((box_w, box_h)) },
+        Fit::Pad => Plan {
+            resize: scaled(inside),
+            crop: None,
+            canvas: Some((box_w, box_h)),
+        },
     }
 }
 
@@ -212,22 +273,45 @@ pub struct Rendered {
 /// Renders a stored original as a variant. SVG is served as stored (Cloudflare does not
 /// resize SVG); raster images are EXIF-rotated, fitted, and re-encoded (JPEG stays JPEG, WebP
 /// stays WebP, PNG and GIF become PNG; an animation is represented by its first frame).
-pub fn render(original: &[u8], content_type: &str, variant: &Variant) -> Result<Rendered, ApiError> {
+pub fn render(
+    original: &[u8],
+    content_type: &str,
+    variant: &Variant,
+) -> Result<Rendered, ApiError> {
     if content_type == "image/svg+xml" {
-        return Ok(Rendered { bytes: original.to_vec(), content_type: "image/svg+xml" });
+        return Ok(Rendered {
+            bytes: original.to_vec(),
+            content_type: "image/svg+xml",
+        });
     }
-    let format = ImageFormat::from_mime_type(content_type)
-        .ok_or_else(|| ApiError::internal(format!("stored image has unknown type {content_type}")))?;
+    let format = ImageFormat::from_mime_type(content_type).ok_or_else(|| {
+        ApiError::internal(format!("stored image has unknown type {content_type}"))
+    })?;
     let mut reader = ImageReader::with_format(Cursor::new(original), format);
     reader.limits(decode_limits());
-    let mut decoder = reader.into_decoder().map_err(|e| ApiError::internal(format!("decode: {e}")))?;
-    let orientation = decoder.orientation().map_err(|e| ApiError::internal(format!("decode: {e}")))?;
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| ApiError::internal(format!("decode: {e}")))?;
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| ApiError::internal(format!("decode: {e}")))?;
+    let orientation = decoder
+        .orientation()
+        .map_err(|e| ApiError::internal(format!("decode: {e}")))?;
+    let mut image = DynamicImage::from_decoder(decoder)
+        .map_err(|e| ApiError::internal(format!("decode: {e}")))?;
     image.apply_orientation(orientation);
 
-    let plan = plan(image.width(), image.height(), variant.fit, variant.width, variant.height);
+    let plan = plan(
+        image.width(),
+        image.height(),
+        variant.fit,
+        variant.width,
+        variant.height,
+    );
     if plan.resize != (image.width(), image.height()) {
-        image = image.resize_exact(plan.resize.0, plan.resize.1, image::imageops::FilterType::CatmullRom);
+        image = image.resize_exact(
+            plan.resize.0,
+            plan.resize.1,
+            image::imageops::FilterType::CatmullRom,
+        );
     }
     if let Some((cw, ch)) = plan.crop {
         let (x, y) = ((image.width() - cw) / 2, (image.height() - ch) / 2);
@@ -254,7 +338,10 @@ pub fn render(original: &[u8], content_type: &str, variant: &Variant) -> Result<
     image
         .write_to(&mut Cursor::new(&mut bytes), output)
         .map_err(|e| ApiError::internal(format!("encode: {e}")))?;
-    Ok(Rendered { bytes, content_type: mime })
+    Ok(Rendered {
+        bytes,
+        content_type: mime,
+    })
 }
 
 #[cfg(test)]
@@ -264,7 +351,10 @@ mod tests {
     #[test]
     fn scale_down_never_enlarges() {
         assert_eq!(plan(100, 50, Fit::ScaleDown, 1366, 768).resize, (100, 50));
-        assert_eq!(plan(4000, 3000, Fit::ScaleDown, 1366, 768).resize, (1024, 768));
+        assert_eq!(
+            plan(4000, 3000, Fit::ScaleDown, 1366, 768).resize,
+            (1024, 768)
+        );
     }
 
     #[test]

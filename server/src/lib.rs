@@ -72,8 +72,14 @@ impl Running {
 }
 
 fn path_of(base: &str) -> String {
-    let path = url::Url::parse(base).map(|u| u.path().trim_end_matches('/').to_string()).unwrap_or_default();
-    if path.is_empty() { "/".into() } else { path }
+    let path = url::Url::parse(base)
+        .map(|u| u.path().trim_end_matches('/').to_string())
+        .unwrap_or_default();
+    if path.is_empty() {
+        "/".into()
+    } else {
+        path
+    }
 }
 
 /// Binds, opens the store and starts serving in the background.
@@ -82,28 +88,57 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let store = Store::open(&config.data_dir).map_err(|e| std::io::Error::other(e.message))?;
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    let public = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();
+    let public = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_string();
     let urls = Urls {
-        upload_base: config.upload_base.clone().unwrap_or_else(|| format!("{public}/upload")).trim_end_matches('/').to_string(),
-        delivery_base: config.delivery_base.clone().unwrap_or_else(|| format!("{public}/cdn")).trim_end_matches('/').to_string(),
+        upload_base: config
+            .upload_base
+            .clone()
+            .unwrap_or_else(|| format!("{public}/upload"))
+            .trim_end_matches('/')
+            .to_string(),
+        delivery_base: config
+            .delivery_base
+            .clone()
+            .unwrap_or_else(|| format!("{public}/cdn"))
+            .trim_end_matches('/')
+            .to_string(),
         account_hash: config.account_hash(),
         public,
     };
-    let signing_key = match (&config.signing_key, store.setting("signing_key").map_err(|e| std::io::Error::other(e.message))?) {
+    let signing_key = match (
+        &config.signing_key,
+        store
+            .setting("signing_key")
+            .map_err(|e| std::io::Error::other(e.message))?,
+    ) {
         (Some(key), _) => key.clone(),
         (None, Some(key)) => key,
         (None, None) => {
-            let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-            store.set_setting("signing_key", &key).map_err(|e| std::io::Error::other(e.message))?;
+            let key = format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            );
+            store
+                .set_setting("signing_key", &key)
+                .map_err(|e| std::io::Error::other(e.message))?;
             key
         }
     };
     let state = AppState::new(config.clone(), store, urls.clone(), signing_key);
 
     let client = match (&config.cf_account_id, &config.cf_api_token) {
-        (Some(account), Some(token)) => {
-            images_client::ImagesClient::new(state.http().clone(), &config.cf_api_base, account, token)
-        }
+        (Some(account), Some(token)) => images_client::ImagesClient::new(
+            state.http().clone(),
+            &config.cf_api_base,
+            account,
+            token,
+        ),
         _ => images_client::ImagesClient::new(
             state.http().clone(),
             format!("{}/client/v4", urls.public),
@@ -133,11 +168,14 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
 
     let (sender, receiver) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = receiver.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = receiver.await;
+        })
+        .await
     });
     Ok(Running {
         addr,
@@ -166,4 +204,3 @@ async fn index(State(state): State<AppState>) -> impl IntoResponse {
         urls.public
     )
 }
-

@@ -13,7 +13,9 @@ async fn main() -> std::io::Result<()> {
         .init();
     let config = Config::parse();
     let backend_target = match (&config.cf_account_id, &config.cf_api_token) {
-        (Some(account), Some(_)) => format!("Cloudflare at {} (account {account})", config.cf_api_base),
+        (Some(account), Some(_)) => {
+            format!("Cloudflare at {} (account {account})", config.cf_api_base)
+        }
         _ => "the embedded Images API".to_string(),
     };
     let running = start(config.clone()).await?;

@@ -14,7 +14,10 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter allowing `per_minute` requests per client; 0 disables it.
     pub fn new(per_minute: u32) -> Self {
-        Self { per_minute, windows: Mutex::new(HashMap::new()) }
+        Self {
+            per_minute,
+            windows: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Counts a request; `Err(seconds)` says how long the client must wait.
@@ -34,7 +37,9 @@ impl RateLimiter {
             *count = 0;
         }
         if *count >= self.per_minute {
-            return Err(60u64.saturating_sub(now.duration_since(*start).as_secs()).max(1));
+            return Err(60u64
+                .saturating_sub(now.duration_since(*start).as_secs())
+                .max(1));
         }
         *count += 1;
         Ok(())
@@ -53,6 +58,9 @@ mod tests {
         assert!(limiter.check(a).is_ok());
         assert!(limiter.check(a).is_ok());
         assert!(limiter.check(a).is_err());
-        assert!(limiter.check(b).is_ok(), "another client has its own window");
+        assert!(
+            limiter.check(b).is_ok(),
+            "another client has its own window"
+        );
     }
 }

@@ -53,7 +53,15 @@ impl AppState {
             .expect("the HTTP client builds with static settings");
         let rate_limiter = RateLimiter::new(config.rate_limit_per_minute);
         Self {
-            inner: Arc::new(Inner { config, store, urls, signing_key, http, rate_limiter, clock_offset: AtomicI64::new(0) }),
+            inner: Arc::new(Inner {
+                config,
+                store,
+                urls,
+                signing_key,
+                http,
+                rate_limiter,
+                clock_offset: AtomicI64::new(0),
+            }),
         }
     }
     /// The configuration.
@@ -82,32 +90,51 @@ impl AppState {
     }
     /// The service's idea of now.
     pub fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + time::Duration::seconds(self.inner.clock_offset.load(Ordering::Relaxed))
+        OffsetDateTime::now_utc()
+            + time::Duration::seconds(self.inner.clock_offset.load(Ordering::Relaxed))
     }
     /// Moves the service clock forward (test controls only).
     pub fn advance_clock(&self, seconds: i64) {
-        self.inner.clock_offset.fetch_add(seconds, Ordering::Relaxed);
+        self.inner
+            .clock_offset
+            .fetch_add(seconds, Ordering::Relaxed);
     }
 
     /// The one-time upload URL of a draft.
     pub fn upload_url(&self, id: &str) -> String {
-        join_url(&self.inner.urls.upload_base, &[&self.inner.urls.account_hash], id, None)
+        join_url(
+            &self.inner.urls.upload_base,
+            &[&self.inner.urls.account_hash],
+            id,
+            None,
+        )
     }
 
     /// The delivery URL of one variant of an image.
     pub fn delivery_url(&self, id: &str, variant: &str) -> String {
-        join_url(&self.inner.urls.delivery_base, &[&self.inner.urls.account_hash], id, Some(variant))
+        join_url(
+            &self.inner.urls.delivery_base,
+            &[&self.inner.urls.account_hash],
+            id,
+            Some(variant),
+        )
     }
 
     /// The image record as the API shows it, with every variant's URL.
     pub fn image_json(&self, row: &ImageRow) -> Result<Value, ApiError> {
         let variants = self.store().variants()?;
-        Ok(image_json(row, &variants, |variant| self.delivery_url(&row.id, &variant.id)))
+        Ok(image_json(row, &variants, |variant| {
+            self.delivery_url(&row.id, &variant.id)
+        }))
     }
 }
 
 /// Renders a record; `url_of` gives each variant's URL.
-pub fn image_json(row: &ImageRow, variants: &[Variant], url_of: impl Fn(&Variant) -> String) -> Value {
+pub fn image_json(
+    row: &ImageRow,
+    variants: &[Variant],
+    url_of: impl Fn(&Variant) -> String,
+) -> Value {
     let mut record = json!({
         "id": row.id,
         "filename": row.filename.clone().unwrap_or_default(),
@@ -129,9 +156,13 @@ pub fn image_json(row: &ImageRow, variants: &[Variant], url_of: impl Fn(&Variant
 
 /// `base/segments…/id-segments…/last`, each segment percent-encoded; an id's `/` stays a `/`.
 fn join_url(base: &str, segments: &[&str], id: &str, last: Option<&str>) -> String {
-    let Ok(mut url) = url::Url::parse(base) else { return format!("{base}/{}/{id}", segments.join("/")) };
+    let Ok(mut url) = url::Url::parse(base) else {
+        return format!("{base}/{}/{id}", segments.join("/"));
+    };
     {
-        let Ok(mut path) = url.path_segments_mut() else { return base.to_string() };
+        let Ok(mut path) = url.path_segments_mut() else {
+            return base.to_string();
+        };
         path.pop_if_empty();
         path.extend(segments);
         path.extend(id.split('/'));
@@ -144,6 +175,8 @@ fn join_url(base: &str, segments: &[&str], id: &str, last: Option<&str>) -> Stri
 
 /// Formats a time as Cloudflare does (`2014-01-02T02:20:00.123Z`).
 pub fn rfc3339_millis(time: OffsetDateTime) -> String {
-    let time = time.replace_nanosecond(time.millisecond() as u32 * 1_000_000).unwrap_or(time);
+    let time = time
+        .replace_nanosecond(time.millisecond() as u32 * 1_000_000)
+        .unwrap_or(time);
     time.format(&Rfc3339).unwrap_or_default()
 }

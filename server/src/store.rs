@@ -150,7 +150,11 @@ impl Store {
         let connection = Connection::open(data_dir.join("images.sqlite3"))?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         connection.execute_batch(SCHEMA)?;
-        let store = Self { connection: Arc::new(Mutex::new(connection)), images_dir, cache_dir };
+        let store = Self {
+            connection: Arc::new(Mutex::new(connection)),
+            images_dir,
+            cache_dir,
+        };
         if store.setting("variants_seeded")?.is_none() {
             for variant in Variant::defaults() {
                 store.insert_variant(&variant)?;
@@ -163,7 +167,9 @@ impl Store {
     fn db(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent (every write is one
         // statement or one transaction), so a poisoned lock is safe to reuse.
-        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Path of a stored original.
@@ -180,7 +186,11 @@ impl Store {
     pub fn setting(&self, name: &str) -> Result<Option<String>, ApiError> {
         Ok(self
             .db()
-            .query_row("SELECT value FROM settings WHERE name = ?1", [name], |row| row.get(0))
+            .query_row(
+                "SELECT value FROM settings WHERE name = ?1",
+                [name],
+                |row| row.get(0),
+            )
             .optional()?)
     }
 
@@ -232,7 +242,11 @@ impl Store {
     pub fn get(&self, id: &str) -> Result<Option<ImageRow>, ApiError> {
         Ok(self
             .db()
-            .query_row("SELECT * FROM images WHERE id = ?1", [id], ImageRow::from_row)
+            .query_row(
+                "SELECT * FROM images WHERE id = ?1",
+                [id],
+                ImageRow::from_row,
+            )
             .optional()?)
     }
 
@@ -263,7 +277,11 @@ impl Store {
             ],
         )?;
         let row = db
-            .query_row("SELECT * FROM images WHERE id = ?1", [id], ImageRow::from_row)
+            .query_row(
+                "SELECT * FROM images WHERE id = ?1",
+                [id],
+                ImageRow::from_row,
+            )
             .optional()?;
         Ok(match (changed, row) {
             (1, Some(row)) => Ok(row),
@@ -282,12 +300,24 @@ impl Store {
     ) -> Result<Option<ImageRow>, ApiError> {
         let db = self.db();
         if let Some(meta) = meta {
-            db.execute("UPDATE images SET meta = ?2 WHERE id = ?1", params![id, meta.to_string()])?;
+            db.execute(
+                "UPDATE images SET meta = ?2 WHERE id = ?1",
+                params![id, meta.to_string()],
+            )?;
         }
         if let Some(flag) = require_signed_urls {
-            db.execute("UPDATE images SET require_signed_urls = ?2 WHERE id = ?1", params![id, flag])?;
+            db.execute(
+                "UPDATE images SET require_signed_urls = ?2 WHERE id = ?1",
+                params![id, flag],
+            )?;
         }
-        Ok(db.query_row("SELECT * FROM images WHERE id = ?1", [id], ImageRow::from_row).optional()?)
+        Ok(db
+            .query_row(
+                "SELECT * FROM images WHERE id = ?1",
+                [id],
+                ImageRow::from_row,
+            )
+            .optional()?)
     }
 
     /// Deletes a record and its stored file; false when there was none.
@@ -295,7 +325,9 @@ impl Store {
         let blob: Option<Option<String>> = {
             let db = self.db();
             let blob = db
-                .query_row("SELECT blob_key FROM images WHERE id = ?1", [id], |row| row.get(0))
+                .query_row("SELECT blob_key FROM images WHERE id = ?1", [id], |row| {
+                    row.get(0)
+                })
                 .optional()?;
             db.execute("DELETE FROM images WHERE id = ?1", [id])?;
             blob
@@ -364,7 +396,10 @@ impl Store {
         );
         let mut statement = db.prepare(&sql)?;
         let rows = statement
-            .query_map(params![after.unwrap_or(start), creator, per_page], ImageRow::from_row)?
+            .query_map(
+                params![after.unwrap_or(start), creator, per_page],
+                ImageRow::from_row,
+            )?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
@@ -372,7 +407,10 @@ impl Store {
     /// How many uploaded (non-draft) images are stored.
     pub fn count_uploaded(&self) -> Result<u64, ApiError> {
         let count: i64 =
-            self.db().query_row("SELECT COUNT(*) FROM images WHERE draft = 0", [], |row| row.get(0))?;
+            self.db()
+                .query_row("SELECT COUNT(*) FROM images WHERE draft = 0", [], |row| {
+                    row.get(0)
+                })?;
         Ok(count as u64)
     }
 
@@ -390,7 +428,11 @@ impl Store {
     pub fn variant(&self, id: &str) -> Result<Option<Variant>, ApiError> {
         Ok(self
             .db()
-            .query_row("SELECT * FROM variants WHERE id = ?1", [id], variant_from_row)
+            .query_row(
+                "SELECT * FROM variants WHERE id = ?1",
+                [id],
+                variant_from_row,
+            )
             .optional()?)
     }
 
@@ -409,7 +451,10 @@ impl Store {
             ],
         )?;
         if inserted == 0 {
-            return Err(ApiError::conflict(format!("Variant '{}' already exists", variant.id)));
+            return Err(ApiError::conflict(format!(
+                "Variant '{}' already exists",
+                variant.id
+            )));
         }
         Ok(())
     }
@@ -433,7 +478,10 @@ impl Store {
 
     /// Deletes a variant; false when there was none.
     pub fn delete_variant(&self, id: &str) -> Result<bool, ApiError> {
-        Ok(self.db().execute("DELETE FROM variants WHERE id = ?1", [id])? == 1)
+        Ok(self
+            .db()
+            .execute("DELETE FROM variants WHERE id = ?1", [id])?
+            == 1)
     }
 }
 

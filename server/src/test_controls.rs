@@ -37,7 +37,10 @@ struct AdvanceClock {
 }
 
 /// Moves the service clock forward, so drafts expire without waiting.
-async fn advance_clock(State(state): State<AppState>, Query(query): Query<AdvanceClock>) -> Response {
+async fn advance_clock(
+    State(state): State<AppState>,
+    Query(query): Query<AdvanceClock>,
+) -> Response {
     state.advance_clock(query.seconds);
     crate::envelope::ok(json!({"now": rfc3339_millis(state.now())}))
 }
@@ -55,7 +58,11 @@ async fn dead_upload_url(State(state): State<AppState>, Query(query): Query<Dead
     let expiry = match query.state.as_str() {
         "expired" => now.unix_timestamp() - 60,
         "used" => now.unix_timestamp() + 1800,
-        other => return Err(ApiError::bad_request(format!("state must be expired or used, not '{other}'"))),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "state must be expired or used, not '{other}'"
+            )))
+        }
     };
     let draft = ImageRow {
         id: id.clone(),
@@ -79,7 +86,14 @@ async fn dead_upload_url(State(state): State<AppState>, Query(query): Query<Dead
         image::RgbImage::from_pixel(2, 2, image::Rgb([200, 80, 20]))
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
             .map_err(|e| ApiError::internal(e.to_string()))?;
-        let stored = ingest(&state, &FilePart { filename: "first.png".into(), bytes: png.into() }).await?;
+        let stored = ingest(
+            &state,
+            &FilePart {
+                filename: "first.png".into(),
+                bytes: png.into(),
+            },
+        )
+        .await?;
         state
             .store()
             .claim_draft(&id, now.unix_timestamp(), &rfc3339_millis(now), &stored)?
@@ -96,7 +110,15 @@ struct Fail {
 /// Answers with the given status and a plain-text body, like a crashed backend.
 async fn fail(Query(query): Query<Fail>) -> Response {
     let status = StatusCode::from_u16(query.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""))).into_response()
+    (
+        status,
+        format!(
+            "{} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        ),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -125,7 +147,8 @@ enum FlakyMode {
 
 /// Calls per key, so that a test can see how often the widget asked for a URL.
 fn flaky_calls() -> &'static std::sync::Mutex<std::collections::HashMap<String, u32>> {
-    static CALLS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, u32>>> = std::sync::OnceLock::new();
+    static CALLS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, u32>>> =
+        std::sync::OnceLock::new();
     CALLS.get_or_init(Default::default)
 }
 
@@ -143,7 +166,11 @@ async fn flaky_backend(State(state): State<AppState>, Query(query): Query<Flaky>
     if failing && query.mode == FlakyMode::Status {
         let status = StatusCode::from_u16(query.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         let code = if status.is_server_error() { 5503 } else { 5400 };
-        return Err(ApiError::new(status, code, format!("flaky backend: call {call} of key '{}' fails", query.key)));
+        return Err(ApiError::new(
+            status,
+            code,
+            format!("flaky backend: call {call} of key '{}' fails", query.key),
+        ));
     }
     let now = state.now();
     let id = uuid::Uuid::new_v4().to_string();
@@ -164,7 +191,11 @@ async fn flaky_backend(State(state): State<AppState>, Query(query): Query<Flaky>
         seq: 0,
     };
     state.store().insert_image(&draft)?;
-    let url = if failing { format!("{}/_local/stall/{id}", state.urls().public) } else { state.upload_url(&id) };
+    let url = if failing {
+        format!("{}/_local/stall/{id}", state.urls().public)
+    } else {
+        state.upload_url(&id)
+    };
     Ok(Json(json!({"id": id, "uploadURL": url})).into_response())
 }
 

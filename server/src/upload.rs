@@ -23,7 +23,13 @@ pub fn routes() -> Router<AppState> {
         .route("/{account_hash}/{*id}", post(receive_upload))
         .layer(axum::extract::DefaultBodyLimit::disable())
         // Browsers preflight an XHR that listens to upload progress: answer for any origin.
-        .layer(CorsLayer::new().allow_origin(Any).allow_methods(Any).allow_headers(Any).max_age(std::time::Duration::from_secs(86400)))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods(Any)
+                .allow_headers(Any)
+                .max_age(std::time::Duration::from_secs(86400)),
+        )
 }
 
 /// Reads and discards what is left of a refused request (bounded), so that the browser gets
@@ -40,17 +46,26 @@ async fn drain(request: Request) {
     }
 }
 
-async fn receive_upload(State(state): State<AppState>, Path((account_hash, id)): Path<(String, String)>, request: Request) -> ApiResult {
+async fn receive_upload(
+    State(state): State<AppState>,
+    Path((account_hash, id)): Path<(String, String)>,
+    request: Request,
+) -> ApiResult {
     let refusal = |error: ApiError| async move { Err::<axum::response::Response, _>(error) };
     if account_hash != state.urls().account_hash {
         drain(request).await;
-        return refusal(ApiError::not_found(format!("Unknown account hash '{account_hash}' in the upload URL"))).await;
+        return refusal(ApiError::not_found(format!(
+            "Unknown account hash '{account_hash}' in the upload URL"
+        )))
+        .await;
     }
     // Refuse a dead URL before reading the file.
     match state.store().get(&id)? {
         None => {
             drain(request).await;
-            return Err(ApiError::not_found(format!("Upload URL not found: no pending upload for image '{id}'")));
+            return Err(ApiError::not_found(format!(
+                "Upload URL not found: no pending upload for image '{id}'"
+            )));
         }
         Some(row) if !row.draft => {
             drain(request).await;
@@ -62,7 +77,12 @@ async fn receive_upload(State(state): State<AppState>, Path((account_hash, id)):
         }
         Some(_) => {}
     }
-    let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if !content_type.starts_with("multipart/form-data") {
         drain(request).await;
         let error = ApiError::new(
@@ -89,8 +109,14 @@ fn used_error(id: &str) -> ApiError {
 }
 
 fn expired_error(expiry: i64) -> ApiError {
-    let when = time::OffsetDateTime::from_unix_timestamp(expiry).map(rfc3339_millis).unwrap_or_default();
-    ApiError::new(StatusCode::GONE, 5400, format!("This upload URL expired at {when}; request a new upload URL"))
+    let when = time::OffsetDateTime::from_unix_timestamp(expiry)
+        .map(rfc3339_millis)
+        .unwrap_or_default();
+    ApiError::new(
+        StatusCode::GONE,
+        5400,
+        format!("This upload URL expired at {when}; request a new upload URL"),
+    )
 }
 
 async fn receive_file(state: &AppState, id: &str, request: Request) -> ApiResult {
@@ -111,10 +137,15 @@ async fn receive_file(state: &AppState, id: &str, request: Request) -> ApiResult
             }
         }
     }
-    let file = file.ok_or_else(|| ApiError::bad_request("Error parsing form fields: the form has no 'file' field"))?;
+    let file = file.ok_or_else(|| {
+        ApiError::bad_request("Error parsing form fields: the form has no 'file' field")
+    })?;
     let stored = ingest(state, &file).await?;
     let now = state.now();
-    match state.store().claim_draft(id, now.unix_timestamp(), &rfc3339_millis(now), &stored)? {
+    match state
+        .store()
+        .claim_draft(id, now.unix_timestamp(), &rfc3339_millis(now), &stored)?
+    {
         Ok(row) => {
             tracing::info!(%id, bytes = stored.size, "direct upload received");
             let record = state.image_json(&row)?;
@@ -124,7 +155,9 @@ async fn receive_file(state: &AppState, id: &str, request: Request) -> ApiResult
         Err(refusal) => {
             remove_blob(state, &stored.blob_key);
             Err(match refusal {
-                ClaimRefusal::Unknown => ApiError::not_found(format!("Upload URL not found: no pending upload for image '{id}'")),
+                ClaimRefusal::Unknown => ApiError::not_found(format!(
+                    "Upload URL not found: no pending upload for image '{id}'"
+                )),
                 ClaimRefusal::AlreadyUsed => used_error(id),
                 ClaimRefusal::Expired(expiry) => expired_error(expiry),
             })

@@ -161,14 +161,21 @@ pub struct VariantOptions {
 impl VariantBody {
     /// Builds a variant from this body, on top of `base` for an update.
     pub fn into_variant(self, id: String, base: Option<&Variant>) -> Result<Variant, ApiError> {
-        if id.is_empty() || id.len() > 99 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if id.is_empty()
+            || id.len() > 99
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(ApiError::bad_request(
                 "Variant name must be 1 to 99 characters of letters, digits, '-' and '_'",
             ));
         }
         let options = self.options;
         if base.is_none() && options.is_none() {
-            return Err(ApiError::bad_request("A variant needs 'options' with fit, width and height"));
+            return Err(ApiError::bad_request(
+                "A variant needs 'options' with fit, width and height",
+            ));
         }
         let fit = match options.as_ref().and_then(|o| o.fit.as_deref()) {
             Some(name) => Fit::parse(name).ok_or_else(|| {
@@ -180,17 +187,32 @@ impl VariantBody {
         };
         let metadata = match options.as_ref().and_then(|o| o.metadata.as_deref()) {
             Some(name) => MetadataPolicy::parse(name).ok_or_else(|| {
-                ApiError::bad_request(format!("Unknown metadata '{name}': use keep, copyright or none"))
+                ApiError::bad_request(format!(
+                    "Unknown metadata '{name}': use keep, copyright or none"
+                ))
             })?,
             None => base.map(|b| b.metadata).unwrap_or(MetadataPolicy::None),
         };
-        let size = |value: Option<u32>, fallback: Option<u32>, name: &str| match value.or(fallback) {
+        let size = |value: Option<u32>, fallback: Option<u32>, name: &str| match value.or(fallback)
+        {
             Some(v) if (1..=12_000).contains(&v) => Ok(v),
-            Some(v) => Err(ApiError::bad_request(format!("Variant {name} {v} must be between 1 and 12000"))),
-            None => Err(ApiError::bad_request(format!("Variant options need a {name}"))),
+            Some(v) => Err(ApiError::bad_request(format!(
+                "Variant {name} {v} must be between 1 and 12000"
+            ))),
+            None => Err(ApiError::bad_request(format!(
+                "Variant options need a {name}"
+            ))),
         };
-        let width = size(options.as_ref().and_then(|o| o.width), base.map(|b| b.width), "width")?;
-        let height = size(options.as_ref().and_then(|o| o.height), base.map(|b| b.height), "height")?;
+        let width = size(
+            options.as_ref().and_then(|o| o.width),
+            base.map(|b| b.width),
+            "width",
+        )?;
+        let height = size(
+            options.as_ref().and_then(|o| o.height),
+            base.map(|b| b.height),
+            "height",
+        )?;
         Ok(Variant {
             id,
             fit,

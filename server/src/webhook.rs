@@ -7,11 +7,19 @@ use crate::envelope::ApiError;
 use crate::state::{rfc3339_millis, AppState};
 
 fn send(state: &AppState, payload: Value) {
-    let Some(url) = state.config().webhook_url.clone() else { return };
+    let Some(url) = state.config().webhook_url.clone() else {
+        return;
+    };
     let http = state.http().clone();
     // Fire and forget: a slow or failing receiver must never hold up an upload.
     tokio::spawn(async move {
-        if let Err(error) = http.post(&url).json(&payload).send().await.and_then(|r| r.error_for_status()) {
+        if let Err(error) = http
+            .post(&url)
+            .json(&payload)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+        {
             tracing::warn!(%url, %error, "webhook delivery failed");
         }
     });
@@ -19,7 +27,10 @@ fn send(state: &AppState, payload: Value) {
 
 /// Announces a completed direct upload with its image record.
 pub fn upload_succeeded(state: &AppState, record: &Value) {
-    send(state, json!({"event": "direct_upload.success", "time": rfc3339_millis(state.now()), "image": record}));
+    send(
+        state,
+        json!({"event": "direct_upload.success", "time": rfc3339_millis(state.now()), "image": record}),
+    );
 }
 
 /// Announces a refused direct upload with the error the uploader received.

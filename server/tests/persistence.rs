@@ -9,7 +9,9 @@ use direct_upload_server::start;
 async fn records_files_variants_and_keys_survive_a_restart() {
     let s = service().await;
     let bytes = jpeg(500, 300);
-    let record = s.uploaded(&bytes, "keep.jpg", &[("metadata", r#"{"k":"v"}"#)]).await;
+    let record = s
+        .uploaded(&bytes, "keep.jpg", &[("metadata", r#"{"k":"v"}"#)])
+        .await;
     let id = record["id"].as_str().unwrap().to_string();
     let (draft_id, draft_url) = s.direct_upload(&[]).await;
     send(s.post("v1/variants").json(&serde_json::json!({"id": "small", "options": {"fit": "contain", "width": 50, "height": 50}}))).await;
@@ -18,7 +20,11 @@ async fn records_files_variants_and_keys_survive_a_restart() {
     let data_dir = s.stop().await;
 
     let running = start(config(data_dir.path())).await.unwrap();
-    let s = Service { running, http: reqwest::Client::new(), data_dir };
+    let s = Service {
+        running,
+        http: reqwest::Client::new(),
+        data_dir,
+    };
     let (_, after) = send(s.get(&format!("v1/{id}"))).await;
     let strip_host = |v: &serde_json::Value| {
         let mut v = v["result"].clone();
@@ -27,17 +33,43 @@ async fn records_files_variants_and_keys_survive_a_restart() {
     };
     assert_eq!(strip_host(&after), strip_host(&before));
     assert_eq!(after["result"]["variants"].as_array().unwrap().len(), 3);
-    let blob = s.get(&format!("v1/{id}/blob")).send().await.unwrap().bytes().await.unwrap();
+    let blob = s
+        .get(&format!("v1/{id}/blob"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(blob.to_vec(), bytes);
     let (_, keys_after) = send(s.get("v1/keys")).await;
     assert_eq!(keys_after, keys_before, "the signing key is kept");
-    let small = after["result"]["variants"].as_array().unwrap().iter().find(|v| v.as_str().unwrap().ends_with("/small")).unwrap();
-    let delivered = s.http.get(small.as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+    let small = after["result"]["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v.as_str().unwrap().ends_with("/small"))
+        .unwrap();
+    let delivered = s
+        .http
+        .get(small.as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(dimensions(&delivered), (50, 30));
 
     // A draft created before the restart still takes its upload (at the new port).
-    let new_url = draft_url.replace(&draft_url[..draft_url.find("/upload/").unwrap()], &s.running.urls.public);
-    assert_eq!(s.upload_to(&new_url, &png(10, 10), "later.png").await.0, 200);
+    let new_url = draft_url.replace(
+        &draft_url[..draft_url.find("/upload/").unwrap()],
+        &s.running.urls.public,
+    );
+    assert_eq!(
+        s.upload_to(&new_url, &png(10, 10), "later.png").await.0,
+        200
+    );
     let (_, draft) = send(s.get(&format!("v1/{draft_id}"))).await;
     assert!(draft["result"].get("draft").is_none());
 }
@@ -45,15 +77,21 @@ async fn records_files_variants_and_keys_survive_a_restart() {
 #[tokio::test]
 async fn fifty_concurrent_uploads_are_all_stored_and_none_mixed_up() {
     let s = service().await;
-    let files: Vec<Vec<u8>> = (0..50u8).map(|i| image_bytes(64 + i as u32, 48, i, image::ImageFormat::Png)).collect();
+    let files: Vec<Vec<u8>> = (0..50u8)
+        .map(|i| image_bytes(64 + i as u32, 48, i, image::ImageFormat::Png))
+        .collect();
     let mut targets = Vec::new();
     for _ in 0..50 {
         targets.push(s.direct_upload(&[]).await);
     }
-    let uploads = targets.iter().zip(&files).enumerate().map(|(i, ((_, url), bytes))| {
-        let s = &s;
-        async move { s.upload_to(url, bytes, &format!("file-{i}.png")).await }
-    });
+    let uploads = targets
+        .iter()
+        .zip(&files)
+        .enumerate()
+        .map(|(i, ((_, url), bytes))| {
+            let s = &s;
+            async move { s.upload_to(url, bytes, &format!("file-{i}.png")).await }
+        });
     let answers = futures_util::future::join_all(uploads).await;
     for (i, (status, body)) in answers.iter().enumerate() {
         assert_eq!(*status, 200, "upload {i}: {body}");
@@ -61,7 +99,14 @@ async fn fifty_concurrent_uploads_are_all_stored_and_none_mixed_up() {
         assert_eq!(body["result"]["filename"], format!("file-{i}.png"));
     }
     for (i, (id, _)) in targets.iter().enumerate() {
-        let blob = s.get(&format!("v1/{id}/blob")).send().await.unwrap().bytes().await.unwrap();
+        let blob = s
+            .get(&format!("v1/{id}/blob"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         assert_eq!(blob.to_vec(), files[i], "image {i} holds its own bytes");
     }
     let (_, stats) = send(s.get("v1/stats")).await;

@@ -19,10 +19,28 @@ async fn an_upload_answers_the_record_with_variant_urls() {
     assert_eq!(record["filename"], "photo.jpg");
     assert_eq!(record["requireSignedURLs"], false);
     assert!(record.get("draft").is_none());
-    let variants: Vec<&str> = record["variants"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    let base = format!("{}/{}/{id}", s.running.urls.delivery_base, s.running.urls.account_hash);
-    assert_eq!(variants, [format!("{base}/public"), format!("{base}/thumbnail")]);
-    let blob = s.get(&format!("v1/{id}/blob")).send().await.unwrap().bytes().await.unwrap();
+    let variants: Vec<&str> = record["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let base = format!(
+        "{}/{}/{id}",
+        s.running.urls.delivery_base, s.running.urls.account_hash
+    );
+    assert_eq!(
+        variants,
+        [format!("{base}/public"), format!("{base}/thumbnail")]
+    );
+    let blob = s
+        .get(&format!("v1/{id}/blob"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(blob.to_vec(), bytes);
 }
 
@@ -35,24 +53,57 @@ async fn a_url_takes_exactly_one_upload() {
     let (status, body) = s.upload_to(&url, &png(60, 60), "second.png").await;
     assert_eq!((status, code(&body)), (409, 5409));
     assert!(message(&body).contains("already been used"));
-    let blob = s.get(&format!("v1/{id}/blob")).send().await.unwrap().bytes().await.unwrap();
-    assert_eq!(blob.to_vec(), first, "the first upload survives the second attempt");
+    let blob = s
+        .get(&format!("v1/{id}/blob"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        blob.to_vec(),
+        first,
+        "the first upload survives the second attempt"
+    );
 }
 
 #[tokio::test]
 async fn racing_uploads_to_one_url_store_exactly_one() {
     let s = service().await;
     let (id, url) = s.direct_upload(&[]).await;
-    let files: Vec<Vec<u8>> = (0..8u8).map(|i| image_bytes(32, 32, i, image::ImageFormat::Png)).collect();
-    let answers = futures_util::future::join_all(files.iter().map(|f| s.upload_to(&url, f, "race.png"))).await;
-    let winners: Vec<usize> = answers.iter().enumerate().filter(|(_, (status, _))| *status == 200).map(|(i, _)| i).collect();
+    let files: Vec<Vec<u8>> = (0..8u8)
+        .map(|i| image_bytes(32, 32, i, image::ImageFormat::Png))
+        .collect();
+    let answers =
+        futures_util::future::join_all(files.iter().map(|f| s.upload_to(&url, f, "race.png")))
+            .await;
+    let winners: Vec<usize> = answers
+        .iter()
+        .enumerate()
+        .filter(|(_, (status, _))| *status == 200)
+        .map(|(i, _)| i)
+        .collect();
     assert_eq!(winners.len(), 1, "exactly one upload wins: {answers:?}");
     for (status, body) in answers.iter().filter(|(status, _)| *status != 200) {
         assert_eq!((*status, code(body)), (409, 5409));
     }
-    let blob = s.get(&format!("v1/{id}/blob")).send().await.unwrap().bytes().await.unwrap();
+    let blob = s
+        .get(&format!("v1/{id}/blob"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(blob.to_vec(), files[winners[0]]);
-    assert_eq!(std::fs::read_dir(s.data_dir.path().join("images")).unwrap().count(), 1, "losers leave no files behind");
+    assert_eq!(
+        std::fs::read_dir(s.data_dir.path().join("images"))
+            .unwrap()
+            .count(),
+        1,
+        "losers leave no files behind"
+    );
 }
 
 #[tokio::test]
@@ -68,7 +119,10 @@ async fn an_expired_url_is_refused() {
 #[tokio::test]
 async fn an_unknown_url_is_404() {
     let s = service().await;
-    let url = format!("{}/{}/no-such-draft", s.running.urls.upload_base, s.running.urls.account_hash);
+    let url = format!(
+        "{}/{}/no-such-draft",
+        s.running.urls.upload_base, s.running.urls.account_hash
+    );
     let (status, body) = s.upload_to(&url, &png(10, 10), "a.png").await;
     assert_eq!((status, code(&body)), (404, 5404));
     let url = format!("{}/wrong-hash/x", s.running.urls.upload_base);
@@ -80,13 +134,32 @@ async fn an_unknown_url_is_404() {
 async fn a_raw_body_is_5415_and_a_broken_form_5400() {
     let s = service().await;
     let (_, url) = s.direct_upload(&[]).await;
-    let (status, body) = send(s.http.post(&url).header("content-type", "image/png").body(png(10, 10))).await;
+    let (status, body) = send(
+        s.http
+            .post(&url)
+            .header("content-type", "image/png")
+            .body(png(10, 10)),
+    )
+    .await;
     assert_eq!((status, code(&body)), (415, 5415));
 
-    let broken = "--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\nabc";
-    let (status, body) = send(s.http.post(&url).header("content-type", "multipart/form-data; boundary=XYZ").body(broken)).await;
+    let broken =
+        "--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\nabc";
+    let (status, body) = send(
+        s.http
+            .post(&url)
+            .header("content-type", "multipart/form-data; boundary=XYZ")
+            .body(broken),
+    )
+    .await;
     assert_eq!((status, code(&body)), (400, 5400));
-    let (status, body) = send(s.http.post(&url).header("content-type", "multipart/form-data").body("x")).await;
+    let (status, body) = send(
+        s.http
+            .post(&url)
+            .header("content-type", "multipart/form-data")
+            .body("x"),
+    )
+    .await;
     assert_eq!((status, code(&body)), (400, 5400), "no boundary");
     let (status, body) = send(s.http.post(&url).multipart(Form::new().text("other", "x"))).await;
     assert_eq!((status, code(&body)), (400, 5400), "no file field");
@@ -103,9 +176,17 @@ async fn over_10_mb_is_5413_and_nothing_is_kept() {
     big.resize(10 * 1024 * 1024 + 1, 0);
     let (status, body) = s.upload_to(&url, &big, "big.png").await;
     assert_eq!((status, code(&body)), (413, 5413));
-    assert_eq!(std::fs::read_dir(s.data_dir.path().join("images")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(s.data_dir.path().join("images"))
+            .unwrap()
+            .count(),
+        0
+    );
     let (_, record) = send(s.get(&format!("v1/{id}"))).await;
-    assert_eq!(record["result"]["draft"], true, "a refused upload leaves the draft usable");
+    assert_eq!(
+        record["result"]["draft"], true,
+        "a refused upload leaves the draft usable"
+    );
 }
 
 #[tokio::test]
@@ -138,13 +219,20 @@ async fn only_images_are_accepted() {
         // TIFF and BMP by their signatures (the service recognises them and says no).
         (b"II*\0\x08\0\0\0\0\0\0\0".to_vec(), "a.tiff"),
         (heic, "a.heic"),
-        (b"BM\x3a\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0".to_vec(), "a.bmp"),
+        (
+            b"BM\x3a\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0".to_vec(),
+            "a.bmp",
+        ),
         (truncated, "cut.png"),
         (b"<?xml version=\"1.0\"?><html/>".to_vec(), "a.svg"),
         (Vec::new(), "empty.png"),
     ] {
         let (status, body) = upload(bytes, name).await;
-        assert_eq!((status, code(&body)), (415, 5455), "{name} must be refused: {body}");
+        assert_eq!(
+            (status, code(&body)),
+            (415, 5455),
+            "{name} must be refused: {body}"
+        );
     }
 }
 
@@ -163,17 +251,36 @@ fn png_header_claiming(width: u32, height: u32) -> Vec<u8> {
 #[tokio::test]
 async fn dimensions_are_limited_before_decoding() {
     let s = service().await;
-    for (width, height, what) in [(12_001, 10, "a side over 12,000 px"), (10_001, 10_001, "over 100 megapixels")] {
+    for (width, height, what) in [
+        (12_001, 10, "a side over 12,000 px"),
+        (10_001, 10_001, "over 100 megapixels"),
+    ] {
         let (_, url) = s.direct_upload(&[]).await;
-        let (status, body) = s.upload_to(&url, &png_header_claiming(width, height), "huge.png").await;
-        assert_eq!((status, code(&body)), (400, 5400), "{what} must be refused: {body}");
-        assert!(message(&body).contains("12000 pixels") || message(&body).contains("100 megapixels"), "{}", message(&body));
+        let (status, body) = s
+            .upload_to(&url, &png_header_claiming(width, height), "huge.png")
+            .await;
+        assert_eq!(
+            (status, code(&body)),
+            (400, 5400),
+            "{what} must be refused: {body}"
+        );
+        assert!(
+            message(&body).contains("12000 pixels") || message(&body).contains("100 megapixels"),
+            "{}",
+            message(&body)
+        );
     }
     // An animation counts all its frames: 2,000 × 2,000 × 26 frames = 104 MP.
     let (_, url) = s.direct_upload(&[]).await;
-    let (status, body) = s.upload_to(&url, &animated_gif(2000, 2000, 26), "long.gif").await;
+    let (status, body) = s
+        .upload_to(&url, &animated_gif(2000, 2000, 26), "long.gif")
+        .await;
     assert_eq!((status, code(&body)), (400, 5400), "{body}");
-    assert!(message(&body).contains("over 26 frames"), "{}", message(&body));
+    assert!(
+        message(&body).contains("over 26 frames"),
+        "{}",
+        message(&body)
+    );
 }
 
 /// An animated GIF made with the `gif` crate (indexed frames: fast to encode).
@@ -184,7 +291,9 @@ fn animated_gif(width: u16, height: u16, frames: u16) -> Vec<u8> {
         let mut encoder = gif::Encoder::new(&mut bytes, width, height, &palette).unwrap();
         encoder.set_repeat(gif::Repeat::Infinite).unwrap();
         for i in 0..frames {
-            let pixels: Vec<u8> = (0..width as usize * height as usize).map(|p| ((p / 64 + i as usize) % 2) as u8).collect();
+            let pixels: Vec<u8> = (0..width as usize * height as usize)
+                .map(|p| ((p / 64 + i as usize) % 2) as u8)
+                .collect();
             let frame = gif::Frame::from_indexed_pixels(width, height, pixels, None);
             encoder.write_frame(&frame).unwrap();
         }
@@ -207,7 +316,14 @@ async fn the_upload_host_answers_cors_for_any_origin() {
     assert!(preflight.status().is_success());
     assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
     let form = Form::new().part("file", Part::bytes(png(10, 10)).file_name("a.png"));
-    let response = s.http.post(&url).header("origin", "https://shop.example").multipart(form).send().await.unwrap();
+    let response = s
+        .http
+        .post(&url)
+        .header("origin", "https://shop.example")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
 }

@@ -36,10 +36,16 @@ async fn success_and_failure_are_notified() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let events = received.lock().unwrap().clone();
-    let success = events.iter().find(|e| e["event"] == "direct_upload.success").expect("a success event");
+    let success = events
+        .iter()
+        .find(|e| e["event"] == "direct_upload.success")
+        .expect("a success event");
     assert_eq!(success["image"]["id"], record["id"]);
     assert_eq!(success["image"]["filename"], "ok.png");
-    let failure = events.iter().find(|e| e["event"] == "direct_upload.failure").expect("a failure event");
+    let failure = events
+        .iter()
+        .find(|e| e["event"] == "direct_upload.failure")
+        .expect("a failure event");
     assert_eq!(failure["image"]["id"], bad_id.as_str());
     assert_eq!(failure["error"]["code"], 5455);
 }

@@ -94,7 +94,8 @@ pub struct Controller {
 async fn sleep_ms(ms: u32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+            let _ =
+                window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
@@ -128,7 +129,13 @@ impl Controller {
     fn summarize(entries: &[FileEntry], tracked: bool) -> BatchSummary {
         let states: Vec<(u64, UploadState)> = entries
             .iter()
-            .map(|e| if tracked { (e.size.get(), e.state.get()) } else { (e.size.get_untracked(), e.state.get_untracked()) })
+            .map(|e| {
+                if tracked {
+                    (e.size.get(), e.state.get())
+                } else {
+                    (e.size.get_untracked(), e.state.get_untracked())
+                }
+            })
             .collect();
         BatchSummary::of(states.iter().map(|(size, state)| (*size, state)))
     }
@@ -139,7 +146,8 @@ impl Controller {
     }
 
     fn summary_untracked(&self) -> BatchSummary {
-        self.entries.with_untracked(|entries| Self::summarize(entries, false))
+        self.entries
+            .with_untracked(|entries| Self::summarize(entries, false))
     }
 
     /// Adds files: each is checked against the restrictions, then queued. Files past
@@ -154,7 +162,9 @@ impl Controller {
             let key = self.next_key.get_value();
             self.next_key.set_value(key + 1);
             let state = match max_files {
-                Some(max) if count >= max => UploadState::Failed { error: UploadError::Rejected(Rejection::TooManyFiles { max }) },
+                Some(max) if count >= max => UploadState::Failed {
+                    error: UploadError::Rejected(Rejection::TooManyFiles { max }),
+                },
                 _ => UploadState::Checking,
             };
             count += 1;
@@ -175,7 +185,8 @@ impl Controller {
             return;
         }
         self.batch_open.set_value(true);
-        self.entries.update(|entries| entries.extend(added.iter().cloned()));
+        self.entries
+            .update(|entries| entries.extend(added.iter().cloned()));
         for entry in added {
             if entry.state.get_untracked() == UploadState::Checking {
                 let controller = *self;
@@ -191,16 +202,23 @@ impl Controller {
     /// pixel size as the browser decodes it. With `downscale`, an image over the limits is
     /// re-encoded to fit instead of being refused.
     async fn check(self, entry: FileEntry) {
-        let Some(file) = self.file(entry.key) else { return };
+        let Some(file) = self.file(entry.key) else {
+            return;
+        };
         let settings = self.settings.get_value();
         let restrictions = &settings.restrictions;
-        let head = image_tools::read_head(&file, validate::HEAD_BYTES).await.unwrap_or_default();
+        let head = image_tools::read_head(&file, validate::HEAD_BYTES)
+            .await
+            .unwrap_or_default();
         let found = validate::sniff_type(&head);
         let limits_pixels = restrictions.max_side < u32::MAX || restrictions.max_pixels < u64::MAX;
         // Decoding is only worth it when there are pixel limits to check (or to downscale to).
-        let raster = found.is_some_and(|t| t != "image/svg+xml") && (limits_pixels || settings.downscale);
+        let raster =
+            found.is_some_and(|t| t != "image/svg+xml") && (limits_pixels || settings.downscale);
         let mut verdict = validate::check_file(restrictions, found, entry.size.get_untracked());
-        if verdict.is_ok() || (settings.downscale && raster && matches!(verdict, Err(Rejection::TooLarge { .. }))) {
+        if verdict.is_ok()
+            || (settings.downscale && raster && matches!(verdict, Err(Rejection::TooLarge { .. })))
+        {
             verdict = match (raster, image_tools::pixel_size(&file).await) {
                 (false, _) => verdict,
                 (true, None) => Err(Rejection::Unreadable),
@@ -208,13 +226,18 @@ impl Controller {
                     entry.pixels.set(Some((width, height)));
                     let fits = validate::check_dimensions(restrictions, width, height).and(verdict);
                     match fits {
-                        Err(_) if settings.downscale => self.downscale(&entry, &file, width, height, restrictions).await,
+                        Err(_) if settings.downscale => {
+                            self.downscale(&entry, &file, width, height, restrictions)
+                                .await
+                        }
                         other => other,
                     }
                 }
             };
         }
-        entry.state.update(|s| *s = s.apply(UploadEvent::Checked(verdict.clone())));
+        entry
+            .state
+            .update(|s| *s = s.apply(UploadEvent::Checked(verdict.clone())));
         if let Err(rejection) = verdict {
             if entry.state.get_untracked().name() == "failed" {
                 self.report_failure(&entry, UploadError::Rejected(rejection));
@@ -224,12 +247,24 @@ impl Controller {
     }
 
     /// Replaces a file that is over the limits by a re-encoded one that fits.
-    async fn downscale(&self, entry: &FileEntry, file: &File, width: u32, height: u32, r: &Restrictions) -> Result<(), Rejection> {
+    async fn downscale(
+        &self,
+        entry: &FileEntry,
+        file: &File,
+        width: u32,
+        height: u32,
+        r: &Restrictions,
+    ) -> Result<(), Rejection> {
         let (w, h) = validate::fit_within(width, height, r.max_side, r.max_pixels);
         // If quality alone cannot bring it under the byte limit, fewer pixels will.
-        let attempts = [(w, h), ((w as f64 * 0.7) as u32, (h as f64 * 0.7) as u32), (w / 2, h / 2)];
+        let attempts = [
+            (w, h),
+            ((w as f64 * 0.7) as u32, (h as f64 * 0.7) as u32),
+            (w / 2, h / 2),
+        ];
         for (w, h) in attempts {
-            if let Ok(smaller) = image_tools::downscale(file, w.max(1), h.max(1), r.max_bytes).await {
+            if let Ok(smaller) = image_tools::downscale(file, w.max(1), h.max(1), r.max_bytes).await
+            {
                 entry.name.set(smaller.name());
                 entry.size.set(smaller.size() as u64);
                 entry.pixels.set(Some((w, h)));
@@ -239,11 +274,15 @@ impl Controller {
                 return Ok(());
             }
         }
-        Err(Rejection::TooLarge { size: file.size() as u64, max: r.max_bytes })
+        Err(Rejection::TooLarge {
+            size: file.size() as u64,
+            max: r.max_bytes,
+        })
     }
 
     fn entry(&self, key: u32) -> Option<FileEntry> {
-        self.entries.with_untracked(|entries| entries.iter().find(|e| e.key == key).cloned())
+        self.entries
+            .with_untracked(|entries| entries.iter().find(|e| e.key == key).cloned())
     }
 
     /// Starts queued files while slots are free. A URL is asked for only when its file starts,
@@ -251,7 +290,10 @@ impl Controller {
     fn pump(&self) {
         let entries = self.entries.get_untracked();
         let concurrency = self.settings.with_value(|s| s.concurrency.max(1));
-        let mut active = entries.iter().filter(|e| e.state.get_untracked().is_active()).count();
+        let mut active = entries
+            .iter()
+            .filter(|e| e.state.get_untracked().is_active())
+            .count();
         for entry in entries {
             if active >= concurrency {
                 break;
@@ -282,13 +324,22 @@ impl Controller {
         let Some(file) = self.file(entry.key) else {
             return self.pump();
         };
-        entry.state.update(|s| *s = s.apply(UploadEvent::UrlReceived { total: entry.size.get_untracked() }));
+        entry.state.update(|s| {
+            *s = s.apply(UploadEvent::UrlReceived {
+                total: entry.size.get_untracked(),
+            })
+        });
         let state = entry.state;
         let controller = self;
-        let upload = match XhrUpload::start(&target.upload_url, &file, settings.retry.stall_timeout_ms, move |sent, total| {
-            state.update(|s| *s = s.apply(UploadEvent::Progress { sent, total }));
-            controller.report_progress();
-        }) {
+        let upload = match XhrUpload::start(
+            &target.upload_url,
+            &file,
+            settings.retry.stall_timeout_ms,
+            move |sent, total| {
+                state.update(|s| *s = s.apply(UploadEvent::Progress { sent, total }));
+                controller.report_progress();
+            },
+        ) {
             Ok(upload) => upload,
             Err(error) => return self.fail(&entry, error),
         };
@@ -297,21 +348,40 @@ impl Controller {
             running.insert(entry.key, upload);
         });
         let _ = finished.await;
-        let Some(upload) = self.running.try_update_value(|running| running.remove(&entry.key)).flatten() else {
+        let Some(upload) = self
+            .running
+            .try_update_value(|running| running.remove(&entry.key))
+            .flatten()
+        else {
             return self.pump();
         };
         let image = match upload.outcome() {
             UploadOutcome::Aborted => return self.pump(),
             UploadOutcome::Failed(error) => return self.fail(&entry, error),
-            UploadOutcome::Answered(answer) if (200..300).contains(&answer.status) => match parse_image_record(&answer.body) {
-                Ok(image) => image,
-                Err(malformed) => {
-                    return self.fail(&entry, UploadError::Malformed { side: Side::UploadHost, detail: malformed.0 })
+            UploadOutcome::Answered(answer) if (200..300).contains(&answer.status) => {
+                match parse_image_record(&answer.body) {
+                    Ok(image) => image,
+                    Err(malformed) => {
+                        return self.fail(
+                            &entry,
+                            UploadError::Malformed {
+                                side: Side::UploadHost,
+                                detail: malformed.0,
+                            },
+                        )
+                    }
                 }
-            },
+            }
             UploadOutcome::Answered(answer) => {
                 let detail = parse_error_detail(&answer.body);
-                return self.fail(&entry, UploadError::Status { side: Side::UploadHost, status: answer.status, detail });
+                return self.fail(
+                    &entry,
+                    UploadError::Status {
+                        side: Side::UploadHost,
+                        status: answer.status,
+                        detail,
+                    },
+                );
             }
         };
         if let Some(verify) = &settings.verify {
@@ -320,8 +390,11 @@ impl Controller {
                 return self.fail_for_good(&entry, error);
             }
         }
-        entry.state.update(|s| *s = s.apply(UploadEvent::Succeeded(image.clone())));
-        self.announcement.set(self.lang().announce_done(&entry.name.get_untracked()));
+        entry
+            .state
+            .update(|s| *s = s.apply(UploadEvent::Succeeded(image.clone())));
+        self.announcement
+            .set(self.lang().announce_done(&entry.name.get_untracked()));
         if let Some(callback) = self.callbacks.with_value(|c| c.on_success) {
             callback.run(image);
         }
@@ -338,13 +411,18 @@ impl Controller {
         }
         let attempt = used + 1;
         entry.retries.set_value(attempt);
-        entry.state.update(|s| *s = s.apply(UploadEvent::WillRetry { error, attempt }));
+        entry
+            .state
+            .update(|s| *s = s.apply(UploadEvent::WillRetry { error, attempt }));
         let delay = policy.delay_ms(attempt, js_sys::Math::random());
         let (controller, state) = (*self, entry.state);
         spawn_local(async move {
             sleep_ms(delay).await;
             // Only if still waiting: it may have been cancelled, removed or retried by hand.
-            if matches!(state.try_get_untracked(), Some(UploadState::RetryWaiting { .. })) {
+            if matches!(
+                state.try_get_untracked(),
+                Some(UploadState::RetryWaiting { .. })
+            ) {
                 state.update(|s| *s = s.apply(UploadEvent::RetryDue));
                 controller.pump();
             }
@@ -353,16 +431,22 @@ impl Controller {
     }
 
     fn fail_for_good(&self, entry: &FileEntry, error: UploadError) {
-        entry.state.update(|s| *s = s.apply(UploadEvent::Failed(error.clone())));
+        entry
+            .state
+            .update(|s| *s = s.apply(UploadEvent::Failed(error.clone())));
         self.report_failure(entry, error);
         self.pump();
     }
 
     fn report_failure(&self, entry: &FileEntry, error: UploadError) {
         let name = entry.name.get_untracked();
-        self.announcement.set(self.lang().announce_failed(&name, &error));
+        self.announcement
+            .set(self.lang().announce_failed(&name, &error));
         if let Some(callback) = self.callbacks.with_value(|c| c.on_error) {
-            callback.run(FileFailure { file_name: name, error });
+            callback.run(FileFailure {
+                file_name: name,
+                error,
+            });
         }
     }
 
@@ -372,7 +456,10 @@ impl Controller {
         if let Some(entry) = self.entry(key) {
             entry.state.update(|s| *s = s.apply(UploadEvent::Cancel));
         }
-        if let Some(Some(upload)) = self.running.try_update_value(|running| running.remove(&key)) {
+        if let Some(Some(upload)) = self
+            .running
+            .try_update_value(|running| running.remove(&key))
+        {
             upload.abort();
         }
         self.pump();
@@ -392,7 +479,8 @@ impl Controller {
     /// Removes a file from the list, cancelling it first.
     pub fn remove(&self, key: u32) {
         self.cancel(key);
-        self.entries.update(|entries| entries.retain(|e| e.key != key));
+        self.entries
+            .update(|entries| entries.retain(|e| e.key != key));
         self.files.update_value(|files| {
             files.remove(&key);
         });
@@ -403,7 +491,12 @@ impl Controller {
         let finished: Vec<u32> = self.entries.with_untracked(|entries| {
             entries
                 .iter()
-                .filter(|e| matches!(e.state.get_untracked(), UploadState::Done { .. } | UploadState::Cancelled))
+                .filter(|e| {
+                    matches!(
+                        e.state.get_untracked(),
+                        UploadState::Done { .. } | UploadState::Cancelled
+                    )
+                })
                 .map(|e| e.key)
                 .collect()
         });

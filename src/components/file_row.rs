@@ -103,8 +103,10 @@ fn LocalPreview(
     let holder = NodeRef::<html::Span>::new();
     let url = RwSignal::new(None::<String>);
     let visible = RwSignal::new(false);
-    let observer: StoredValue<Option<(IntersectionObserver, Closure<dyn FnMut(js_sys::Array)>)>, LocalStorage> =
-        StoredValue::new_local(None);
+    let observer: StoredValue<
+        Option<(IntersectionObserver, Closure<dyn FnMut(js_sys::Array)>)>,
+        LocalStorage,
+    > = StoredValue::new_local(None);
 
     // Watch the holder once it is in the DOM.
     Effect::new(move |_| {
@@ -113,7 +115,10 @@ fn LocalPreview(
             return;
         }
         let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
-            let seen = entries.iter().any(|e| e.unchecked_into::<IntersectionObserverEntry>().is_intersecting());
+            let seen = entries.iter().any(|e| {
+                e.unchecked_into::<IntersectionObserverEntry>()
+                    .is_intersecting()
+            });
             if seen {
                 visible.set(true);
             }
@@ -135,14 +140,22 @@ fn LocalPreview(
                 url.set(None);
             }
             (true, None) => {
-                let Some(file) = controller.file(entry.key) else { return };
-                let Some((width, height)) = pixels else { return };
+                let Some(file) = controller.file(entry.key) else {
+                    return;
+                };
+                let Some((width, height)) = pixels else {
+                    return;
+                };
                 // Stop watching: the preview stays until the row goes or the file is stored.
-                if let Some((watcher, _)) = observer.with_value(|o| o.as_ref().map(|(w, _)| (w.clone(), ()))) {
+                if let Some((watcher, _)) =
+                    observer.with_value(|o| o.as_ref().map(|(w, _)| (w.clone(), ())))
+                {
                     watcher.disconnect();
                 }
                 leptos::task::spawn_local(async move {
-                    if let Ok(made) = image_tools::preview_url(&file, width, height, PREVIEW_PX).await {
+                    if let Ok(made) =
+                        image_tools::preview_url(&file, width, height, PREVIEW_PX).await
+                    {
                         // The row may have gone while the preview was made.
                         if url.try_set(Some(made.clone())).is_some() {
                             image_tools::revoke(&made);

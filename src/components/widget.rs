@@ -81,7 +81,12 @@ pub fn DirectUpload(
 ) -> impl IntoView {
     let controller = Controller::new(
         Settings {
-            backend: BackendConfig { url: backend, headers, credentials, body },
+            backend: BackendConfig {
+                url: backend,
+                headers,
+                credentials,
+                body,
+            },
             verify: verify.filter(|url| !url.is_empty()),
             concurrency,
             restrictions,
@@ -89,7 +94,12 @@ pub fn DirectUpload(
             downscale,
             lang,
         },
-        Callbacks { on_success, on_error, on_progress, on_complete },
+        Callbacks {
+            on_success,
+            on_error,
+            on_progress,
+            on_complete,
+        },
     );
     let input_ref = NodeRef::<html::Input>::new();
     // Counting enter/leave keeps the highlight steady while the pointer crosses child elements.
@@ -99,7 +109,10 @@ pub fn DirectUpload(
     // The whole zone opens the picker; the button inside is what keyboard users focus
     // (Enter and Space click it, and its click bubbles here).
     let on_zone_click = move |event: MouseEvent| {
-        let from_input = event.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).is_some();
+        let from_input = event
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+            .is_some();
         if !from_input {
             if let Some(input) = input_ref.get() {
                 input.click();
@@ -107,7 +120,12 @@ pub fn DirectUpload(
         }
     };
     let on_change = move |event: web_sys::Event| {
-        let Some(input) = event.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
+        let Some(input) = event
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+        else {
+            return;
+        };
         controller.add_files(files_of(input.files()));
         // Cleared so that choosing the same file again fires `change` again.
         input.set_value("");

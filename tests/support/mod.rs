@@ -4,7 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use direct_upload::{BatchSummary, DirectUpload, FileFailure, ImageRecord, Lang, Restrictions, RetryPolicy};
+use direct_upload::{
+    BatchSummary, DirectUpload, FileFailure, ImageRecord, Lang, Restrictions, RetryPolicy,
+};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DataTransfer, Element, File, FilePropertyBag, HtmlElement, HtmlInputElement};
@@ -21,7 +23,10 @@ pub const BADGE_PNG: &[u8] = include_bytes!("../fixtures/badge.png");
 
 pub async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).unwrap();
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
     });
     wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
@@ -60,7 +65,12 @@ impl Setup {
         Self {
             backend: backend.into(),
             restrictions: Restrictions::default(),
-            retry: RetryPolicy { max_retries: 0, base_delay_ms: 20, max_delay_ms: 100, stall_timeout_ms: 0 },
+            retry: RetryPolicy {
+                max_retries: 0,
+                base_delay_ms: 20,
+                max_delay_ms: 100,
+                stall_timeout_ms: 0,
+            },
             concurrency: 3,
             lang: Lang::En,
             downscale: false,
@@ -93,7 +103,12 @@ pub fn mount(setup: Setup) -> Mounted {
     let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
     document.body().unwrap().append_child(&root).unwrap();
     let received = Arc::new(Mutex::new(Received::default()));
-    let (a, b, c, d) = (received.clone(), received.clone(), received.clone(), received.clone());
+    let (a, b, c, d) = (
+        received.clone(),
+        received.clone(),
+        received.clone(),
+        received.clone(),
+    );
     leptos::mount::mount_to(root.clone(), move || {
         let (a, b, c, d) = (a.clone(), b.clone(), c.clone(), d.clone());
         let s = setup.clone();
@@ -127,23 +142,35 @@ pub fn transfer(files: &[File]) -> DataTransfer {
 
 impl Mounted {
     pub fn find(&self, selector: &str) -> Element {
-        self.root.query_selector(selector).unwrap().unwrap_or_else(|| panic!("no {selector} in {}", self.root.inner_html()))
+        self.root
+            .query_selector(selector)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no {selector} in {}", self.root.inner_html()))
     }
 
     /// Chooses files the way the browser does: set the input's FileList, fire `change`.
     pub fn choose(&self, files: &[File]) {
         let input: HtmlInputElement = self.find(".du__input").unchecked_into();
         input.set_files(transfer(files).files().as_ref());
-        input.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+        input
+            .dispatch_event(&web_sys::Event::new("change").unwrap())
+            .unwrap();
     }
 
     pub fn rows(&self) -> Vec<Element> {
         let list = self.root.query_selector_all(".du__file").unwrap();
-        (0..list.length()).filter_map(|i| list.item(i)).map(|n| n.unchecked_into()).collect()
+        (0..list.length())
+            .filter_map(|i| list.item(i))
+            .map(|n| n.unchecked_into())
+            .collect()
     }
 
     pub fn text(&self, selector: &str) -> String {
-        self.root.query_selector(selector).unwrap().and_then(|e| e.text_content()).unwrap_or_default()
+        self.root
+            .query_selector(selector)
+            .unwrap()
+            .and_then(|e| e.text_content())
+            .unwrap_or_default()
     }
 
     pub fn states(&self) -> Vec<String> {
@@ -154,7 +181,10 @@ impl Mounted {
     pub async fn wait_finished(&self, count: usize) -> Vec<Element> {
         self.wait_until(|m| {
             let states = m.states();
-            states.len() == count && states.iter().all(|s| matches!(s.as_str(), "done" | "failed" | "cancelled"))
+            states.len() == count
+                && states
+                    .iter()
+                    .all(|s| matches!(s.as_str(), "done" | "failed" | "cancelled"))
         })
         .await;
         self.rows()
@@ -169,7 +199,10 @@ impl Mounted {
             }
             sleep(25).await;
         }
-        panic!("the widget never reached the expected state; it shows: {}", self.root.inner_html());
+        panic!(
+            "the widget never reached the expected state; it shows: {}",
+            self.root.inner_html()
+        );
     }
 
     pub fn click(&self, selector: &str) {
@@ -183,31 +216,44 @@ pub fn state_of(row: &Element) -> String {
 }
 
 pub fn error_of(row: &Element) -> String {
-    row.query_selector(".du__error").unwrap().and_then(|e| e.text_content()).unwrap_or_default()
+    row.query_selector(".du__error")
+        .unwrap()
+        .and_then(|e| e.text_content())
+        .unwrap_or_default()
 }
 
 pub async fn api_get(path: &str) -> gloo_net::http::Response {
-    gloo_net::http::Request::get(&format!("{SERVICE}/client/v4/accounts/{ACCOUNT_ID}/images/{path}"))
-        .header("Authorization", &format!("Bearer {API_TOKEN}"))
-        .send()
-        .await
-        .expect("the local service answers")
+    gloo_net::http::Request::get(&format!(
+        "{SERVICE}/client/v4/accounts/{ACCOUNT_ID}/images/{path}"
+    ))
+    .header("Authorization", &format!("Bearer {API_TOKEN}"))
+    .send()
+    .await
+    .expect("the local service answers")
 }
 
 /// Images the service stored with `creator` (the flaky backend sets it to its key).
 pub async fn stored_for(creator: &str) -> Vec<serde_json::Value> {
-    let body: serde_json::Value = api_get(&format!("v2?creator={creator}")).await.json().await.unwrap();
-    body["result"]["images"].as_array().cloned().unwrap_or_default()
+    let body: serde_json::Value = api_get(&format!("v2?creator={creator}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["result"]["images"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// How often the flaky backend was asked for a URL under `key`.
 pub async fn backend_calls(key: &str) -> u64 {
-    let body: serde_json::Value = gloo_net::http::Request::get(&format!("{SERVICE}/_local/flaky-backend/count?key={key}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: serde_json::Value =
+        gloo_net::http::Request::get(&format!("{SERVICE}/_local/flaky-backend/count?key={key}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     body["calls"].as_u64().unwrap()
 }

@@ -34,13 +34,21 @@ pub async fn service_with(adjust: impl FnOnce(&mut Config)) -> Service {
     let mut config = config(data_dir.path());
     adjust(&mut config);
     let running = start(config).await.expect("the service starts");
-    Service { running, http: reqwest::Client::new(), data_dir }
+    Service {
+        running,
+        http: reqwest::Client::new(),
+        data_dir,
+    }
 }
 
 impl Service {
     /// `…/client/v4/accounts/{account}/images/{path}`
     pub fn api(&self, path: &str) -> String {
-        format!("{}/accounts/{}/images/{path}", self.running.api_base(), self.running.account_id)
+        format!(
+            "{}/accounts/{}/images/{path}",
+            self.running.api_base(),
+            self.running.account_id
+        )
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -48,19 +56,27 @@ impl Service {
     }
 
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.get(self.api(path)).bearer_auth(&self.running.api_token)
+        self.http
+            .get(self.api(path))
+            .bearer_auth(&self.running.api_token)
     }
 
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.post(self.api(path)).bearer_auth(&self.running.api_token)
+        self.http
+            .post(self.api(path))
+            .bearer_auth(&self.running.api_token)
     }
 
     pub fn patch(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.patch(self.api(path)).bearer_auth(&self.running.api_token)
+        self.http
+            .patch(self.api(path))
+            .bearer_auth(&self.running.api_token)
     }
 
     pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.delete(self.api(path)).bearer_auth(&self.running.api_token)
+        self.http
+            .delete(self.api(path))
+            .bearer_auth(&self.running.api_token)
     }
 
     /// Creates a direct upload with these form fields; returns `(id, uploadURL)`.
@@ -71,12 +87,18 @@ impl Service {
         }
         let (status, body) = send(self.post("v2/direct_upload").multipart(form)).await;
         assert_eq!(status, 200, "direct_upload failed: {body}");
-        (body["result"]["id"].as_str().unwrap().to_string(), body["result"]["uploadURL"].as_str().unwrap().to_string())
+        (
+            body["result"]["id"].as_str().unwrap().to_string(),
+            body["result"]["uploadURL"].as_str().unwrap().to_string(),
+        )
     }
 
     /// POSTs `bytes` as the `file` field to an upload URL, as a browser would.
     pub async fn upload_to(&self, url: &str, bytes: &[u8], filename: &str) -> (u16, Value) {
-        let form = Form::new().part("file", Part::bytes(bytes.to_vec()).file_name(filename.to_string()));
+        let form = Form::new().part(
+            "file",
+            Part::bytes(bytes.to_vec()).file_name(filename.to_string()),
+        );
         send(self.http.post(url).multipart(form)).await
     }
 
@@ -105,18 +127,31 @@ pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
 /// The first error code of a v4 envelope.
 pub fn code(body: &Value) -> u64 {
     assert_eq!(body["success"], false, "expected an error envelope: {body}");
-    body["errors"][0]["code"].as_u64().unwrap_or_else(|| panic!("no error code in {body}"))
+    body["errors"][0]["code"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
 }
 
 pub fn message(body: &Value) -> String {
-    body["errors"][0]["message"].as_str().unwrap_or_default().to_string()
+    body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// A real image: a colour gradient `width`×`height`, seeded so that every seed differs.
 pub fn image_bytes(width: u32, height: u32, seed: u8, format: ImageFormat) -> Vec<u8> {
-    let image = RgbImage::from_fn(width, height, |x, y| Rgb([(x as u8).wrapping_add(seed), (y as u8).wrapping_mul(3), seed]));
+    let image = RgbImage::from_fn(width, height, |x, y| {
+        Rgb([
+            (x as u8).wrapping_add(seed),
+            (y as u8).wrapping_mul(3),
+            seed,
+        ])
+    });
     let mut bytes = Vec::new();
-    image::DynamicImage::ImageRgb8(image).write_to(&mut Cursor::new(&mut bytes), format).unwrap();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut Cursor::new(&mut bytes), format)
+        .unwrap();
     bytes
 }
 
