@@ -19,6 +19,8 @@ service=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$data/server.log" | he
 [ -n "$service" ] || { cat "$data/server.log"; echo "the local service did not start"; exit 1; }
 echo "local service at $service"
 
+# The runner gives the whole suite 20 s by default; the suites take longer on two cores.
+WASM_BINDGEN_TEST_TIMEOUT=600 \
 DU_TEST_SERVICE="$service" \
 CHROMEDRIVER="$(command -v chromedriver)" \
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
