@@ -100,16 +100,7 @@ pub struct MalformedAnswer(pub String);
 /// Reads the backend's answer: the Cloudflare envelope `{result: {id, uploadURL}}` or the flat
 /// `{id, uploadURL}`.
 pub fn parse_upload_target(body: &str) -> Result<UploadTarget, MalformedAnswer> {
-    let value: Value =
-        serde_json::from_str(body).map_err(|_| MalformedAnswer("its answer is not JSON".into()))?;
-    if value.get("success").and_then(Value::as_bool) == Some(false) {
-        return Err(MalformedAnswer("it answered success: false".into()));
-    }
-    let object = value
-        .get("result")
-        .filter(|r| r.is_object())
-        .unwrap_or(&value);
-    let target: UploadTarget = serde_json::from_value(object.clone())
+    let target: UploadTarget = serde_json::from_value(unwrap_envelope(body)?)
         .map_err(|_| MalformedAnswer("its answer has no id and uploadURL".into()))?;
     if !(target.upload_url.starts_with("https://") || target.upload_url.starts_with("http://")) {
         return Err(MalformedAnswer(format!(
@@ -120,18 +111,22 @@ pub fn parse_upload_target(body: &str) -> Result<UploadTarget, MalformedAnswer> 
     Ok(target)
 }
 
-/// Reads the upload host's success answer: the image record in the v4 envelope (or bare).
-pub fn parse_image_record(body: &str) -> Result<ImageRecord, MalformedAnswer> {
+/// The object a successful answer carries: `result` of the v4 envelope, or the body itself.
+fn unwrap_envelope(body: &str) -> Result<Value, MalformedAnswer> {
     let value: Value =
         serde_json::from_str(body).map_err(|_| MalformedAnswer("its answer is not JSON".into()))?;
     if value.get("success").and_then(Value::as_bool) == Some(false) {
         return Err(MalformedAnswer("it answered success: false".into()));
     }
-    let object = value
-        .get("result")
-        .filter(|r| r.is_object())
-        .unwrap_or(&value);
-    serde_json::from_value(object.clone())
+    Ok(match value.get("result") {
+        Some(result) if result.is_object() => result.clone(),
+        _ => value,
+    })
+}
+
+/// Reads the upload host's success answer: the image record in the v4 envelope (or bare).
+pub fn parse_image_record(body: &str) -> Result<ImageRecord, MalformedAnswer> {
+    serde_json::from_value(unwrap_envelope(body)?)
         .map_err(|_| MalformedAnswer("its answer holds no image record".into()))
 }
 

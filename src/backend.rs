@@ -1,6 +1,6 @@
 //! Asking the site's backend for a one-time upload URL (gloo-net `fetch`).
 
-use gloo_net::http::Request;
+use gloo_net::http::{Request, RequestBuilder};
 use serde_json::Value;
 use web_sys::RequestCredentials;
 
@@ -44,10 +44,7 @@ pub struct BackendConfig {
 
 /// POSTs to the backend and reads `{id, uploadURL}` (flat or in Cloudflare's envelope).
 pub async fn request_upload_target(config: &BackendConfig) -> Result<UploadTarget, UploadError> {
-    let mut request = Request::post(&config.url).credentials(config.credentials.as_web_sys());
-    for (name, value) in &config.headers {
-        request = request.header(name, value);
-    }
+    let request = with_settings(Request::post(&config.url), config);
     let body = config
         .body
         .clone()
@@ -55,6 +52,24 @@ pub async fn request_upload_target(config: &BackendConfig) -> Result<UploadTarge
     let request = request
         .json(&body)
         .map_err(|e| UploadError::Browser(format!("could not encode the backend request: {e}")))?;
+    let text = send(request).await?;
+    parse_upload_target(&text).map_err(|e| UploadError::Malformed {
+        side: Side::Backend,
+        detail: e.0,
+    })
+}
+
+/// Adds the configured credentials mode and headers.
+fn with_settings(mut request: RequestBuilder, config: &BackendConfig) -> RequestBuilder {
+    request = request.credentials(config.credentials.as_web_sys());
+    for (name, value) in &config.headers {
+        request = request.header(name, value);
+    }
+    request
+}
+
+/// Sends a backend request; the body of a 2xx answer, or the error it amounts to.
+async fn send(request: Request) -> Result<String, UploadError> {
     let response = request.send().await.map_err(|e| UploadError::Network {
         side: Side::Backend,
         detail: e.to_string(),
@@ -68,10 +83,7 @@ pub async fn request_upload_target(config: &BackendConfig) -> Result<UploadTarge
             detail: parse_error_detail(&text),
         });
     }
-    parse_upload_target(&text).map_err(|e| UploadError::Malformed {
-        side: Side::Backend,
-        detail: e.0,
-    })
+    Ok(text)
 }
 
 /// Asks the backend (`GET {verify}/{id}`) whether the image is stored, i.e. no longer a draft.
@@ -81,23 +93,13 @@ pub async fn verify_uploaded(
     id: &str,
 ) -> Result<(), UploadError> {
     let url = format!("{}/{}", verify.trim_end_matches('/'), id);
-    let mut request = Request::get(&url).credentials(config.credentials.as_web_sys());
-    for (name, value) in &config.headers {
-        request = request.header(name, value);
-    }
-    let response = request.send().await.map_err(|e| UploadError::Network {
-        side: Side::Backend,
-        detail: e.to_string(),
-    })?;
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    if !(200..300).contains(&status) {
-        return Err(UploadError::Status {
-            side: Side::Backend,
-            status,
-            detail: parse_error_detail(&text),
-        });
-    }
+    let request = with_settings(Request::get(&url), config);
+    let text = send(
+        request
+            .build()
+            .map_err(|e| UploadError::Browser(e.to_string()))?,
+    )
+    .await?;
     let record = crate::api::parse_image_record(&text).map_err(|e| UploadError::Malformed {
         side: Side::Backend,
         detail: e.0,

@@ -201,20 +201,10 @@ async fn create_direct_upload(State(state): State<AppState>, request: Request) -
         }
     };
     let row = ImageRow {
-        id: fields.id,
-        filename: None,
         creator: fields.creator,
         meta: fields.meta,
         require_signed_urls: fields.require_signed_urls,
-        uploaded: rfc3339_millis(now),
-        draft: true,
-        expiry: Some(expiry.unix_timestamp()),
-        blob_key: None,
-        content_type: None,
-        width: 0,
-        height: 0,
-        size: 0,
-        seq: 0,
+        ..ImageRow::draft(fields.id, rfc3339_millis(now), expiry.unix_timestamp())
     };
     let row = state.store().insert_image(&row)?;
     tracing::info!(id = %row.id, "direct upload created");

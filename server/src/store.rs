@@ -43,6 +43,26 @@ pub struct ImageRow {
 }
 
 impl ImageRow {
+    /// A draft: the record a direct upload creates before its file arrives.
+    pub fn draft(id: String, uploaded: String, expiry: i64) -> Self {
+        Self {
+            id,
+            filename: None,
+            creator: None,
+            meta: None,
+            require_signed_urls: false,
+            uploaded,
+            draft: true,
+            expiry: Some(expiry),
+            blob_key: None,
+            content_type: None,
+            width: 0,
+            height: 0,
+            size: 0,
+            seq: 0,
+        }
+    }
+
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         let meta: Option<String> = row.get("meta")?;
         Ok(Self {

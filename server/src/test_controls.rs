@@ -64,22 +64,7 @@ async fn dead_upload_url(State(state): State<AppState>, Query(query): Query<Dead
             )))
         }
     };
-    let draft = ImageRow {
-        id: id.clone(),
-        filename: None,
-        creator: None,
-        meta: None,
-        require_signed_urls: false,
-        uploaded: rfc3339_millis(now),
-        draft: true,
-        expiry: Some(expiry),
-        blob_key: None,
-        content_type: None,
-        width: 0,
-        height: 0,
-        size: 0,
-        seq: 0,
-    };
+    let draft = ImageRow::draft(id.clone(), rfc3339_millis(now), expiry);
     state.store().insert_image(&draft)?;
     if query.state == "used" {
         let mut png = Vec::new();
@@ -175,20 +160,8 @@ async fn flaky_backend(State(state): State<AppState>, Query(query): Query<Flaky>
     let now = state.now();
     let id = uuid::Uuid::new_v4().to_string();
     let draft = ImageRow {
-        id: id.clone(),
-        filename: None,
         creator: Some(query.key.clone()),
-        meta: None,
-        require_signed_urls: false,
-        uploaded: rfc3339_millis(now),
-        draft: true,
-        expiry: Some(now.unix_timestamp() + 1800),
-        blob_key: None,
-        content_type: None,
-        width: 0,
-        height: 0,
-        size: 0,
-        seq: 0,
+        ..ImageRow::draft(id.clone(), rfc3339_millis(now), now.unix_timestamp() + 1800)
     };
     state.store().insert_image(&draft)?;
     let url = if failing {
