@@ -16,6 +16,7 @@
 pub mod api;
 pub mod backend;
 pub mod components;
+pub mod embed;
 pub mod error;
 pub mod format;
 pub mod image_tools;
@@ -26,7 +27,7 @@ pub mod validate;
 
 pub use api::{ImageRecord, UploadTarget};
 pub use backend::{BackendConfig, Credentials};
-pub use components::{DirectUpload, FileFailure};
+pub use components::{DirectUpload, FileFailure, FileStarted};
 pub use error::{Side, UploadError};
 pub use messages::Lang;
 pub use queue::{BatchSummary, RetryPolicy, UploadState};

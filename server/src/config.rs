@@ -102,6 +102,11 @@ pub struct Config {
     #[arg(long, env = "DU_RATE_LIMIT_PER_MINUTE", default_value_t = 120)]
     pub rate_limit_per_minute: u32,
 
+    /// Serve the files of this directory at `/` (e.g. the built demo in `dist/`), so that a
+    /// page and its backend share one origin without Trunk.
+    #[arg(long, env = "DU_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+
     /// Expose `POST /_local/advance-clock?seconds=N`, which moves the service clock forward so
     /// tests can see upload URLs expire. Never enable this outside tests.
     #[arg(long, env = "DU_TEST_CONTROLS", default_value_t = false)]

@@ -156,15 +156,19 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         .nest("/client/v4/accounts/{account_id}/images", api_routes)
         .nest(&path_of(&urls.upload_base), upload::routes())
         .nest(&path_of(&urls.delivery_base), delivery::routes())
-        .route("/", get(index));
+        ;
+    if config.static_dir.is_none() {
+        app = app.route("/", get(index));
+    }
     if config.enable_test_controls {
         tracing::warn!("test controls are enabled: /_local/ can expire URLs and move the clock");
         app = app.nest("/_local", test_controls::routes());
     }
-    let app = app
-        .with_state(state)
-        .nest("/api", backend::routes(backend))
-        .layer(TraceLayer::new_for_http());
+    let mut app = app.with_state(state).nest("/api", backend::routes(backend));
+    if let Some(dir) = &config.static_dir {
+        app = app.fallback_service(tower_http::services::ServeDir::new(dir));
+    }
+    let app = app.layer(TraceLayer::new_for_http());
 
     let (sender, receiver) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -43,9 +43,22 @@ pub struct FileFailure {
     pub error: UploadError,
 }
 
+/// A file whose upload starts, as the `on_start` callback receives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStarted {
+    /// Name of the file.
+    pub file_name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// 1 for the first try, 2 for the first retry, …
+    pub attempt: u32,
+}
+
 /// Callbacks to the host page.
 #[derive(Clone, Default)]
 pub struct Callbacks {
+    /// Runs when a file starts a try (asks for its upload URL).
+    pub on_start: Option<Callback<FileStarted>>,
     /// Runs with the image record of each stored file.
     pub on_success: Option<Callback<ImageRecord>>,
     /// Runs with each failed file.
@@ -57,7 +70,7 @@ pub struct Callbacks {
 }
 
 /// Everything the queue is configured with.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// How to reach the backend.
     pub backend: BackendConfig,
@@ -71,8 +84,10 @@ pub struct Settings {
     pub retry: RetryPolicy,
     /// Re-encode images over the limits instead of refusing them.
     pub downscale: bool,
-    /// Language of announcements.
+    /// Language of every string.
     pub lang: Lang,
+    /// The file picker's `accept` filter.
+    pub picker_accept: String,
 }
 
 /// The queue: file list, browser handles that are not `Send`, and settings.
@@ -85,7 +100,7 @@ pub struct Controller {
     files: StoredValue<HashMap<u32, File>, LocalStorage>,
     running: StoredValue<HashMap<u32, XhrUpload>, LocalStorage>,
     next_key: StoredValue<u32>,
-    settings: StoredValue<Settings>,
+    settings: RwSignal<Settings>,
     callbacks: StoredValue<Callbacks>,
     /// Whether files were added since the last `on_complete`.
     batch_open: StoredValue<bool>,
@@ -110,15 +125,30 @@ impl Controller {
             files: StoredValue::new_local(HashMap::new()),
             running: StoredValue::new_local(HashMap::new()),
             next_key: StoredValue::new(0),
-            settings: StoredValue::new(settings),
+            settings: RwSignal::new(settings),
             callbacks: StoredValue::new(callbacks),
             batch_open: StoredValue::new(false),
         }
     }
 
-    /// The queue's language.
+    /// The queue's language (reactive: views that show text follow a change of language).
     pub fn lang(&self) -> Lang {
-        self.settings.with_value(|s| s.lang)
+        self.settings.try_with(|s| s.lang).unwrap_or_default()
+    }
+
+    /// The file picker's `accept` filter (reactive).
+    pub fn picker_accept(&self) -> String {
+        self.settings.try_with(|s| s.picker_accept.clone()).unwrap_or_default()
+    }
+
+    fn lang_untracked(&self) -> Lang {
+        self.settings.try_with_untracked(|s| s.lang).unwrap_or_default()
+    }
+
+    /// Changes settings while the widget runs; files already added keep going.
+    pub fn configure(&self, change: impl FnOnce(&mut Settings)) {
+        self.settings.update(change);
+        self.pump();
     }
 
     /// The file behind an entry, if it is still in the list.
@@ -154,7 +184,7 @@ impl Controller {
     /// `max_files` are listed as refused, so the user sees why.
     pub fn add_files(&self, files: impl IntoIterator<Item = File>) {
         let (max_files, mut count) = (
-            self.settings.with_value(|s| s.restrictions.max_files),
+            self.settings.with_untracked(|s| s.restrictions.max_files),
             self.entries.with_untracked(|entries| entries.len()),
         );
         let mut added = Vec::new();
@@ -205,7 +235,7 @@ impl Controller {
         let Some(file) = self.file(entry.key) else {
             return;
         };
-        let settings = self.settings.get_value();
+        let settings = self.settings.get_untracked();
         let restrictions = &settings.restrictions;
         let head = image_tools::read_head(&file, validate::HEAD_BYTES)
             .await
@@ -289,7 +319,7 @@ impl Controller {
     /// so none expires while waiting in the queue.
     fn pump(&self) {
         let entries = self.entries.get_untracked();
-        let concurrency = self.settings.with_value(|s| s.concurrency.max(1));
+        let concurrency = self.settings.with_untracked(|s| s.concurrency.max(1));
         let mut active = entries
             .iter()
             .filter(|e| e.state.get_untracked().is_active())
@@ -310,7 +340,15 @@ impl Controller {
     }
 
     async fn run(self, entry: FileEntry) {
-        let settings = self.settings.get_value();
+        let settings = self.settings.get_untracked();
+        if let Some(callback) = self.callbacks.with_value(|c| c.on_start) {
+            let started = FileStarted {
+                file_name: entry.name.get_untracked(),
+                size: entry.size.get_untracked(),
+                attempt: entry.retries.get_value() + 1,
+            };
+            callback.run(started);
+        }
         // Every try asks for a fresh URL: a used or expired one is never posted to twice.
         let target = request_upload_target(&settings.backend).await;
         if entry.state.get_untracked() != UploadState::RequestingUrl {
@@ -404,7 +442,7 @@ impl Controller {
     /// A failed try: retried after a backoff when the failure is passing and retries are
     /// left, failed for good otherwise.
     fn fail(&self, entry: &FileEntry, error: UploadError) {
-        let policy = self.settings.with_value(|s| s.retry);
+        let policy = self.settings.with_untracked(|s| s.retry);
         let used = entry.retries.get_value();
         if !error.is_transient() || used >= policy.max_retries {
             return self.fail_for_good(entry, error);
@@ -505,6 +543,42 @@ impl Controller {
         }
     }
 
+    /// Cancels every file that has not finished.
+    pub fn cancel_all(&self) {
+        let keys: Vec<u32> = self.entries.with_untracked(|entries| {
+            entries.iter().filter(|e| !e.state.get_untracked().is_finished()).map(|e| e.key).collect()
+        });
+        for key in keys {
+            self.cancel(key);
+        }
+    }
+
+    /// Retries every failed file that a retry can help (not the ones refused before sending).
+    pub fn retry_failed(&self) {
+        let keys: Vec<u32> = self.entries.with_untracked(|entries| {
+            entries
+                .iter()
+                .filter(|e| matches!(e.state.get_untracked(), UploadState::Failed { ref error } if !matches!(error, UploadError::Rejected(_))))
+                .map(|e| e.key)
+                .collect()
+        });
+        for key in keys {
+            self.retry(key);
+        }
+    }
+
+    /// The files and their states, for pages that read the widget's state.
+    pub fn files_untracked(&self) -> Vec<(String, u64, UploadState)> {
+        self.entries.with_untracked(|entries| {
+            entries.iter().map(|e| (e.name.get_untracked(), e.size.get_untracked(), e.state.get_untracked())).collect()
+        })
+    }
+
+    /// The batch summary, read without subscribing.
+    pub fn summary_now(&self) -> BatchSummary {
+        self.summary_untracked()
+    }
+
     fn report_progress(&self) {
         if let Some(callback) = self.callbacks.with_value(|c| c.on_progress) {
             callback.run(self.summary_untracked());
@@ -515,7 +589,7 @@ impl Controller {
         let summary = self.summary_untracked();
         if summary.is_complete() && self.batch_open.get_value() {
             self.batch_open.set_value(false);
-            self.announcement.set(self.lang().status(&summary));
+            self.announcement.set(self.lang_untracked().status(&summary));
             if let Some(callback) = self.callbacks.with_value(|c| c.on_complete) {
                 callback.run(summary);
             }

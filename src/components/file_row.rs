@@ -8,7 +8,6 @@ use web_sys::{IntersectionObserver, IntersectionObserverEntry};
 use super::controller::{Controller, FileEntry};
 use crate::api::ImageRecord;
 use crate::image_tools;
-use crate::messages::Lang;
 use crate::queue::UploadState;
 
 /// Longest side of a local preview, in CSS pixels times two for sharp screens.
@@ -22,7 +21,7 @@ pub fn FileRow(
     /// The queue it belongs to.
     controller: Controller,
 ) -> impl IntoView {
-    let lang = controller.lang();
+    let lang = move || controller.lang();
     let state = entry.state;
     let key = entry.key;
     let name = entry.name;
@@ -37,24 +36,24 @@ pub fn FileRow(
             <div class="du__file-head">
                 <LocalPreview entry=entry.clone() controller=controller/>
                 <span class="du__name" title=move || name.get()>{move || name.get()}</span>
-                <span class="du__size">{move || lang.bytes(entry.size.get())}</span>
-                <span class="du__file-status">{move || lang.state(&state.get(), percent())}</span>
+                <span class="du__size">{move || lang().bytes(entry.size.get())}</span>
+                <span class="du__file-status">{move || lang().state(&state.get(), percent())}</span>
             </div>
             <progress
                 class="du__progress"
                 max="100"
                 value=percent
-                aria-label=move || lang.file_progress(&name.get())
+                aria-label=move || lang().file_progress(&name.get())
                 hidden=move || state.get().is_finished()
             ></progress>
             {move || match state.get() {
                 UploadState::Failed { error } => Some(view! {
-                    <p class="du__error" id=error_id.clone()>{lang.error(&error)}</p>
+                    <p class="du__error" id=error_id.clone()>{lang().error(&error)}</p>
                 }.into_any()),
                 UploadState::RetryWaiting { error, .. } => Some(view! {
-                    <p class="du__error du__error--passing">{lang.error(&error)}</p>
+                    <p class="du__error du__error--passing">{lang().error(&error)}</p>
                 }.into_any()),
-                UploadState::Done { image } => Some(view! { <Variants image=image lang=lang/> }.into_any()),
+                UploadState::Done { image } => Some(view! { <Variants image=image controller=controller/> }.into_any()),
                 _ => None,
             }}
             <div class="du__actions">
@@ -64,27 +63,27 @@ pub fn FileRow(
                         <button
                             type="button"
                             class="du__retry"
-                            aria-label=lang.retry_label(&name.get_untracked())
+                            aria-label=move || lang().retry_label(&name.get())
                             on:click=move |_| controller.retry(key)
-                        >{lang.retry()}</button>
+                        >{move || lang().retry()}</button>
                     }.into_any(),
                     UploadState::Done { .. } => ().into_any(),
                     _ => view! {
                         <button
                             type="button"
                             class="du__cancel"
-                            aria-label=lang.cancel_label(&name.get_untracked())
+                            aria-label=move || lang().cancel_label(&name.get())
                             on:click=move |_| controller.cancel(key)
-                        >{lang.cancel()}</button>
+                        >{move || lang().cancel()}</button>
                     }.into_any(),
                 }}
                 <button
                     type="button"
                     class="du__remove"
-                    aria-label=move || lang.remove_label(&name.get())
+                    aria-label=move || lang().remove_label(&name.get())
                     hidden=move || !state.get().is_finished()
                     on:click=move |_| controller.remove(key)
-                >{lang.remove()}</button>
+                >{move || lang().remove()}</button>
             </div>
         </li>
     }
@@ -176,11 +175,10 @@ fn LocalPreview(
         }
     });
 
-    let lang = controller.lang();
     view! {
         <span class="du__preview" node_ref=holder hidden=stored>
             {move || url.get().map(|src| view! {
-                <img class="du__preview-img" src=src alt=lang.preview_alt(&entry.name.get_untracked())/>
+                <img class="du__preview-img" src=src alt=move || controller.lang().preview_alt(&entry.name.get())/>
             })}
         </span>
     }
@@ -191,17 +189,18 @@ fn LocalPreview(
 fn Variants(
     /// The image record from the upload host.
     image: ImageRecord,
-    /// Language of the labels.
-    lang: Lang,
+    /// The queue, for the language of the labels.
+    controller: Controller,
 ) -> impl IntoView {
+    let lang = move || controller.lang();
     let preview = image.preview_url().map(str::to_string);
     let filename = image.filename.clone().unwrap_or_else(|| image.id.clone());
     view! {
         <div class="du__result">
             {preview.map(|src| view! {
-                <img class="du__thumb" src=src alt=lang.preview_alt(&filename) width="64" height="64" decoding="async"/>
+                <img class="du__thumb" src=src alt=move || lang().preview_alt(&filename) width="64" height="64" decoding="async"/>
             })}
-            <ul class="du__variants" aria-label=lang.image_urls()>
+            <ul class="du__variants" aria-label=move || lang().image_urls()>
                 {image.variants.iter().map(|url| {
                     let name = ImageRecord::variant_name(url).to_string();
                     let copied = RwSignal::new(false);
@@ -212,14 +211,14 @@ fn Variants(
                             <button
                                 type="button"
                                 class="du__copy"
-                                aria-label=lang.copy_label(&name)
+                                aria-label=lang().copy_label(&name)
                                 on:click=move |_| {
                                     if let Some(window) = web_sys::window() {
                                         let _ = window.navigator().clipboard().write_text(&url_for_copy);
                                         copied.set(true);
                                     }
                                 }
-                            >{move || if copied.get() { lang.copied() } else { lang.copy() }}</button>
+                            >{move || if copied.get() { lang().copied() } else { lang().copy() }}</button>
                         </li>
                     }
                 }).collect_view()}

@@ -1,8 +1,8 @@
 //! The Leptos components: the widget and its parts.
 
-mod controller;
+pub(crate) mod controller;
 mod file_row;
-mod widget;
+pub(crate) mod widget;
 
-pub use controller::FileFailure;
+pub use controller::{FileFailure, FileStarted};
 pub use widget::DirectUpload;

@@ -6,7 +6,7 @@ use serde_json::Value;
 use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent};
 
-use super::controller::{Callbacks, Controller, FileFailure, Settings};
+use super::controller::{Callbacks, Controller, FileFailure, FileStarted, Settings};
 use super::file_row::FileRow;
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
@@ -66,6 +66,9 @@ pub fn DirectUpload(
     /// The `accept` filter of the file picker.
     #[prop(into, default = "image/*".to_string())]
     accept: String,
+    /// Runs when a file starts a try (asks for its upload URL).
+    #[prop(optional, into)]
+    on_start: Option<Callback<FileStarted>>,
     /// Runs with the image record of each stored file.
     #[prop(optional, into)]
     on_success: Option<Callback<ImageRecord>>,
@@ -93,14 +96,26 @@ pub fn DirectUpload(
             retry,
             downscale,
             lang,
+            picker_accept: accept,
         },
         Callbacks {
+            on_start,
             on_success,
             on_error,
             on_progress,
             on_complete,
         },
     );
+    view! { <UploadView controller=controller/> }
+}
+
+/// The widget's markup around a ready queue; [`DirectUpload`] and the JavaScript API share it.
+#[component]
+pub(crate) fn UploadView(
+    /// The queue to show and drive.
+    controller: Controller,
+) -> impl IntoView {
+    let lang = move || controller.lang();
     let input_ref = NodeRef::<html::Input>::new();
     // Counting enter/leave keeps the highlight steady while the pointer crosses child elements.
     let drag_depth = RwSignal::new(0i32);
@@ -145,7 +160,7 @@ pub fn DirectUpload(
     };
 
     view! {
-        <section class="du" lang=lang.tag() aria-label=lang.region() on:paste=on_paste>
+        <section class="du" lang=move || lang().tag() aria-label=move || lang().region() on:paste=on_paste>
             <div
                 class="du__dropzone"
                 class:du__dropzone--active=move || { drag_depth.get() > 0 }
@@ -163,29 +178,29 @@ pub fn DirectUpload(
                     class="du__input"
                     type="file"
                     multiple
-                    accept=accept
+                    accept=move || controller.picker_accept()
                     tabindex="-1"
                     aria-hidden="true"
                     on:change=on_change
                 />
-                <button type="button" class="du__choose">{lang.choose()}</button>
-                <p class="du__hint">{lang.hint()}</p>
+                <button type="button" class="du__choose">{move || lang().choose()}</button>
+                <p class="du__hint">{move || lang().hint()}</p>
             </div>
             <div class="du__summary" hidden=move || summary.get().files == 0>
                 <progress
                     class="du__total"
                     max="100"
                     value=move || summary.get().percent()
-                    aria-label=lang.total_progress()
+                    aria-label=move || lang().total_progress()
                 ></progress>
                 <div class="du__summary-row">
-                    <p class="du__status">{move || lang.status(&summary.get())}</p>
+                    <p class="du__status">{move || lang().status(&summary.get())}</p>
                     <button
                         type="button"
                         class="du__clear"
                         hidden=move || { let s = summary.get(); s.done + s.cancelled == 0 }
                         on:click=move |_| controller.clear_finished()
-                    >{lang.clear_finished()}</button>
+                    >{move || lang().clear_finished()}</button>
                 </div>
             </div>
             // Polite, and only for finished files and batches: progress events would flood it.
