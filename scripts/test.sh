@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, then runs every test: the native tests (server and widget
-# logic), the official SDKs against the service, and the widget in headless Chromium
-# against a real local service started here.
+# Installs what is missing, then runs every test: the native tests (widget logic, server,
+# and the built pages driven over WebDriver), the official SDKs against the service, and the
+# widget's wasm tests in headless Chromium against a real local service started here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-say "native tests (server and widget logic)"
+say "build the demo and the embeddable bundle (the end-to-end tests drive them)"
+./scripts/build.sh
+
+say "native tests: widget logic, server, end-to-end pages over WebDriver"
 cargo test --workspace
 
 say "official Cloudflare SDKs against the local service"

@@ -76,7 +76,11 @@ impl EmbedOptions {
             None | Some("same-origin") => Credentials::SameOrigin,
             Some("omit") => Credentials::Omit,
             Some("include") => Credentials::Include,
-            Some(other) => return Err(format!("credentials must be omit, same-origin or include, not '{other}'")),
+            Some(other) => {
+                return Err(format!(
+                    "credentials must be omit, same-origin or include, not '{other}'"
+                ))
+            }
         };
         let mut restrictions = Restrictions::default();
         if let Some(types) = &self.accept {
@@ -84,7 +88,10 @@ impl EmbedOptions {
         }
         restrictions.max_files = self.max_files;
         restrictions.min_bytes = self.min_size.unwrap_or(restrictions.min_bytes);
-        restrictions.max_bytes = self.max_size.unwrap_or(CLOUDFLARE_MAX_BYTES).min(CLOUDFLARE_MAX_BYTES);
+        restrictions.max_bytes = self
+            .max_size
+            .unwrap_or(CLOUDFLARE_MAX_BYTES)
+            .min(CLOUDFLARE_MAX_BYTES);
         let defaults = RetryPolicy::default();
         Ok(Settings {
             backend: BackendConfig {
@@ -95,7 +102,11 @@ impl EmbedOptions {
             },
             verify: self.verify.clone().filter(|v| !v.is_empty()),
             concurrency: self.concurrency.unwrap_or(3).max(1),
-            picker_accept: self.accept.as_ref().map(|t| t.join(",")).unwrap_or_else(|| "image/*".into()),
+            picker_accept: self
+                .accept
+                .as_ref()
+                .map(|t| t.join(","))
+                .unwrap_or_else(|| "image/*".into()),
             restrictions,
             retry: RetryPolicy {
                 max_retries: self.max_retries.unwrap_or(defaults.max_retries),
@@ -134,23 +145,45 @@ fn dispatch(target: &HtmlElement, name: &str, detail: Value) {
 
 fn callbacks_for(target: &HtmlElement) -> Callbacks {
     let element = send_wrapper(target.clone());
-    let (a, b, c, d, e) = (element.clone(), element.clone(), element.clone(), element.clone(), element);
+    let (a, b, c, d, e) = (
+        element.clone(),
+        element.clone(),
+        element.clone(),
+        element.clone(),
+        element,
+    );
     Callbacks {
         on_start: Some(Callback::new(move |s: FileStarted| {
-            dispatch(&a, "upload-start", json!({"fileName": s.file_name, "size": s.size, "attempt": s.attempt}))
+            dispatch(
+                &a,
+                "upload-start",
+                json!({"fileName": s.file_name, "size": s.size, "attempt": s.attempt}),
+            )
         })),
         on_success: Some(Callback::new(move |image: crate::api::ImageRecord| {
-            dispatch(&b, "upload-success", serde_json::to_value(&image).unwrap_or(Value::Null))
+            dispatch(
+                &b,
+                "upload-success",
+                serde_json::to_value(&image).unwrap_or(Value::Null),
+            )
         })),
         on_error: Some(Callback::new(move |f: FileFailure| {
             let side = f.error.side().map(|s| match s {
                 Side::Backend => "backend",
                 Side::UploadHost => "upload-host",
             });
-            dispatch(&c, "upload-error", json!({"fileName": f.file_name, "message": f.error.to_string(), "code": f.error.code(), "side": side}))
+            dispatch(
+                &c,
+                "upload-error",
+                json!({"fileName": f.file_name, "message": f.error.to_string(), "code": f.error.code(), "side": side}),
+            )
         })),
-        on_progress: Some(Callback::new(move |s: BatchSummary| dispatch(&d, "upload-progress", summary_json(&s)))),
-        on_complete: Some(Callback::new(move |s: BatchSummary| dispatch(&e, "upload-complete", summary_json(&s)))),
+        on_progress: Some(Callback::new(move |s: BatchSummary| {
+            dispatch(&d, "upload-progress", summary_json(&s))
+        })),
+        on_complete: Some(Callback::new(move |s: BatchSummary| {
+            dispatch(&e, "upload-complete", summary_json(&s))
+        })),
     }
 }
 
@@ -164,7 +197,8 @@ fn send_wrapper(element: HtmlElement) -> SendElement {
 
 fn parse_options(options: &JsValue) -> Result<EmbedOptions, JsValue> {
     let text: String = js_sys::JSON::stringify(options)?.into();
-    serde_json::from_str(&text).map_err(|e| JsValue::from_str(&format!("direct-upload: invalid options: {e}")))
+    serde_json::from_str(&text)
+        .map_err(|e| JsValue::from_str(&format!("direct-upload: invalid options: {e}")))
 }
 
 /// A mounted widget, as the JavaScript API returns it.
@@ -183,7 +217,9 @@ pub struct WidgetHandle {
 /// ```
 #[wasm_bindgen(js_name = mount)]
 pub fn mount_widget(target: HtmlElement, options: JsValue) -> Result<WidgetHandle, JsValue> {
-    let settings = parse_options(&options)?.settings().map_err(|e| JsValue::from_str(&format!("direct-upload: {e}")))?;
+    let settings = parse_options(&options)?
+        .settings()
+        .map_err(|e| JsValue::from_str(&format!("direct-upload: {e}")))?;
     let callbacks = callbacks_for(&target);
     let slot = Rc::new(RefCell::new(None));
     let filled = slot.clone();
@@ -192,7 +228,10 @@ pub fn mount_widget(target: HtmlElement, options: JsValue) -> Result<WidgetHandl
         *filled.borrow_mut() = Some(controller);
         view! { <UploadView controller=controller/> }
     });
-    Ok(WidgetHandle { controller: slot, unmount: Some(Box::new(handle)) })
+    Ok(WidgetHandle {
+        controller: slot,
+        unmount: Some(Box::new(handle)),
+    })
 }
 
 #[wasm_bindgen]
@@ -220,26 +259,37 @@ impl WidgetHandle {
     /// Adds files (a `FileList` or an array of `File`s) as if the user had chosen them.
     #[wasm_bindgen(js_name = addFiles)]
     pub fn add_files(&self, files: JsValue) {
-        let Some(controller) = self.controller() else { return };
+        let Some(controller) = self.controller() else {
+            return;
+        };
         let list: Vec<web_sys::File> = if let Some(list) = files.dyn_ref::<web_sys::FileList>() {
             (0..list.length()).filter_map(|i| list.get(i)).collect()
         } else {
-            js_sys::Array::from(&files).iter().filter_map(|f| f.dyn_into::<web_sys::File>().ok()).collect()
+            js_sys::Array::from(&files)
+                .iter()
+                .filter_map(|f| f.dyn_into::<web_sys::File>().ok())
+                .collect()
         };
         controller.add_files(list);
     }
 
     /// The summary and every file's state: `{summary, files: [{name, size, state, error?, image?}]}`.
     pub fn state(&self) -> JsValue {
-        let Some(controller) = self.controller() else { return JsValue::NULL };
+        let Some(controller) = self.controller() else {
+            return JsValue::NULL;
+        };
         let files: Vec<Value> = controller
             .files_untracked()
             .into_iter()
             .map(|(name, size, state)| {
                 let mut file = json!({"name": name, "size": size, "state": state.name()});
                 match state {
-                    UploadState::Failed { error } | UploadState::RetryWaiting { error, .. } => file["error"] = json!(error.to_string()),
-                    UploadState::Done { image } => file["image"] = serde_json::to_value(&image).unwrap_or(Value::Null),
+                    UploadState::Failed { error } | UploadState::RetryWaiting { error, .. } => {
+                        file["error"] = json!(error.to_string())
+                    }
+                    UploadState::Done { image } => {
+                        file["image"] = serde_json::to_value(&image).unwrap_or(Value::Null)
+                    }
                     _ => {}
                 }
                 file
@@ -250,7 +300,9 @@ impl WidgetHandle {
 
     /// Applies new options to the running widget (files already added keep going).
     pub fn configure(&self, options: JsValue) -> Result<(), JsValue> {
-        let settings = parse_options(&options)?.settings().map_err(|e| JsValue::from_str(&format!("direct-upload: {e}")))?;
+        let settings = parse_options(&options)?
+            .settings()
+            .map_err(|e| JsValue::from_str(&format!("direct-upload: {e}")))?;
         if let Some(controller) = self.controller() {
             controller.configure(move |current| *current = settings);
         }
@@ -276,7 +328,10 @@ mod tests {
         let options: EmbedOptions = serde_json::from_str(r#"{"backend": "/api/direct-upload", "maxFiles": 5, "lang": "de-AT", "maxSize": 99999999}"#).unwrap();
         let settings = options.settings().unwrap();
         assert_eq!(settings.restrictions.max_files, Some(5));
-        assert_eq!(settings.restrictions.max_bytes, CLOUDFLARE_MAX_BYTES, "never above Cloudflare's limit");
+        assert_eq!(
+            settings.restrictions.max_bytes, CLOUDFLARE_MAX_BYTES,
+            "never above Cloudflare's limit"
+        );
         assert_eq!(settings.lang, Lang::De);
         assert_eq!(settings.concurrency, 3);
         assert_eq!(settings.retry, RetryPolicy::default());
@@ -284,8 +339,15 @@ mod tests {
 
     #[test]
     fn bad_options_say_what_is_wrong() {
-        assert!(EmbedOptions::default().settings().unwrap_err().contains("backend"));
-        let options = EmbedOptions { backend: "/b".into(), credentials: Some("always".into()), ..Default::default() };
+        assert!(EmbedOptions::default()
+            .settings()
+            .unwrap_err()
+            .contains("backend"));
+        let options = EmbedOptions {
+            backend: "/b".into(),
+            credentials: Some("always".into()),
+            ..Default::default()
+        };
         assert!(options.settings().unwrap_err().contains("credentials"));
     }
 }

@@ -12,7 +12,6 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 const AXE: &str = include_str!("a11y/node_modules/axe-core/axe.min.js");
-const STYLE: &str = include_str!("../style/direct-upload.css");
 
 fn install() {
     let window = web_sys::window().unwrap();
@@ -20,10 +19,6 @@ fn install() {
         return;
     }
     js_sys::eval(AXE).expect("axe-core loads");
-    let document = window.document().unwrap();
-    let style = document.create_element("style").unwrap();
-    style.set_text_content(Some(STYLE));
-    document.head().unwrap().append_child(&style).unwrap();
 }
 
 /// Runs axe on `element`; returns one line per violation (rule, impact, nodes).

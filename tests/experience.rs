@@ -327,21 +327,28 @@ async fn queued_and_running_uploads_can_be_cancelled() {
         ))
     });
     widget.choose(&[photo(), make_file(BADGE_PNG, "second.png", "image/png")]);
+    // Whichever file finished its checks first runs; the other waits for the slot.
+    let sorted = |w: &Mounted| {
+        let mut states = w.states();
+        states.sort();
+        states
+    };
     widget
-        .wait_until(|w| w.states() == ["uploading", "queued"])
+        .wait_until(|w| sorted(w) == ["queued", "uploading"])
         .await;
-    let second: HtmlElement = widget.rows()[1]
-        .query_selector(".du__cancel")
-        .unwrap()
-        .unwrap()
-        .unchecked_into();
-    second.click();
-    let first: HtmlElement = widget.rows()[0]
-        .query_selector(".du__cancel")
-        .unwrap()
-        .unwrap()
-        .unchecked_into();
-    first.click();
+    let cancel_in = |state: &str| -> HtmlElement {
+        let row = widget
+            .rows()
+            .into_iter()
+            .find(|r| state_of(r) == state)
+            .unwrap();
+        row.query_selector(".du__cancel")
+            .unwrap()
+            .unwrap()
+            .unchecked_into()
+    };
+    cancel_in("queued").click();
+    cancel_in("uploading").click();
     widget.wait_finished(2).await;
     assert_eq!(widget.states(), ["cancelled", "cancelled"]);
     assert_eq!(

@@ -155,8 +155,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let mut app = Router::new()
         .nest("/client/v4/accounts/{account_id}/images", api_routes)
         .nest(&path_of(&urls.upload_base), upload::routes())
-        .nest(&path_of(&urls.delivery_base), delivery::routes())
-        ;
+        .nest(&path_of(&urls.delivery_base), delivery::routes());
     if config.static_dir.is_none() {
         app = app.route("/", get(index));
     }

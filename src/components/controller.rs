@@ -138,11 +138,15 @@ impl Controller {
 
     /// The file picker's `accept` filter (reactive).
     pub fn picker_accept(&self) -> String {
-        self.settings.try_with(|s| s.picker_accept.clone()).unwrap_or_default()
+        self.settings
+            .try_with(|s| s.picker_accept.clone())
+            .unwrap_or_default()
     }
 
     fn lang_untracked(&self) -> Lang {
-        self.settings.try_with_untracked(|s| s.lang).unwrap_or_default()
+        self.settings
+            .try_with_untracked(|s| s.lang)
+            .unwrap_or_default()
     }
 
     /// Changes settings while the widget runs; files already added keep going.
@@ -546,7 +550,11 @@ impl Controller {
     /// Cancels every file that has not finished.
     pub fn cancel_all(&self) {
         let keys: Vec<u32> = self.entries.with_untracked(|entries| {
-            entries.iter().filter(|e| !e.state.get_untracked().is_finished()).map(|e| e.key).collect()
+            entries
+                .iter()
+                .filter(|e| !e.state.get_untracked().is_finished())
+                .map(|e| e.key)
+                .collect()
         });
         for key in keys {
             self.cancel(key);
@@ -570,7 +578,16 @@ impl Controller {
     /// The files and their states, for pages that read the widget's state.
     pub fn files_untracked(&self) -> Vec<(String, u64, UploadState)> {
         self.entries.with_untracked(|entries| {
-            entries.iter().map(|e| (e.name.get_untracked(), e.size.get_untracked(), e.state.get_untracked())).collect()
+            entries
+                .iter()
+                .map(|e| {
+                    (
+                        e.name.get_untracked(),
+                        e.size.get_untracked(),
+                        e.state.get_untracked(),
+                    )
+                })
+                .collect()
         })
     }
 
@@ -589,7 +606,8 @@ impl Controller {
         let summary = self.summary_untracked();
         if summary.is_complete() && self.batch_open.get_value() {
             self.batch_open.set_value(false);
-            self.announcement.set(self.lang_untracked().status(&summary));
+            self.announcement
+                .set(self.lang_untracked().status(&summary));
             if let Some(callback) = self.callbacks.with_value(|c| c.on_complete) {
                 callback.run(summary);
             }

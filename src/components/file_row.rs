@@ -122,8 +122,15 @@ fn LocalPreview(
                 visible.set(true);
             }
         });
+        // The row is watched, not the holder: an empty holder takes no room, and a box of no
+        // size never intersects.
+        let row = element
+            .closest(".du__file")
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| element.clone().into());
         if let Ok(watcher) = IntersectionObserver::new(callback.as_ref().unchecked_ref()) {
-            watcher.observe(&element);
+            watcher.observe(&row);
             observer.set_value(Some((watcher, callback)));
         }
     });

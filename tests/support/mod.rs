@@ -98,8 +98,17 @@ pub struct Mounted {
     pub received: Arc<Mutex<Received>>,
 }
 
+/// The widget's real stylesheet, so that tests see the layout a visitor sees.
+const STYLE: &str = include_str!("../../style/direct-upload.css");
+
 pub fn mount(setup: Setup) -> Mounted {
     let document = web_sys::window().unwrap().document().unwrap();
+    if document.get_element_by_id("du-test-style").is_none() {
+        let style = document.create_element("style").unwrap();
+        style.set_id("du-test-style");
+        style.set_text_content(Some(STYLE));
+        document.head().unwrap().append_child(&style).unwrap();
+    }
     let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
     document.body().unwrap().append_child(&root).unwrap();
     let received = Arc::new(Mutex::new(Received::default()));

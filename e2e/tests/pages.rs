@@ -1,0 +1,326 @@
+//! The product as a visitor uses it: the built demo and a plain HTML page that embeds
+//! `<direct-upload>`, in headless Chromium driven over WebDriver (Debian's chromedriver, the
+//! fantoccini client), against the real local service serving `dist/` (scripts/build.sh).
+//! Screenshots of the main states go to `docs/screenshots/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use direct_upload_server::{start, Config, Running};
+use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn fixture(name: &str) -> String {
+    repo()
+        .join("tests/fixtures")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A browser, a chromedriver and a local service serving the built pages.
+struct Visit {
+    client: Client,
+    driver: tokio::process::Child,
+    service: Running,
+    _data: tempfile::TempDir,
+    _profile: tempfile::TempDir,
+}
+
+impl Visit {
+    async fn new() -> Visit {
+        let dist = repo().join("dist");
+        assert!(
+            dist.join("index.html").exists() && dist.join("embed/direct-upload.js").exists(),
+            "run scripts/build.sh first: {dist:?} is not built"
+        );
+        let data = tempfile::tempdir().unwrap();
+        let mut config = Config::dev(data.path());
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.static_dir = Some(dist);
+        config.enable_test_controls = true;
+        let service = start(config).await.expect("the service starts");
+
+        let port = {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let driver = tokio::process::Command::new(
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()),
+        )
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts (apt-get install chromium-driver)");
+        let profile = tempfile::tempdir().unwrap();
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({"args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1000,1000",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]}),
+        );
+        let mut client = None;
+        for _ in 0..100 {
+            match ClientBuilder::native()
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(connected) => {
+                    client = Some(connected);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let client = client.expect("chromedriver accepts a session");
+        Visit {
+            client,
+            driver,
+            service,
+            _data: data,
+            _profile: profile,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.service.urls.public)
+    }
+
+    async fn open(&self, path: &str) {
+        self.client.goto(&self.url(path)).await.unwrap();
+        self.client
+            .wait()
+            .for_element(Locator::Css(".du__choose"))
+            .await
+            .expect("the widget appears");
+    }
+
+    /// Chooses files through the real `<input type=file>`, as a person does in the dialog.
+    async fn choose(&self, files: &[String]) {
+        let input = self.client.find(Locator::Css(".du__input")).await.unwrap();
+        input.send_keys(&files.join("\n")).await.unwrap();
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.client.execute(script, vec![]).await.unwrap()
+    }
+
+    async fn states(&self) -> Vec<String> {
+        let value = self
+            .js("return [...document.querySelectorAll('.du__file')].map(r => r.dataset.state)")
+            .await;
+        serde_json::from_value(value).unwrap()
+    }
+
+    /// Waits (bounded) until the rows are in exactly these states.
+    async fn wait_for_states(&self, expected: &[&str]) {
+        for _ in 0..400 {
+            if self.states().await == expected {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "rows never reached {expected:?}; they are {:?}",
+            self.states().await
+        );
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let dir = repo().join("docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn find(&self, css: &str) -> Element {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("no {css}"))
+    }
+
+    async fn end(mut self) {
+        let _ = self.client.close().await;
+        let _ = self.driver.kill().await;
+        let _ = self.service.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_demo_uploads_a_chosen_photo_and_its_variant_opens() {
+    let visit = Visit::new().await;
+    visit.open("/").await;
+    visit.screenshot("empty").await;
+    visit
+        .choose(&[fixture("landscape.jpg"), fixture("badge.png")])
+        .await;
+    visit.wait_for_states(&["done", "done"]).await;
+    assert_eq!(
+        visit.find(".du__status").await.text().await.unwrap(),
+        "All 2 uploaded"
+    );
+
+    let names: Vec<String> = serde_json::from_value(visit.js("return [...document.querySelectorAll('.du__file')[0].querySelectorAll('.du__variant-link')].map(a => a.textContent)").await).unwrap();
+    assert_eq!(names, ["public", "thumbnail"]);
+    visit
+        .js("document.querySelectorAll('.du__thumb').forEach(i => i.decode && i.decode())")
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    visit.screenshot("done").await;
+
+    // Open the public variant as a person following the link would: the browser shows the image.
+    let href = visit
+        .find(".du__variant-link")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    visit.client.goto(&href).await.unwrap();
+    let shown = visit.js("const i = document.querySelector('img'); return i && i.complete ? [i.naturalWidth, i.naturalHeight] : null").await;
+    assert_eq!(
+        shown,
+        json!([640, 427]),
+        "the public variant of a 640x427 photo is shown as is (scale-down)"
+    );
+    visit.end().await;
+}
+
+#[tokio::test]
+async fn the_demo_takes_dropped_files_and_explains_refusals() {
+    let visit = Visit::new().await;
+    visit.open("/").await;
+    // A drop as the browser delivers it: a DataTransfer holding real files.
+    let done = visit
+        .client
+        .execute_async(
+            r#"
+            const finish = arguments[arguments.length - 1];
+            (async () => {
+                const transfer = new DataTransfer();
+                transfer.items.add(new File(['just text'], 'notes.png', {type: 'image/png'}));
+                const png = await (await fetch('data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==')).blob();
+                transfer.items.add(new File([png], 'dot.png', {type: 'image/png'}));
+                const zone = document.querySelector('.du__dropzone');
+                zone.dispatchEvent(new DragEvent('dragenter', {bubbles: true, dataTransfer: transfer}));
+                zone.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: transfer}));
+            })().then(() => finish(true), (e) => finish(String(e)));
+            "#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(done, json!(true));
+    visit.wait_for_states(&["failed", "done"]).await;
+    let error = visit.find(".du__error").await.text().await.unwrap();
+    assert_eq!(
+        error,
+        "Refused before upload: the file is not an image of an accepted type"
+    );
+    visit.screenshot("errors").await;
+    visit.end().await;
+}
+
+#[tokio::test]
+async fn a_plain_html_page_uploads_with_one_element_and_reports_events() {
+    let visit = Visit::new().await;
+    visit.open("/plain.html").await;
+    visit.choose(&[fixture("landscape.jpg")]).await;
+    visit.wait_for_states(&["done"]).await;
+    visit
+        .client
+        .wait()
+        .for_element(Locator::Css(".event--upload-complete"))
+        .await
+        .unwrap();
+    let events: Vec<String> = serde_json::from_value(visit.js("return [...document.querySelectorAll('.event')].map(e => e.className.replace('event event--', ''))").await).unwrap();
+    assert_eq!(
+        events,
+        ["upload-start", "upload-success", "upload-complete"]
+    );
+    let success = visit
+        .find(".event--upload-success")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        success.contains("\"filename\":\"landscape.jpg\"") && success.contains("/public"),
+        "{success}"
+    );
+    let state = visit
+        .js("return document.querySelector('direct-upload').state")
+        .await;
+    assert_eq!(state["summary"]["done"], 1);
+    assert_eq!(state["files"][0]["state"], "done");
+
+    // Removing the element takes the widget and its handle with it.
+    visit
+        .js("document.querySelector('direct-upload').remove()")
+        .await;
+    assert_eq!(
+        visit
+            .js("return document.querySelectorAll('.du').length")
+            .await,
+        json!(0)
+    );
+    visit.end().await;
+}
+
+#[tokio::test]
+async fn on_a_plain_page_an_upload_can_be_cancelled_and_retried_and_attributes_apply_live() {
+    let visit = Visit::new().await;
+    visit.open("/plain.html").await;
+    // A live attribute change: a backend whose first URL's upload never gets an answer.
+    let key = format!("e2e-{}", std::process::id());
+    visit
+        .js(&format!("document.querySelector('direct-upload').setAttribute('backend', '/_local/flaky-backend?key={key}&fail=1&mode=stall'); document.querySelector('direct-upload').setAttribute('lang', 'de')"))
+        .await;
+    visit.choose(&[fixture("landscape.jpg")]).await;
+    visit.wait_for_states(&["uploading"]).await;
+    assert_eq!(
+        visit.find(".du__choose").await.text().await.unwrap(),
+        "Bilder auswählen",
+        "lang applied live"
+    );
+    visit.screenshot("uploading").await;
+    visit.find(".du__cancel").await.click().await.unwrap();
+    visit.wait_for_states(&["cancelled"]).await;
+    visit.find(".du__retry").await.click().await.unwrap();
+    visit.wait_for_states(&["done"]).await;
+    // Exactly one image stored for this backend key: the cancelled try left nothing behind.
+    let list: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/accounts/{}/images/v2?creator={key}",
+            visit.service.api_base(),
+            visit.service.account_id
+        ))
+        .bearer_auth(&visit.service.api_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["result"]["images"].as_array().unwrap().len(), 1);
+    visit.end().await;
+}
