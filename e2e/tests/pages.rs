@@ -37,6 +37,11 @@ struct Visit {
 
 impl Visit {
     async fn new() -> Visit {
+        Self::with_browser_flags(&[]).await
+    }
+
+    /// A visit in a browser started with extra flags (e.g. a dark colour scheme).
+    async fn with_browser_flags(flags: &[&str]) -> Visit {
         let dist = repo().join("dist");
         assert!(
             dist.join("index.html").exists() && dist.join("embed/direct-upload.js").exists(),
@@ -66,16 +71,24 @@ impl Visit {
         .spawn()
         .expect("chromedriver starts (apt-get install chromium-driver)");
         let profile = tempfile::tempdir().unwrap();
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--window-size=1000,1000",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.extend(flags.iter().map(|f| f.to_string()));
         let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({"args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1000,1000",
-                format!("--user-data-dir={}", profile.path().display()),
-            ]}),
-        );
+        capabilities.insert("goog:chromeOptions".into(), json!({ "args": args }));
         let mut client = None;
         for _ in 0..100 {
             match ClientBuilder::native()
@@ -322,5 +335,105 @@ async fn on_a_plain_page_an_upload_can_be_cancelled_and_retried_and_attributes_a
         .await
         .unwrap();
     assert_eq!(list["result"]["images"].as_array().unwrap().len(), 1);
+    visit.end().await;
+}
+
+/// The computed value of a CSS property of the first element matching `css`.
+async fn computed(visit: &Visit, css: &str, property: &str) -> String {
+    let script = format!("return getComputedStyle(document.querySelector('{css}')).getPropertyValue('{property}').trim()");
+    visit
+        .js(&script)
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_theme_follows_custom_properties_dark_mode_and_reduced_motion() {
+    let light = Visit::new().await;
+    light.open("/plain.html").await;
+    assert_eq!(
+        computed(&light, ".du__choose", "background-color").await,
+        "rgb(243, 128, 32)"
+    );
+    assert_eq!(computed(&light, ".du", "--du-duration").await, "160ms");
+    // A site themes it by setting a custom property on the element or an ancestor.
+    light.js("document.querySelector('direct-upload').style.setProperty('--du-accent', 'rgb(10, 120, 60)')").await;
+    // The colour change is animated (--du-duration, 160 ms): read it once it has settled.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        computed(&light, ".du__choose", "background-color").await,
+        "rgb(10, 120, 60)"
+    );
+    light.end().await;
+
+    let dark = Visit::with_browser_flags(&[
+        "--blink-settings=preferredColorScheme=0",
+        "--force-prefers-reduced-motion",
+    ])
+    .await;
+    dark.open("/plain.html").await;
+    assert_eq!(
+        computed(&dark, ".du", "--du-bg").await,
+        "#161a22",
+        "dark colours under prefers-color-scheme: dark"
+    );
+    assert_eq!(
+        computed(&dark, ".du", "--du-duration").await,
+        "0ms",
+        "no transitions under prefers-reduced-motion"
+    );
+    dark.end().await;
+}
+
+#[tokio::test]
+async fn the_javascript_api_mounts_reads_state_and_destroys() {
+    let visit = Visit::new().await;
+    visit.open("/plain.html").await;
+    let result = visit
+        .client
+        .execute_async(
+            r#"
+            const finish = arguments[arguments.length - 1];
+            (async () => {
+                const { mount } = await import('/embed/direct-upload.js');
+                const host = document.createElement('div');
+                host.id = 'from-code';
+                document.body.append(host);
+                const widget = await mount(host, { backend: '/api/direct-upload', maxFiles: 1 });
+                const png = await (await fetch('data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==')).blob();
+                const done = new Promise((resolve) => host.addEventListener('upload-complete', (e) => resolve(e.detail)));
+                widget.addFiles([new File([png], 'a.png', {type: 'image/png'}), new File([png], 'b.png', {type: 'image/png'})]);
+                const summary = await done;
+                const state = widget.state();
+                widget.destroy();
+                let threw = false;
+                try { await mount(document.createElement('div'), {}); } catch (e) { threw = String(e); }
+                return { summary, state, left: host.querySelectorAll('.du').length, threw };
+            })().then(finish, (e) => finish({ error: String(e) }));
+            "#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(result["summary"]["done"], 1, "{result}");
+    assert_eq!(
+        result["summary"]["failed"], 1,
+        "maxFiles: 1 refuses the second file: {result}"
+    );
+    assert_eq!(result["state"]["files"][0]["state"], "done");
+    assert!(
+        result["state"]["files"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("at most 1 files"),
+        "{result}"
+    );
+    assert_eq!(result["left"], 0, "destroy() removes the widget");
+    assert!(
+        result["threw"].as_str().unwrap().contains("backend"),
+        "a missing backend is explained: {result}"
+    );
     visit.end().await;
 }
