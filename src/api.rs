@@ -52,6 +52,14 @@ impl ImageRecord {
     }
 
     /// The best URL for a small preview: `thumbnail`, else the first variant.
+    ///
+    /// ```
+    /// use direct_upload::api::parse_image_record;
+    ///
+    /// let record = parse_image_record(r#"{"id":"i","variants":["https://d/h/i/public","https://d/h/i/thumbnail"]}"#).unwrap();
+    /// assert_eq!(record.preview_url(), Some("https://d/h/i/thumbnail"));
+    /// assert_eq!(record.variant_url("public"), Some("https://d/h/i/public"));
+    /// ```
     pub fn preview_url(&self) -> Option<&str> {
         self.variant_url("thumbnail")
             .or_else(|| self.variants.first().map(String::as_str))
@@ -70,6 +78,12 @@ pub struct ErrorDetail {
 /// Reads an error out of any body a server may send: the v4 envelope
 /// (`{"errors":[{"code","message"}]}`), a bare `{"code":5550}`, `{"error": "..."}` or
 /// `{"error": {"message"}}`, plain text, or nothing at all.
+///
+/// ```
+/// use direct_upload::api::parse_error_detail;
+///
+/// assert_eq!(parse_error_detail(r#"{"code":5550}"#).code, Some(5550));
+/// ```
 pub fn parse_error_detail(body: &str) -> ErrorDetail {
     let Ok(value) = serde_json::from_str::<Value>(body) else {
         let text = body.trim();
@@ -99,6 +113,14 @@ pub struct MalformedAnswer(pub String);
 
 /// Reads the backend's answer: the Cloudflare envelope `{result: {id, uploadURL}}` or the flat
 /// `{id, uploadURL}`.
+///
+/// ```
+/// use direct_upload::api::parse_upload_target;
+///
+/// let flat = parse_upload_target(r#"{"id":"a","uploadURL":"https://upload.imagedelivery.net/h/a"}"#).unwrap();
+/// let wrapped = parse_upload_target(r#"{"result":{"id":"a","uploadURL":"https://upload.imagedelivery.net/h/a"},"success":true}"#).unwrap();
+/// assert_eq!(flat, wrapped);
+/// ```
 pub fn parse_upload_target(body: &str) -> Result<UploadTarget, MalformedAnswer> {
     let target: UploadTarget = serde_json::from_value(unwrap_envelope(body)?)
         .map_err(|_| MalformedAnswer("its answer has no id and uploadURL".into()))?;

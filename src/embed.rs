@@ -31,6 +31,13 @@ use crate::validate::{Restrictions, CLOUDFLARE_MAX_BYTES};
 
 /// Options of the JavaScript API and, as attributes, of `<direct-upload>`. Only `backend` is
 /// required; everything else has the component's defaults.
+///
+/// ```
+/// use direct_upload::embed::EmbedOptions;
+///
+/// let options: EmbedOptions = serde_json::from_str(r#"{"backend": "/api/direct-upload", "maxFiles": 5}"#).unwrap();
+/// assert_eq!(options.max_files, Some(5));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct EmbedOptions {

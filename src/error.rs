@@ -25,6 +25,14 @@ impl fmt::Display for Side {
 }
 
 /// A failed upload.
+///
+/// ```
+/// use direct_upload::{Side, UploadError};
+///
+/// let error = UploadError::Network { side: Side::Backend, detail: "connection refused".into() };
+/// assert_eq!(error.to_string(), "Backend unreachable: connection refused");
+/// assert!(error.is_transient());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UploadError {
     /// The request never got an answer (server down, DNS, CORS, connection reset).

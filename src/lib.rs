@@ -5,7 +5,7 @@
 //! upload URL, POSTs the file straight to Cloudflare's upload host with real progress, and
 //! shows the stored image's variant URLs.
 //!
-//! ```ignore
+//! ```no_run
 //! use direct_upload::DirectUpload;
 //! use leptos::prelude::*;
 //!

@@ -18,6 +18,13 @@ pub enum Lang {
 
 impl Lang {
     /// The language for a BCP 47 tag (`de`, `de-CH`, …); English for anything unknown.
+    ///
+    /// ```
+    /// use direct_upload::Lang;
+    ///
+    /// assert_eq!(Lang::from_tag("de-CH"), Lang::De);
+    /// assert_eq!(Lang::from_tag("pt-BR"), Lang::En);
+    /// ```
     pub fn from_tag(tag: &str) -> Lang {
         match tag
             .split(['-', '_'])

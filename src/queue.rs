@@ -6,6 +6,14 @@ use crate::error::UploadError;
 use crate::validate::Rejection;
 
 /// When and how often failed uploads are tried again.
+///
+/// ```
+/// use direct_upload::RetryPolicy;
+///
+/// let patient = RetryPolicy { max_retries: 6, stall_timeout_ms: 60_000, ..RetryPolicy::default() };
+/// // The third retry waits between 2 and 4 seconds.
+/// assert!((2_000..=4_000).contains(&patient.delay_ms(3, 0.3)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Automatic retries after the first try (0: none).
@@ -118,6 +126,14 @@ pub enum UploadEvent {
 impl UploadState {
     /// The state after `event`. Events that do not apply leave the state as it is: a late
     /// progress or answer from an aborted request cannot revive a cancelled file.
+    ///
+    /// ```
+    /// use direct_upload::queue::{UploadEvent, UploadState};
+    ///
+    /// let running = UploadState::RequestingUrl.apply(UploadEvent::UrlReceived { total: 100 });
+    /// assert_eq!(running, UploadState::Uploading { sent: 0, total: 100 });
+    /// assert_eq!(running.apply(UploadEvent::Cancel).apply(UploadEvent::Progress { sent: 50, total: 100 }), UploadState::Cancelled);
+    /// ```
     pub fn apply(&self, event: UploadEvent) -> UploadState {
         use UploadEvent as E;
         use UploadState as S;
@@ -224,6 +240,14 @@ pub struct BatchSummary {
 
 impl BatchSummary {
     /// Sums up `(file size, state)` pairs.
+    ///
+    /// ```
+    /// use direct_upload::{BatchSummary, UploadState};
+    ///
+    /// let states = [(100, UploadState::Uploading { sent: 50, total: 100 }), (100, UploadState::Queued)];
+    /// let summary = BatchSummary::of(states.iter().map(|(size, state)| (*size, state)));
+    /// assert_eq!((summary.files, summary.pending, summary.percent()), (2, 2, 25));
+    /// ```
     pub fn of<'a>(files: impl IntoIterator<Item = (u64, &'a UploadState)>) -> Self {
         let mut summary = BatchSummary::default();
         for (size, state) in files {

@@ -19,6 +19,14 @@ pub const CLOUDFLARE_MAX_SIDE: u32 = 12_000;
 pub const CLOUDFLARE_MAX_PIXELS: u64 = 100_000_000;
 
 /// What the widget accepts. `Default` is exactly Cloudflare's limits.
+///
+/// ```
+/// use direct_upload::Restrictions;
+///
+/// let avatars = Restrictions::default().accept(&["image/jpeg", "image/png"]).size(1_000, 2_000_000).max_files(1);
+/// assert_eq!(avatars.max_bytes, 2_000_000);
+/// assert_eq!(Restrictions::default().max_side, 12_000);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Restrictions {
     /// Accepted MIME types, as found from the bytes (empty: any file).
@@ -136,6 +144,13 @@ pub enum Rejection {
 }
 
 /// The MIME type of an image from its first bytes; `None` when it is none of the known kinds.
+///
+/// ```
+/// use direct_upload::validate::sniff_type;
+///
+/// assert_eq!(sniff_type(b"\x89PNG\r\n\x1a\n"), Some("image/png"));
+/// assert_eq!(sniff_type(b"%PDF-1.7"), None);
+/// ```
 pub fn sniff_type(head: &[u8]) -> Option<&'static str> {
     if head.starts_with(b"\x89PNG\r\n\x1a\n") {
         return Some("image/png");
@@ -176,6 +191,15 @@ pub fn sniff_type(head: &[u8]) -> Option<&'static str> {
 pub const HEAD_BYTES: u32 = 512;
 
 /// Checks what can be known without decoding: type and size.
+///
+/// ```
+/// use direct_upload::validate::{check_file, Rejection};
+/// use direct_upload::Restrictions;
+///
+/// let limits = Restrictions::default();
+/// assert_eq!(check_file(&limits, Some("image/jpeg"), 500_000), Ok(()));
+/// assert_eq!(check_file(&limits, Some("image/tiff"), 500_000), Err(Rejection::Type { found: Some("image/tiff".into()) }));
+/// ```
 pub fn check_file(
     restrictions: &Restrictions,
     found: Option<&str>,
@@ -206,6 +230,14 @@ pub fn check_file(
 }
 
 /// Checks the pixel dimensions.
+///
+/// ```
+/// use direct_upload::validate::check_dimensions;
+/// use direct_upload::Restrictions;
+///
+/// assert!(check_dimensions(&Restrictions::default(), 6_000, 4_000).is_ok());
+/// assert!(check_dimensions(&Restrictions::default(), 13_000, 100).is_err());
+/// ```
 pub fn check_dimensions(
     restrictions: &Restrictions,
     width: u32,
@@ -230,6 +262,12 @@ pub fn check_dimensions(
 
 /// The largest size with the same aspect ratio that fits `max_side` and `max_pixels`
 /// (the size itself when it already fits).
+///
+/// ```
+/// use direct_upload::validate::fit_within;
+///
+/// assert_eq!(fit_within(24_000, 1_000, 12_000, 100_000_000), (12_000, 500));
+/// ```
 pub fn fit_within(width: u32, height: u32, max_side: u32, max_pixels: u64) -> (u32, u32) {
     let (w, h) = (width.max(1) as f64, height.max(1) as f64);
     let by_side = (max_side as f64 / w).min(max_side as f64 / h);

@@ -22,13 +22,23 @@ fn files_of(list: Option<FileList>) -> Vec<web_sys::File> {
 /// Uploads images straight from the browser to Cloudflare Images through one-time upload URLs
 /// that the site's `backend` hands out.
 ///
-/// ```ignore
+/// ```no_run
+/// use direct_upload::{DirectUpload, ImageRecord, Lang, Restrictions, RetryPolicy};
+/// use leptos::prelude::*;
+///
+/// # fn page() -> impl IntoView {
 /// view! {
 ///     <DirectUpload
 ///         backend="/api/direct-upload"
-///         on_success=Callback::new(|image: ImageRecord| log!("stored {}", image.id))
+///         verify="/api/images"
+///         restrictions=Restrictions::default().accept(&["image/jpeg", "image/png"]).max_files(10)
+///         retry=RetryPolicy { max_retries: 5, ..RetryPolicy::default() }
+///         downscale=true
+///         lang=Lang::De
+///         on_success=Callback::new(|image: ImageRecord| leptos::logging::log!("stored {}", image.id))
 ///     />
 /// }
+/// # }
 /// ```
 #[component]
 pub fn DirectUpload(
