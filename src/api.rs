@@ -5,6 +5,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Where one file goes: the future image id and its one-time upload URL.
+///
+/// ```
+/// use direct_upload::UploadTarget;
+///
+/// let target: UploadTarget = serde_json::from_str(r#"{"id":"a","uploadURL":"https://upload.imagedelivery.net/h/a"}"#).unwrap();
+/// assert_eq!(target.upload_url, "https://upload.imagedelivery.net/h/a");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadTarget {
     /// The image id the backend created.
@@ -15,6 +22,14 @@ pub struct UploadTarget {
 }
 
 /// An image record as Cloudflare returns it after an upload.
+///
+/// ```
+/// use direct_upload::ImageRecord;
+///
+/// let image: ImageRecord = serde_json::from_str(r#"{"id":"i","filename":"a.png","variants":["https://d/h/i/public"]}"#).unwrap();
+/// assert_eq!(image.filename.as_deref(), Some("a.png"));
+/// assert!(!image.draft);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageRecord {
     /// Image id.
@@ -38,12 +53,26 @@ pub struct ImageRecord {
 
 impl ImageRecord {
     /// The variant's name: the last path segment of its URL (`…/public` → `public`).
+    ///
+    /// ```
+    /// use direct_upload::ImageRecord;
+    ///
+    /// assert_eq!(ImageRecord::variant_name("https://imagedelivery.net/h/i/thumbnail?exp=1&sig=2"), "thumbnail");
+    /// ```
     pub fn variant_name(url: &str) -> &str {
         let path = url.split(['?', '#']).next().unwrap_or(url);
         path.rsplit('/').next().unwrap_or(path)
     }
 
     /// The URL of the named variant, if the record has it.
+    ///
+    /// ```
+    /// use direct_upload::api::parse_image_record;
+    ///
+    /// let image = parse_image_record(r#"{"id":"i","variants":["https://d/h/i/public"]}"#).unwrap();
+    /// assert_eq!(image.variant_url("public"), Some("https://d/h/i/public"));
+    /// assert_eq!(image.variant_url("hero"), None);
+    /// ```
     pub fn variant_url(&self, name: &str) -> Option<&str> {
         self.variants
             .iter()
@@ -67,6 +96,13 @@ impl ImageRecord {
 }
 
 /// An error as a server described it: Cloudflare's code where it gave one, and its message.
+///
+/// ```
+/// use direct_upload::api::{parse_error_detail, ErrorDetail};
+///
+/// let detail: ErrorDetail = parse_error_detail(r#"{"success":false,"errors":[{"code":5413,"message":"too big"}]}"#);
+/// assert_eq!((detail.code, detail.message.as_deref()), (Some(5413), Some("too big")));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ErrorDetail {
     /// Cloudflare's numeric code (5409, 5413, …).
@@ -108,6 +144,13 @@ pub fn parse_error_detail(body: &str) -> ErrorDetail {
 }
 
 /// Why a successful-looking answer could not be used.
+///
+/// ```
+/// use direct_upload::api::parse_upload_target;
+///
+/// let refused = parse_upload_target("<html>Bad Gateway</html>").unwrap_err();
+/// assert_eq!(refused.0, "its answer is not JSON");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MalformedAnswer(pub String);
 
@@ -147,6 +190,13 @@ fn unwrap_envelope(body: &str) -> Result<Value, MalformedAnswer> {
 }
 
 /// Reads the upload host's success answer: the image record in the v4 envelope (or bare).
+///
+/// ```
+/// use direct_upload::api::parse_image_record;
+///
+/// let body = r#"{"result":{"id":"i","filename":"a.png","variants":[]},"success":true,"errors":[],"messages":[]}"#;
+/// assert_eq!(parse_image_record(body).unwrap().id, "i");
+/// ```
 pub fn parse_image_record(body: &str) -> Result<ImageRecord, MalformedAnswer> {
     serde_json::from_value(unwrap_envelope(body)?)
         .map_err(|_| MalformedAnswer("its answer holds no image record".into()))

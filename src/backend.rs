@@ -8,6 +8,14 @@ use crate::api::{parse_error_detail, parse_upload_target, UploadTarget};
 use crate::error::{Side, UploadError};
 
 /// Credentials mode of the backend request.
+///
+/// ```
+/// use direct_upload::{BackendConfig, Credentials};
+///
+/// // Send the session cookie to a backend on another origin (it must allow it with CORS).
+/// let backend = BackendConfig { url: "https://api.example.com/uploads".into(), credentials: Credentials::Include, ..Default::default() };
+/// assert_eq!(backend.credentials, Credentials::Include);
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Credentials {
     /// Never send cookies.
@@ -30,6 +38,18 @@ impl Credentials {
 }
 
 /// How to reach the backend.
+///
+/// ```
+/// use direct_upload::BackendConfig;
+///
+/// let backend = BackendConfig {
+///     url: "/api/direct-upload".into(),
+///     headers: vec![("X-CSRF-Token".into(), "abc".into())],
+///     body: Some(serde_json::json!({"metadata": {"album": "trip"}})),
+///     ..Default::default()
+/// };
+/// assert_eq!(backend.headers.len(), 1);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BackendConfig {
     /// URL of the endpoint (relative URLs are resolved against the page).
@@ -43,6 +63,16 @@ pub struct BackendConfig {
 }
 
 /// POSTs to the backend and reads `{id, uploadURL}` (flat or in Cloudflare's envelope).
+///
+/// ```no_run
+/// use direct_upload::backend::request_upload_target;
+/// use direct_upload::BackendConfig;
+///
+/// # async fn run() -> Result<(), direct_upload::UploadError> {
+/// let target = request_upload_target(&BackendConfig { url: "/api/direct-upload".into(), ..Default::default() }).await?;
+/// println!("POST the file to {}", target.upload_url);
+/// # Ok(()) }
+/// ```
 pub async fn request_upload_target(config: &BackendConfig) -> Result<UploadTarget, UploadError> {
     let request = with_settings(Request::post(&config.url), config);
     let body = config
@@ -87,6 +117,16 @@ async fn send(request: Request) -> Result<String, UploadError> {
 }
 
 /// Asks the backend (`GET {verify}/{id}`) whether the image is stored, i.e. no longer a draft.
+///
+/// ```no_run
+/// use direct_upload::backend::verify_uploaded;
+/// use direct_upload::BackendConfig;
+///
+/// # async fn run() -> Result<(), direct_upload::UploadError> {
+/// let backend = BackendConfig { url: "/api/direct-upload".into(), ..Default::default() };
+/// verify_uploaded(&backend, "/api/images", "2cdc28f0-017a-49c4-9ed7-87056c83901").await?;
+/// # Ok(()) }
+/// ```
 pub async fn verify_uploaded(
     config: &BackendConfig,
     verify: &str,

@@ -75,7 +75,7 @@ pub struct EmbedOptions {
 
 impl EmbedOptions {
     /// The queue settings these options describe.
-    pub fn settings(&self) -> Result<Settings, String> {
+    pub(crate) fn settings(&self) -> Result<Settings, String> {
         if self.backend.trim().is_empty() {
             return Err("the backend option (or attribute) is required".into());
         }
@@ -128,7 +128,7 @@ impl EmbedOptions {
 }
 
 /// A summary as events and `state()` show it.
-pub fn summary_json(s: &BatchSummary) -> Value {
+pub(crate) fn summary_json(s: &BatchSummary) -> Value {
     json!({
         "files": s.files, "done": s.done, "failed": s.failed, "cancelled": s.cancelled,
         "pending": s.pending, "uploading": s.uploading,
@@ -209,6 +209,13 @@ fn parse_options(options: &JsValue) -> Result<EmbedOptions, JsValue> {
 }
 
 /// A mounted widget, as the JavaScript API returns it.
+///
+/// ```js
+/// import { mount } from "/embed/direct-upload.js";
+/// const widget = await mount(document.querySelector("#photos"), { backend: "/api/direct-upload" });
+/// console.log(widget.state().summary.percent);
+/// widget.destroy();
+/// ```
 #[wasm_bindgen]
 pub struct WidgetHandle {
     controller: Rc<RefCell<Option<Controller>>>,
@@ -248,6 +255,10 @@ impl WidgetHandle {
     }
 
     /// Cancels every file that has not finished (running requests are aborted).
+    ///
+    /// ```js
+    /// document.querySelector("#stop").onclick = () => widget.cancelAll();
+    /// ```
     #[wasm_bindgen(js_name = cancelAll)]
     pub fn cancel_all(&self) {
         if let Some(controller) = self.controller() {
@@ -256,6 +267,10 @@ impl WidgetHandle {
     }
 
     /// Retries every failed file that a retry can help.
+    ///
+    /// ```js
+    /// document.querySelector("#again").onclick = () => widget.retryFailed();
+    /// ```
     #[wasm_bindgen(js_name = retryFailed)]
     pub fn retry_failed(&self) {
         if let Some(controller) = self.controller() {
@@ -264,6 +279,10 @@ impl WidgetHandle {
     }
 
     /// Adds files (a `FileList` or an array of `File`s) as if the user had chosen them.
+    ///
+    /// ```js
+    /// input.addEventListener("change", () => widget.addFiles(input.files));
+    /// ```
     #[wasm_bindgen(js_name = addFiles)]
     pub fn add_files(&self, files: JsValue) {
         let Some(controller) = self.controller() else {
@@ -281,6 +300,11 @@ impl WidgetHandle {
     }
 
     /// The summary and every file's state: `{summary, files: [{name, size, state, error?, image?}]}`.
+    ///
+    /// ```js
+    /// const { summary, files } = widget.state();
+    /// files.filter((f) => f.state === "failed").forEach((f) => console.warn(f.name, f.error));
+    /// ```
     pub fn state(&self) -> JsValue {
         let Some(controller) = self.controller() else {
             return JsValue::NULL;
@@ -306,6 +330,10 @@ impl WidgetHandle {
     }
 
     /// Applies new options to the running widget (files already added keep going).
+    ///
+    /// ```js
+    /// widget.configure({ backend: "/api/direct-upload", lang: "de", maxFiles: 3 });
+    /// ```
     pub fn configure(&self, options: JsValue) -> Result<(), JsValue> {
         let settings = parse_options(&options)?
             .settings()
@@ -318,6 +346,11 @@ impl WidgetHandle {
 
     /// Removes the widget and frees everything: requests are aborted, listeners removed,
     /// object URLs revoked. The handle does nothing afterwards.
+    ///
+    /// ```js
+    /// widget.destroy();
+    /// widget.free(); // releases the handle itself (wasm-bindgen)
+    /// ```
     pub fn destroy(&mut self) {
         if let Some(controller) = self.controller.borrow_mut().take() {
             controller.cancel_all();

@@ -7,6 +7,13 @@ use crate::api::ErrorDetail;
 use crate::validate::Rejection;
 
 /// Which server a failure came from.
+///
+/// ```
+/// use direct_upload::{Side, UploadError};
+///
+/// let error = UploadError::Stalled { seconds: 30 };
+/// assert_eq!(error.side(), Some(Side::UploadHost));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
     /// The site's backend that hands out one-time upload URLs.
@@ -91,6 +98,14 @@ fn message_suffix(message: Option<&str>) -> String {
 
 impl UploadError {
     /// Cloudflare's error code, if the server gave one.
+    ///
+    /// ```
+    /// use direct_upload::api::ErrorDetail;
+    /// use direct_upload::{Side, UploadError};
+    ///
+    /// let error = UploadError::Status { side: Side::UploadHost, status: 415, detail: ErrorDetail { code: Some(5455), message: None } };
+    /// assert_eq!(error.code(), Some(5455));
+    /// ```
     pub fn code(&self) -> Option<u64> {
         match self {
             UploadError::Status { detail, .. } => detail.code,
@@ -99,6 +114,12 @@ impl UploadError {
     }
 
     /// Which side failed, if a server was involved.
+    ///
+    /// ```
+    /// use direct_upload::{Side, UploadError};
+    ///
+    /// assert_eq!(UploadError::Network { side: Side::Backend, detail: "refused".into() }.side(), Some(Side::Backend));
+    /// ```
     pub fn side(&self) -> Option<Side> {
         match self {
             UploadError::Network { side, .. }
@@ -112,6 +133,16 @@ impl UploadError {
 
     /// Whether trying again (with a fresh upload URL) can succeed: network errors, 5xx, 429 and
     /// Cloudflare's transient codes; never a refusal of the file itself.
+    ///
+    /// ```
+    /// use direct_upload::api::ErrorDetail;
+    /// use direct_upload::{Side, UploadError};
+    ///
+    /// let outage = UploadError::Status { side: Side::UploadHost, status: 415, detail: ErrorDetail { code: Some(5550), message: None } };
+    /// let too_big = UploadError::Status { side: Side::UploadHost, status: 413, detail: ErrorDetail { code: Some(5413), message: None } };
+    /// assert!(outage.is_transient());
+    /// assert!(!too_big.is_transient());
+    /// ```
     pub fn is_transient(&self) -> bool {
         match self {
             UploadError::Network { .. } | UploadError::Stalled { .. } => true,

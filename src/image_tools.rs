@@ -15,6 +15,15 @@ fn window() -> Result<web_sys::Window, JsValue> {
 }
 
 /// The first `count` bytes of a file (only those enter wasm memory).
+///
+/// ```no_run
+/// use direct_upload::image_tools::{blob_from_bytes, read_head};
+///
+/// # async fn run() -> Result<(), wasm_bindgen::JsValue> {
+/// let blob = blob_from_bytes(b"\x89PNG\r\n\x1a\nrest", "image/png")?;
+/// assert_eq!(read_head(&blob, 4).await?, b"\x89PNG");
+/// # Ok(()) }
+/// ```
 pub async fn read_head(file: &Blob, count: u32) -> Result<Vec<u8>, JsValue> {
     let head = file.slice_with_f64_and_f64(0.0, count as f64)?;
     let buffer = JsFuture::from(head.array_buffer()).await?;
@@ -36,6 +45,16 @@ async fn bitmap(blob: &Blob, resize: Option<(u32, u32)>) -> Result<ImageBitmap, 
 }
 
 /// The pixel size of an image, decoded by the browser; `None` when it cannot decode it.
+///
+/// ```no_run
+/// use direct_upload::image_tools::pixel_size;
+///
+/// # async fn run(file: web_sys::File) {
+/// if let Some((width, height)) = pixel_size(&file).await {
+///     println!("{width}x{height}");
+/// }
+/// # }
+/// ```
 pub async fn pixel_size(blob: &Blob) -> Option<(u32, u32)> {
     let image = bitmap(blob, None).await.ok()?;
     let size = (image.width(), image.height());
@@ -62,6 +81,17 @@ async fn encode(image: &ImageBitmap, mime: &str, quality: f64) -> Result<Blob, J
 
 /// A small preview (`box_px` on its longer side) as an object URL. The caller revokes it
 /// with [`revoke`] when the preview is no longer shown.
+///
+/// ```no_run
+/// use direct_upload::image_tools::{preview_url, revoke};
+///
+/// # async fn run(file: web_sys::File, img: web_sys::HtmlImageElement) -> Result<(), wasm_bindgen::JsValue> {
+/// let url = preview_url(&file, 4000, 3000, 128).await?;
+/// img.set_src(&url);
+/// // … and once the preview is no longer shown:
+/// revoke(&url);
+/// # Ok(()) }
+/// ```
 pub async fn preview_url(
     file: &Blob,
     width: u32,
@@ -80,6 +110,13 @@ pub async fn preview_url(
 }
 
 /// Frees an object URL made by [`preview_url`].
+///
+/// ```no_run
+/// # async fn run(file: web_sys::File) -> Result<(), wasm_bindgen::JsValue> {
+/// let url = direct_upload::image_tools::preview_url(&file, 800, 600, 64).await?;
+/// direct_upload::image_tools::revoke(&url);
+/// # Ok(()) }
+/// ```
 pub fn revoke(url: &str) {
     let _ = web_sys::Url::revoke_object_url(url);
 }
@@ -87,6 +124,17 @@ pub fn revoke(url: &str) {
 /// Re-encodes `file` at `width`×`height` so that it fits Cloudflare's limits: JPEG stays JPEG,
 /// anything else becomes WebP (which keeps transparency). Lowers the quality until the result
 /// is at most `max_bytes`.
+///
+/// ```no_run
+/// use direct_upload::image_tools::downscale;
+/// use direct_upload::validate::{fit_within, CLOUDFLARE_MAX_BYTES, CLOUDFLARE_MAX_PIXELS, CLOUDFLARE_MAX_SIDE};
+///
+/// # async fn run(photo: web_sys::File) -> Result<(), wasm_bindgen::JsValue> {
+/// let (width, height) = fit_within(16_000, 9_000, CLOUDFLARE_MAX_SIDE, CLOUDFLARE_MAX_PIXELS);
+/// let smaller = downscale(&photo, width, height, CLOUDFLARE_MAX_BYTES).await?;
+/// assert!(smaller.size() as u64 <= CLOUDFLARE_MAX_BYTES);
+/// # Ok(()) }
+/// ```
 pub async fn downscale(
     file: &File,
     width: u32,
@@ -128,6 +176,11 @@ pub async fn downscale(
 }
 
 /// Makes a `Blob` from bytes (tests and demos).
+///
+/// ```no_run
+/// let blob = direct_upload::image_tools::blob_from_bytes(b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml").unwrap();
+/// assert_eq!(blob.type_(), "image/svg+xml");
+/// ```
 pub fn blob_from_bytes(bytes: &[u8], mime: &str) -> Result<Blob, JsValue> {
     let options = BlobPropertyBag::new();
     options.set_type(mime);

@@ -18,11 +18,11 @@ pub mod backend;
 pub mod components;
 pub mod embed;
 pub mod error;
-pub mod format;
+mod format;
 pub mod image_tools;
-pub mod messages;
+mod messages;
 pub mod queue;
-pub mod transport;
+mod transport;
 pub mod validate;
 
 pub use api::{ImageRecord, UploadTarget};

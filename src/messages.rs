@@ -7,6 +7,15 @@ use crate::queue::{BatchSummary, UploadState};
 use crate::validate::Rejection;
 
 /// The widget's language.
+///
+/// ```no_run
+/// use direct_upload::{DirectUpload, Lang};
+/// use leptos::prelude::*;
+///
+/// # fn page() -> impl IntoView {
+/// view! { <DirectUpload backend="/api/direct-upload" lang=Lang::De/> }
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Lang {
     /// English (the default).
@@ -39,6 +48,12 @@ impl Lang {
     }
 
     /// The BCP 47 tag, for the widget's `lang` attribute.
+    ///
+    /// ```
+    /// use direct_upload::Lang;
+    ///
+    /// assert_eq!(Lang::De.tag(), "de");
+    /// ```
     pub fn tag(self) -> &'static str {
         match self {
             Lang::En => "en",
@@ -54,7 +69,7 @@ impl Lang {
     }
 
     /// A size in this language (`1.5 MB`, `1,5 MB`).
-    pub fn bytes(self, bytes: u64) -> String {
+    pub(crate) fn bytes(self, bytes: u64) -> String {
         match self {
             Lang::En => format_bytes(bytes, '.', "bytes"),
             Lang::De => format_bytes(bytes, ',', "Bytes"),
@@ -62,33 +77,33 @@ impl Lang {
     }
 
     /// Label of the whole widget.
-    pub fn region(self) -> &'static str {
+    pub(crate) fn region(self) -> &'static str {
         self.pick("Image upload", "Bilder hochladen")
     }
     /// The picker button.
-    pub fn choose(self) -> &'static str {
+    pub(crate) fn choose(self) -> &'static str {
         self.pick("Choose images", "Bilder auswählen")
     }
     /// The line under the picker button.
-    pub fn hint(self) -> &'static str {
+    pub(crate) fn hint(self) -> &'static str {
         self.pick(
             "or drop or paste them here. PNG, JPEG, GIF, WebP or SVG, up to 10 MB each.",
             "oder hierher ziehen oder einfügen. PNG, JPEG, GIF, WebP oder SVG, bis 10 MB pro Datei.",
         )
     }
     /// Label of the total progress bar.
-    pub fn total_progress(self) -> &'static str {
+    pub(crate) fn total_progress(self) -> &'static str {
         self.pick("Total upload progress", "Gesamtfortschritt")
     }
     /// Label of one file's progress bar.
-    pub fn file_progress(self, name: &str) -> String {
+    pub(crate) fn file_progress(self, name: &str) -> String {
         match self {
             Lang::En => format!("Upload progress of {name}"),
             Lang::De => format!("Fortschritt von {name}"),
         }
     }
     /// The summary line.
-    pub fn status(self, s: &BatchSummary) -> String {
+    pub(crate) fn status(self, s: &BatchSummary) -> String {
         if s.files == 0 {
             return String::new();
         }
@@ -119,7 +134,7 @@ impl Lang {
         }
     }
     /// A file's state in a word or two.
-    pub fn state(self, state: &UploadState, percent: u32) -> String {
+    pub(crate) fn state(self, state: &UploadState, percent: u32) -> String {
         match state {
             UploadState::Checking => self.pick("Checking", "Wird geprüft").into(),
             UploadState::Queued => self.pick("Waiting", "Wartet").into(),
@@ -135,77 +150,77 @@ impl Lang {
         }
     }
     /// Cancel button.
-    pub fn cancel(self) -> &'static str {
+    pub(crate) fn cancel(self) -> &'static str {
         self.pick("Cancel", "Abbrechen")
     }
     /// Cancel button's label.
-    pub fn cancel_label(self, name: &str) -> String {
+    pub(crate) fn cancel_label(self, name: &str) -> String {
         match self {
             Lang::En => format!("Cancel {name}"),
             Lang::De => format!("{name} abbrechen"),
         }
     }
     /// Retry button.
-    pub fn retry(self) -> &'static str {
+    pub(crate) fn retry(self) -> &'static str {
         self.pick("Retry", "Erneut versuchen")
     }
     /// Retry button's label.
-    pub fn retry_label(self, name: &str) -> String {
+    pub(crate) fn retry_label(self, name: &str) -> String {
         match self {
             Lang::En => format!("Retry {name}"),
             Lang::De => format!("{name} erneut versuchen"),
         }
     }
     /// Remove button.
-    pub fn remove(self) -> &'static str {
+    pub(crate) fn remove(self) -> &'static str {
         self.pick("Remove", "Entfernen")
     }
     /// Remove button's label.
-    pub fn remove_label(self, name: &str) -> String {
+    pub(crate) fn remove_label(self, name: &str) -> String {
         match self {
             Lang::En => format!("Remove {name} from the list"),
             Lang::De => format!("{name} aus der Liste entfernen"),
         }
     }
     /// Clear-finished button.
-    pub fn clear_finished(self) -> &'static str {
+    pub(crate) fn clear_finished(self) -> &'static str {
         self.pick("Clear finished", "Fertige entfernen")
     }
     /// Copy button.
-    pub fn copy(self) -> &'static str {
+    pub(crate) fn copy(self) -> &'static str {
         self.pick("Copy", "Kopieren")
     }
     /// Copy button after copying.
-    pub fn copied(self) -> &'static str {
+    pub(crate) fn copied(self) -> &'static str {
         self.pick("Copied", "Kopiert")
     }
     /// Copy button's label.
-    pub fn copy_label(self, variant: &str) -> String {
+    pub(crate) fn copy_label(self, variant: &str) -> String {
         match self {
             Lang::En => format!("Copy the {variant} URL"),
             Lang::De => format!("URL von {variant} kopieren"),
         }
     }
     /// Label of the variant list.
-    pub fn image_urls(self) -> &'static str {
+    pub(crate) fn image_urls(self) -> &'static str {
         self.pick("Image URLs", "Bild-URLs")
     }
     /// Alternative text of a preview.
-    pub fn preview_alt(self, name: &str) -> String {
+    pub(crate) fn preview_alt(self, name: &str) -> String {
         match self {
             Lang::En => format!("Preview of {name}"),
             Lang::De => format!("Vorschau von {name}"),
         }
     }
     /// Announced when a file is stored.
-    pub fn announce_done(self, name: &str) -> String {
+    pub(crate) fn announce_done(self, name: &str) -> String {
         match self {
             Lang::En => format!("{name} uploaded."),
             Lang::De => format!("{name} hochgeladen."),
         }
     }
     /// Announced when a file fails for good.
-    pub fn announce_failed(self, name: &str, error: &UploadError) -> String {
+    pub(crate) fn announce_failed(self, name: &str, error: &UploadError) -> String {
         match self {
             Lang::En => format!("{name} failed: {}", self.error(error)),
             Lang::De => format!("{name} fehlgeschlagen: {}", self.error(error)),
@@ -220,7 +235,7 @@ impl Lang {
     }
 
     /// An error in this language. English is the error's own `Display`.
-    pub fn error(self, error: &UploadError) -> String {
+    pub(crate) fn error(self, error: &UploadError) -> String {
         if self == Lang::En {
             return match error {
                 UploadError::Rejected(rejection) => {
@@ -267,7 +282,7 @@ impl Lang {
     }
 
     /// Why a file was refused, in this language.
-    pub fn rejection(self, rejection: &Rejection) -> String {
+    pub(crate) fn rejection(self, rejection: &Rejection) -> String {
         let pixels = |w: &u32, h: &u32| format!("{w}×{h}");
         match (self, rejection) {
             (Lang::En, Rejection::Type { found: Some(found) }) => {

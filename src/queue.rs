@@ -41,6 +41,14 @@ impl RetryPolicy {
     /// The wait before retry `attempt` (1-based): exponential, capped, with "equal jitter" so
     /// that many clients failing together do not come back together, yet never wait zero.
     /// `random` is uniform in [0, 1).
+    ///
+    /// ```
+    /// use direct_upload::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::default(); // 1 s base, 30 s cap
+    /// assert_eq!(policy.delay_ms(1, 0.0), 500);
+    /// assert_eq!(policy.delay_ms(10, 0.0), 15_000);
+    /// ```
     pub fn delay_ms(&self, attempt: u32, random: f64) -> u32 {
         let exponential = (self.base_delay_ms as u64) << attempt.saturating_sub(1).min(20);
         let capped = exponential.min(self.max_delay_ms as u64) as f64;
@@ -49,6 +57,13 @@ impl RetryPolicy {
 }
 
 /// Where one file is in its upload. One enum, so impossible states cannot be represented.
+///
+/// ```
+/// use direct_upload::UploadState;
+///
+/// let state = UploadState::Uploading { sent: 300, total: 1_000 };
+/// assert_eq!((state.name(), state.fraction()), ("uploading", 0.3));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UploadState {
     /// Being checked against the restrictions (type from the bytes, size, dimensions).
@@ -86,6 +101,12 @@ pub enum UploadState {
 }
 
 /// Something that happens to an upload.
+///
+/// ```
+/// use direct_upload::queue::{UploadEvent, UploadState};
+///
+/// assert_eq!(UploadState::Queued.apply(UploadEvent::Start), UploadState::RequestingUrl);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UploadEvent {
     /// The restrictions were checked.
@@ -178,6 +199,13 @@ impl UploadState {
     }
 
     /// Done, failed or cancelled: nothing more will happen without the user.
+    ///
+    /// ```
+    /// use direct_upload::UploadState;
+    ///
+    /// assert!(UploadState::Cancelled.is_finished());
+    /// assert!(!UploadState::Queued.is_finished());
+    /// ```
     pub fn is_finished(&self) -> bool {
         matches!(
             self,
@@ -186,6 +214,13 @@ impl UploadState {
     }
 
     /// Holding an upload slot.
+    ///
+    /// ```
+    /// use direct_upload::UploadState;
+    ///
+    /// assert!(UploadState::RequestingUrl.is_active());
+    /// assert!(!UploadState::Queued.is_active());
+    /// ```
     pub fn is_active(&self) -> bool {
         matches!(
             self,
@@ -194,6 +229,12 @@ impl UploadState {
     }
 
     /// Share of the file sent, from 0.0 to 1.0.
+    ///
+    /// ```
+    /// use direct_upload::UploadState;
+    ///
+    /// assert_eq!(UploadState::Uploading { sent: 1, total: 4 }.fraction(), 0.25);
+    /// ```
     pub fn fraction(&self) -> f64 {
         match self {
             UploadState::Uploading { sent, total } if *total > 0 => *sent as f64 / *total as f64,
@@ -203,6 +244,12 @@ impl UploadState {
     }
 
     /// A short machine-readable name, used as the row's `data-state`.
+    ///
+    /// ```
+    /// use direct_upload::UploadState;
+    ///
+    /// assert_eq!(UploadState::Checking.name(), "checking");
+    /// ```
     pub fn name(&self) -> &'static str {
         match self {
             UploadState::Checking => "checking",
@@ -218,6 +265,13 @@ impl UploadState {
 }
 
 /// The whole batch at a glance, derived from the files' states.
+///
+/// ```
+/// use direct_upload::BatchSummary;
+///
+/// let summary = BatchSummary { files: 2, done: 2, bytes_sent: 10, bytes_total: 10, ..Default::default() };
+/// assert!(summary.is_complete());
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct BatchSummary {
     /// Files in the list.
@@ -272,6 +326,12 @@ impl BatchSummary {
     }
 
     /// Overall progress in percent (0 to 100), by bytes.
+    ///
+    /// ```
+    /// use direct_upload::BatchSummary;
+    ///
+    /// assert_eq!(BatchSummary { files: 1, pending: 1, bytes_sent: 1, bytes_total: 3, ..Default::default() }.percent(), 33);
+    /// ```
     pub fn percent(&self) -> u32 {
         if self.bytes_total == 0 {
             return if self.files > 0 && self.pending == 0 {
@@ -284,6 +344,12 @@ impl BatchSummary {
     }
 
     /// True when files were added and none is still waiting or uploading.
+    ///
+    /// ```
+    /// use direct_upload::BatchSummary;
+    ///
+    /// assert!(!BatchSummary::default().is_complete(), "nothing added, nothing complete");
+    /// ```
     pub fn is_complete(&self) -> bool {
         self.files > 0 && self.pending == 0
     }

@@ -4,6 +4,10 @@
 
 /// The image types Cloudflare Images accepts (HEIC and AVIF depend on the plan; add them to
 /// `accept` if yours takes them).
+///
+/// ```
+/// assert!(direct_upload::validate::CLOUDFLARE_TYPES.contains(&"image/webp"));
+/// ```
 pub const CLOUDFLARE_TYPES: [&str; 5] = [
     "image/png",
     "image/jpeg",
@@ -12,10 +16,22 @@ pub const CLOUDFLARE_TYPES: [&str; 5] = [
     "image/svg+xml",
 ];
 /// Cloudflare's size limit: 10 MB.
+///
+/// ```
+/// assert_eq!(direct_upload::validate::CLOUDFLARE_MAX_BYTES, 10_485_760);
+/// ```
 pub const CLOUDFLARE_MAX_BYTES: u64 = 10 * 1024 * 1024;
 /// Cloudflare's limit per side.
+///
+/// ```
+/// assert_eq!(direct_upload::validate::CLOUDFLARE_MAX_SIDE, 12_000);
+/// ```
 pub const CLOUDFLARE_MAX_SIDE: u32 = 12_000;
 /// Cloudflare's area limit.
+///
+/// ```
+/// assert_eq!(direct_upload::validate::CLOUDFLARE_MAX_PIXELS, 100_000_000);
+/// ```
 pub const CLOUDFLARE_MAX_PIXELS: u64 = 100_000_000;
 
 /// What the widget accepts. `Default` is exactly Cloudflare's limits.
@@ -58,6 +74,13 @@ impl Default for Restrictions {
 
 impl Restrictions {
     /// No checks in the browser: every file is sent and the upload host is the only judge.
+    ///
+    /// ```
+    /// use direct_upload::validate::check_file;
+    /// use direct_upload::Restrictions;
+    ///
+    /// assert!(check_file(&Restrictions::off(), None, 50_000_000).is_ok());
+    /// ```
     pub fn off() -> Self {
         Self {
             accept: Vec::new(),
@@ -70,17 +93,36 @@ impl Restrictions {
     }
 
     /// Only these MIME types.
+    ///
+    /// ```
+    /// use direct_upload::Restrictions;
+    ///
+    /// assert_eq!(Restrictions::default().accept(&["image/jpeg"]).accept, ["image/jpeg"]);
+    /// ```
     pub fn accept(mut self, types: &[&str]) -> Self {
         self.accept = types.iter().map(|t| t.to_string()).collect();
         self
     }
     /// Files from `min` to `max` bytes (never more than Cloudflare takes).
+    ///
+    /// ```
+    /// use direct_upload::Restrictions;
+    ///
+    /// let limits = Restrictions::default().size(10_000, 50_000_000);
+    /// assert_eq!((limits.min_bytes, limits.max_bytes), (10_000, 10_485_760));
+    /// ```
     pub fn size(mut self, min: u64, max: u64) -> Self {
         self.min_bytes = min;
         self.max_bytes = max.min(CLOUDFLARE_MAX_BYTES);
         self
     }
     /// At most `count` files in the list.
+    ///
+    /// ```
+    /// use direct_upload::Restrictions;
+    ///
+    /// assert_eq!(Restrictions::default().max_files(3).max_files, Some(3));
+    /// ```
     pub fn max_files(mut self, count: usize) -> Self {
         self.max_files = Some(count);
         self
@@ -88,6 +130,12 @@ impl Restrictions {
 }
 
 /// Why a file was refused before sending.
+///
+/// ```
+/// use direct_upload::Rejection;
+///
+/// assert_eq!(Rejection::TooManyFiles { max: 3 }.to_string(), "at most 3 files");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
     /// The bytes are not an accepted image type (`found` is what they are, if known).
@@ -188,6 +236,10 @@ pub fn sniff_type(head: &[u8]) -> Option<&'static str> {
 }
 
 /// Bytes read from the start of a file to find its type (enough for an SVG's prologue).
+///
+/// ```
+/// assert!(direct_upload::validate::HEAD_BYTES >= 12, "enough for every signature");
+/// ```
 pub const HEAD_BYTES: u32 = 512;
 
 /// Checks what can be known without decoding: type and size.

@@ -35,6 +35,20 @@ pub struct FileEntry {
 }
 
 /// A failed file, as the `on_error` callback receives it.
+///
+/// ```no_run
+/// use direct_upload::{DirectUpload, FileFailure};
+/// use leptos::prelude::*;
+///
+/// # fn page() -> impl IntoView {
+/// view! {
+///     <DirectUpload
+///         backend="/api/direct-upload"
+///         on_error=Callback::new(|failure: FileFailure| leptos::logging::warn!("{}: {}", failure.file_name, failure.error))
+///     />
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileFailure {
     /// Name of the file.
@@ -44,6 +58,20 @@ pub struct FileFailure {
 }
 
 /// A file whose upload starts, as the `on_start` callback receives it.
+///
+/// ```no_run
+/// use direct_upload::{DirectUpload, FileStarted};
+/// use leptos::prelude::*;
+///
+/// # fn page() -> impl IntoView {
+/// view! {
+///     <DirectUpload
+///         backend="/api/direct-upload"
+///         on_start=Callback::new(|started: FileStarted| leptos::logging::log!("{} (try {})", started.file_name, started.attempt))
+///     />
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileStarted {
     /// Name of the file.
