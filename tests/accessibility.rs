@@ -4,7 +4,6 @@
 
 mod support;
 
-use direct_upload::RetryPolicy;
 use support::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -89,12 +88,7 @@ async fn no_violations_when_empty_uploading_done_or_failed() {
         "done and failed rows"
     );
 
-    let retry = RetryPolicy {
-        max_retries: 0,
-        base_delay_ms: 10,
-        max_delay_ms: 10,
-        stall_timeout_ms: 0,
-    };
+    let retry = quick_retries(0, 0);
     let busy = mount(Setup {
         retry,
         ..Setup::new(format!(

@@ -4,7 +4,7 @@
 
 mod support;
 
-use direct_upload::{Lang, Restrictions, RetryPolicy};
+use direct_upload::{Lang, Restrictions};
 use support::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -222,12 +222,7 @@ async fn uploads_run_within_the_concurrency_limit() {
 #[wasm_bindgen_test]
 async fn passing_failures_are_retried_with_a_fresh_url_and_land_once() {
     let key = unique("retry");
-    let retry = RetryPolicy {
-        max_retries: 3,
-        base_delay_ms: 30,
-        max_delay_ms: 200,
-        stall_timeout_ms: 0,
-    };
+    let retry = quick_retries(3, 0);
     let widget = mount(Setup {
         retry,
         ..Setup::new(format!(
@@ -252,12 +247,7 @@ async fn passing_failures_are_retried_with_a_fresh_url_and_land_once() {
 #[wasm_bindgen_test]
 async fn permanent_failures_are_not_retried_but_can_be_retried_by_hand() {
     let key = unique("permanent");
-    let retry = RetryPolicy {
-        max_retries: 3,
-        base_delay_ms: 30,
-        max_delay_ms: 200,
-        stall_timeout_ms: 0,
-    };
+    let retry = quick_retries(3, 0);
     let widget = mount(Setup {
         retry,
         ..Setup::new(format!(
@@ -286,12 +276,7 @@ async fn permanent_failures_are_not_retried_but_can_be_retried_by_hand() {
 #[wasm_bindgen_test]
 async fn a_stalled_upload_is_aborted_and_retried() {
     let key = unique("stall");
-    let retry = RetryPolicy {
-        max_retries: 2,
-        base_delay_ms: 30,
-        max_delay_ms: 100,
-        stall_timeout_ms: 600,
-    };
+    let retry = quick_retries(2, 600);
     let widget = mount(Setup {
         retry,
         ..Setup::new(format!(
@@ -313,12 +298,7 @@ async fn a_stalled_upload_is_aborted_and_retried() {
 async fn queued_and_running_uploads_can_be_cancelled() {
     let key = unique("cancel");
     // Every URL stalls, and only one file runs at a time: one running, one queued.
-    let retry = RetryPolicy {
-        max_retries: 0,
-        base_delay_ms: 30,
-        max_delay_ms: 100,
-        stall_timeout_ms: 0,
-    };
+    let retry = quick_retries(0, 0);
     let widget = mount(Setup {
         retry,
         concurrency: 1,

@@ -33,15 +33,8 @@ async fn records_files_variants_and_keys_survive_a_restart() {
     };
     assert_eq!(strip_host(&after), strip_host(&before));
     assert_eq!(after["result"]["variants"].as_array().unwrap().len(), 3);
-    let blob = s
-        .get(&format!("v1/{id}/blob"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(blob.to_vec(), bytes);
+    let blob = s.blob(&id).await;
+    assert_eq!(blob, bytes);
     let (_, keys_after) = send(s.get("v1/keys")).await;
     assert_eq!(keys_after, keys_before, "the signing key is kept");
     let small = after["result"]["variants"]
@@ -99,15 +92,8 @@ async fn fifty_concurrent_uploads_are_all_stored_and_none_mixed_up() {
         assert_eq!(body["result"]["filename"], format!("file-{i}.png"));
     }
     for (i, (id, _)) in targets.iter().enumerate() {
-        let blob = s
-            .get(&format!("v1/{id}/blob"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        assert_eq!(blob.to_vec(), files[i], "image {i} holds its own bytes");
+        let blob = s.blob(&id).await;
+        assert_eq!(blob, files[i], "image {i} holds its own bytes");
     }
     let (_, stats) = send(s.get("v1/stats")).await;
     assert_eq!(stats["result"]["count"]["current"], 50);

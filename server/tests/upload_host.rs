@@ -33,15 +33,8 @@ async fn an_upload_answers_the_record_with_variant_urls() {
         variants,
         [format!("{base}/public"), format!("{base}/thumbnail")]
     );
-    let blob = s
-        .get(&format!("v1/{id}/blob"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(blob.to_vec(), bytes);
+    let blob = s.blob(&id).await;
+    assert_eq!(blob, bytes);
 }
 
 #[tokio::test]
@@ -53,19 +46,8 @@ async fn a_url_takes_exactly_one_upload() {
     let (status, body) = s.upload_to(&url, &png(60, 60), "second.png").await;
     assert_eq!((status, code(&body)), (409, 5409));
     assert!(message(&body).contains("already been used"));
-    let blob = s
-        .get(&format!("v1/{id}/blob"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(
-        blob.to_vec(),
-        first,
-        "the first upload survives the second attempt"
-    );
+    let blob = s.blob(&id).await;
+    assert_eq!(blob, first, "the first upload survives the second attempt");
 }
 
 #[tokio::test]
@@ -88,15 +70,8 @@ async fn racing_uploads_to_one_url_store_exactly_one() {
     for (status, body) in answers.iter().filter(|(status, _)| *status != 200) {
         assert_eq!((*status, code(body)), (409, 5409));
     }
-    let blob = s
-        .get(&format!("v1/{id}/blob"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(blob.to_vec(), files[winners[0]]);
+    let blob = s.blob(&id).await;
+    assert_eq!(blob, files[winners[0]]);
     assert_eq!(
         std::fs::read_dir(s.data_dir.path().join("images"))
             .unwrap()

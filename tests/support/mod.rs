@@ -42,6 +42,16 @@ pub fn photo() -> File {
     make_file(LANDSCAPE_JPG, "landscape.jpg", "image/jpeg")
 }
 
+/// Retries for tests: `max` of them, quickly, and a stall timeout (0: none).
+pub fn quick_retries(max: u32, stall_timeout_ms: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_retries: max,
+        base_delay_ms: 30,
+        max_delay_ms: 200,
+        stall_timeout_ms,
+    }
+}
+
 /// A unique name for this run, for test-control keys.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", (js_sys::Math::random() * 1e12) as u64)

@@ -110,6 +110,18 @@ impl Service {
         body["result"].clone()
     }
 
+    /// The stored original of an image, through `GET v1/{id}/blob`.
+    pub async fn blob(&self, id: &str) -> Vec<u8> {
+        self.get(&format!("v1/{id}/blob"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec()
+    }
+
     pub async fn stop(self) -> tempfile::TempDir {
         self.running.stop().await.unwrap();
         self.data_dir
