@@ -567,3 +567,50 @@ async fn exif_orientation_is_respected_when_re_encoding() {
         "re-encoded upright, fitted into 100 px"
     );
 }
+
+#[wasm_bindgen_test]
+async fn destroying_a_mounted_widget_frees_its_previews_and_markup() {
+    let key = unique("destroy");
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&host).unwrap();
+    let options = js_sys::JSON::parse(&format!(
+        r#"{{"backend": "{SERVICE}/_local/flaky-backend?key={key}&fail=99&mode=stall", "maxRetries": 0, "stallTimeoutMs": 0}}"#
+    ))
+    .unwrap();
+    let mut handle = direct_upload::embed::mount_widget(host.clone(), options).expect("mounts");
+    let input: web_sys::HtmlInputElement = host
+        .query_selector(".du__input")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    input.set_files(transfer(&[photo()]).files().as_ref());
+    input
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    let mut preview = None;
+    for _ in 0..200 {
+        leptos::task::tick().await;
+        if let Some(img) = host.query_selector(".du__preview-img").unwrap() {
+            preview = Some(img.unchecked_into::<web_sys::HtmlImageElement>().src());
+            break;
+        }
+        sleep(25).await;
+    }
+    let preview = preview.expect("the uploading file shows a local preview");
+    assert!(gloo_net::http::Request::get(&preview).send().await.is_ok());
+    handle.destroy();
+    leptos::task::tick().await;
+    assert!(
+        host.query_selector(".du").unwrap().is_none(),
+        "the markup is gone"
+    );
+    assert!(
+        gloo_net::http::Request::get(&preview).send().await.is_err(),
+        "the preview's object URL is revoked"
+    );
+    assert!(
+        handle.state().is_null(),
+        "the handle does nothing once destroyed"
+    );
+}
