@@ -7,22 +7,22 @@ pub fn format_bytes(bytes: u64, decimal: char, bytes_word: &str) -> String {
     if bytes < 1000 {
         return format!("{bytes} {bytes_word}");
     }
-    let mut value = bytes as f64 / 1000.0;
+    // Integer arithmetic only: formatting floats would pull core's float printer (about
+    // 15 KB of wasm) into every page that shows the widget.
     let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
+    let mut divisor: u64 = 1000;
+    while unit < UNITS.len() - 1 && bytes >= divisor * 1000 {
+        divisor *= 1000;
         unit += 1;
     }
-    let number = if value < 10.0 {
-        format!("{value:.1}")
+    // Saturating: only sizes beyond any real file (exabytes) could overflow u64 here, and u128
+    // arithmetic would add its own division routines to the wasm.
+    let tenths = bytes.saturating_mul(10).saturating_add(divisor / 2) / divisor;
+    if tenths < 100 {
+        format!("{}{decimal}{} {}", tenths / 10, tenths % 10, UNITS[unit])
     } else {
-        format!("{value:.0}")
-    };
-    format!(
-        "{} {}",
-        number.replace('.', &decimal.to_string()),
-        UNITS[unit]
-    )
+        format!("{} {}", bytes.saturating_add(divisor / 2) / divisor, UNITS[unit])
+    }
 }
 
 #[cfg(test)]
@@ -36,5 +36,9 @@ mod tests {
         assert_eq!(format_bytes(1_500_000, '.', "bytes"), "1.5 MB");
         assert_eq!(format_bytes(1_500_000, ',', "Bytes"), "1,5 MB");
         assert_eq!(format_bytes(10_485_760, '.', "bytes"), "10 MB");
+        assert_eq!(format_bytes(5_000, '.', "bytes"), "5.0 KB");
+        assert_eq!(format_bytes(9_960, '.', "bytes"), "10 KB", "rounding up to 10 drops the decimal");
+        assert_eq!(format_bytes(999_999, '.', "bytes"), "1000 KB");
+        assert_eq!(format_bytes(2_500_000_000_000, '.', "bytes"), "2.5 TB");
     }
 }
