@@ -21,7 +21,11 @@ pub fn format_bytes(bytes: u64, decimal: char, bytes_word: &str) -> String {
     if tenths < 100 {
         format!("{}{decimal}{} {}", tenths / 10, tenths % 10, UNITS[unit])
     } else {
-        format!("{} {}", bytes.saturating_add(divisor / 2) / divisor, UNITS[unit])
+        format!(
+            "{} {}",
+            bytes.saturating_add(divisor / 2) / divisor,
+            UNITS[unit]
+        )
     }
 }
 
@@ -37,7 +41,11 @@ mod tests {
         assert_eq!(format_bytes(1_500_000, ',', "Bytes"), "1,5 MB");
         assert_eq!(format_bytes(10_485_760, '.', "bytes"), "10 MB");
         assert_eq!(format_bytes(5_000, '.', "bytes"), "5.0 KB");
-        assert_eq!(format_bytes(9_960, '.', "bytes"), "10 KB", "rounding up to 10 drops the decimal");
+        assert_eq!(
+            format_bytes(9_960, '.', "bytes"),
+            "10 KB",
+            "rounding up to 10 drops the decimal"
+        );
         assert_eq!(format_bytes(999_999, '.', "bytes"), "1000 KB");
         assert_eq!(format_bytes(2_500_000_000_000, '.', "bytes"), "2.5 TB");
     }

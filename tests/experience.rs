@@ -591,13 +591,21 @@ async fn destroying_a_mounted_widget_frees_its_previews_and_markup() {
     let mut preview = None;
     for _ in 0..200 {
         leptos::task::tick().await;
+        // The row must be in view for its preview to be made, as for a person scrolling to it.
+        if let Some(row) = host.query_selector(".du__file").unwrap() {
+            row.scroll_into_view();
+        }
         if let Some(img) = host.query_selector(".du__preview-img").unwrap() {
             preview = Some(img.unchecked_into::<web_sys::HtmlImageElement>().src());
             break;
         }
         sleep(25).await;
     }
-    let preview = preview.expect("the uploading file shows a local preview");
+    let preview = preview.unwrap_or_else(|| {
+        let height = web_sys::window().unwrap().inner_height().unwrap().as_f64().unwrap();
+        let scroll = web_sys::window().unwrap().scroll_y().unwrap();
+        panic!("no local preview; host at offsetTop {} (scroll {scroll}, viewport {height}); it shows: {}", host.offset_top(), host.inner_html())
+    });
     assert!(gloo_net::http::Request::get(&preview).send().await.is_ok());
     handle.destroy();
     leptos::task::tick().await;
