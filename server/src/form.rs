@@ -56,14 +56,19 @@ impl Form {
     }
 }
 
-/// Reads a request body into a [`Form`].
-pub async fn read_form(request: Request) -> ApiResult<Form> {
-    let content_type = request
+/// The request's Content-Type, lower-cased (empty when absent).
+pub fn content_type_of(request: &Request) -> String {
+    request
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+/// Reads a request body into a [`Form`].
+pub async fn read_form(request: Request) -> ApiResult<Form> {
+    let content_type = content_type_of(&request);
     if content_type.starts_with("multipart/form-data") {
         // API forms are small but for an optional 10 MB file: buffer them (bounded) so that an
         // empty form, which the SDKs send for a call without parameters, is told apart from a

@@ -3,14 +3,13 @@
 
 use axum::extract::multipart::Multipart;
 use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::envelope::{ok, ApiError, ApiResult};
-use crate::form::{multipart_error, read_capped, FilePart};
+use crate::form::{content_type_of, multipart_error, read_capped, FilePart};
 use crate::imaging::MAX_FILE_BYTES;
 use crate::ingest::{ingest, remove_blob};
 use crate::state::{rfc3339_millis, AppState};
@@ -51,13 +50,11 @@ async fn receive_upload(
     Path((account_hash, id)): Path<(String, String)>,
     request: Request,
 ) -> ApiResult {
-    let refusal = |error: ApiError| async move { Err::<axum::response::Response, _>(error) };
     if account_hash != state.urls().account_hash {
         drain(request).await;
-        return refusal(ApiError::not_found(format!(
+        return Err(ApiError::not_found(format!(
             "Unknown account hash '{account_hash}' in the upload URL"
-        )))
-        .await;
+        )));
     }
     // Refuse a dead URL before reading the file.
     match state.store().get(&id)? {
@@ -77,12 +74,7 @@ async fn receive_upload(
         }
         Some(_) => {}
     }
-    let content_type = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let content_type = content_type_of(&request);
     if !content_type.starts_with("multipart/form-data") {
         drain(request).await;
         let error = ApiError::new(
