@@ -33,6 +33,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/v1", get(list_v1).post(upload_v1))
         .route("/v1/stats", get(stats))
         .route("/v1/keys", get(keys))
+        .route(
+            "/v1/keys/{name}",
+            axum::routing::put(put_key).delete(delete_key),
+        )
         .route("/v1/variants", get(list_variants).post(create_variant))
         .route(
             "/v1/variants/{variant}",
@@ -508,9 +512,60 @@ async fn stats(State(state): State<AppState>) -> ApiResult {
 }
 
 async fn keys(State(state): State<AppState>) -> ApiResult {
-    Ok(ok(
-        json!({"keys": [{"name": "default", "value": state.signing_key()}]}),
-    ))
+    keys_answer(&state)
+}
+
+fn keys_answer(state: &AppState) -> ApiResult {
+    let keys: Vec<_> = state
+        .store()
+        .signing_keys()?
+        .into_iter()
+        .map(|(name, value)| json!({"name": name, "value": value}))
+        .collect();
+    Ok(ok(json!({ "keys": keys })))
+}
+
+/// Creates the named key, or gives it a new value (rotation); answers every key.
+async fn put_key(
+    State(state): State<AppState>,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult {
+    let name = path_param(&params, "name");
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ApiError::bad_request(
+            "A signing key name is 1 to 64 letters, digits, '-' or '_'",
+        ));
+    }
+    state
+        .store()
+        .put_signing_key(&name, &crate::new_signing_key())?;
+    keys_answer(&state)
+}
+
+/// Deletes the named key (never the last one); answers the keys left.
+async fn delete_key(
+    State(state): State<AppState>,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult {
+    let name = path_param(&params, "name");
+    let keys = state.store().signing_keys()?;
+    if !keys.iter().any(|(key, _)| *key == name) {
+        return Err(ApiError::not_found(format!(
+            "Signing key '{name}' not found"
+        )));
+    }
+    if keys.len() == 1 {
+        return Err(ApiError::bad_request(
+            "The last signing key cannot be deleted",
+        ));
+    }
+    state.store().delete_signing_key(&name)?;
+    keys_answer(&state)
 }
 
 async fn list_variants(State(state): State<AppState>) -> ApiResult {

@@ -64,12 +64,27 @@ async fn deliver(
     if signed {
         // The whole path as the client sent it (OriginalUri: nesting strips the base path);
         // Cloudflare signs url.pathname, still percent-encoded.
-        if let Err(reason) = signing::verify(
-            uri.path(),
-            uri.query(),
-            state.signing_key(),
-            state.now().unix_timestamp(),
-        ) {
+        let keys = match state.signing_keys() {
+            Ok(keys) => keys,
+            Err(error) => return error.into_response(),
+        };
+        let now = state.now().unix_timestamp();
+        // Valid when any key signed it, so that keys can be rotated without breaking links.
+        let verdicts: Vec<_> = keys
+            .iter()
+            .map(|key| signing::verify(uri.path(), uri.query(), key, now))
+            .collect();
+        if !verdicts.iter().any(Result::is_ok) {
+            // Report the most telling reason: an expired link before a mismatch.
+            let reason = verdicts
+                .into_iter()
+                .filter_map(Result::err)
+                .min_by_key(|e| match e {
+                    signing::SignatureError::Expired => 0,
+                    signing::SignatureError::Missing | signing::SignatureError::BadExpiry => 1,
+                    signing::SignatureError::Mismatch => 2,
+                })
+                .unwrap_or(signing::SignatureError::Mismatch);
             return refuse(StatusCode::FORBIDDEN, format!("Forbidden: {reason}"));
         }
     }

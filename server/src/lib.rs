@@ -110,27 +110,26 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         account_hash: config.account_hash(),
         public,
     };
-    let signing_key = match (
-        &config.signing_key,
-        store
-            .setting("signing_key")
-            .map_err(|e| std::io::Error::other(e.message))?,
-    ) {
-        (Some(key), _) => key.clone(),
-        (None, Some(key)) => key,
-        (None, None) => {
-            let key = format!(
-                "{}{}",
-                uuid::Uuid::new_v4().simple(),
-                uuid::Uuid::new_v4().simple()
-            );
+    // The key named "default": the configured one, else the one kept from an earlier run,
+    // else a new one.
+    let io = |e: envelope::ApiError| std::io::Error::other(e.message);
+    let has_default = store
+        .signing_keys()
+        .map_err(io)?
+        .iter()
+        .any(|(name, _)| name == "default");
+    match &config.signing_key {
+        Some(key) => store.put_signing_key("default", key).map_err(io)?,
+        None if !has_default => {
+            // Data directories from before named keys kept the key as a setting.
+            let kept = store.setting("signing_key").map_err(io)?;
             store
-                .set_setting("signing_key", &key)
-                .map_err(|e| std::io::Error::other(e.message))?;
-            key
+                .put_signing_key("default", &kept.unwrap_or_else(new_signing_key))
+                .map_err(io)?
         }
-    };
-    let state = AppState::new(config.clone(), store, urls.clone(), signing_key);
+        None => {}
+    }
+    let state = AppState::new(config.clone(), store, urls.clone());
 
     let client = match (&config.cf_account_id, &config.cf_api_token) {
         (Some(account), Some(token)) => images_client::ImagesClient::new(
@@ -188,6 +187,15 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         shutdown: Some(sender),
         task,
     })
+}
+
+/// A fresh random signing key (256 bits, hex).
+pub fn new_signing_key() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 async fn index(State(state): State<AppState>) -> impl IntoResponse {

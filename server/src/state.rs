@@ -36,7 +36,6 @@ struct Inner {
     config: Config,
     store: Store,
     urls: Urls,
-    signing_key: String,
     http: reqwest::Client,
     rate_limiter: RateLimiter,
     /// Seconds added to the wall clock; only test controls change it.
@@ -45,7 +44,7 @@ struct Inner {
 
 impl AppState {
     /// Builds the state from its parts.
-    pub fn new(config: Config, store: Store, urls: Urls, signing_key: String) -> Self {
+    pub fn new(config: Config, store: Store, urls: Urls) -> Self {
         let http = reqwest::Client::builder()
             .user_agent(concat!("direct-upload-server/", env!("CARGO_PKG_VERSION")))
             .timeout(std::time::Duration::from_secs(30))
@@ -57,7 +56,6 @@ impl AppState {
                 config,
                 store,
                 urls,
-                signing_key,
                 http,
                 rate_limiter,
                 clock_offset: AtomicI64::new(0),
@@ -76,9 +74,14 @@ impl AppState {
     pub fn urls(&self) -> &Urls {
         &self.inner.urls
     }
-    /// The key that signs delivery URLs.
-    pub fn signing_key(&self) -> &str {
-        &self.inner.signing_key
+    /// The values of every signing key; a delivery URL signed with any of them is valid.
+    pub fn signing_keys(&self) -> Result<Vec<String>, ApiError> {
+        Ok(self
+            .store()
+            .signing_keys()?
+            .into_iter()
+            .map(|(_, value)| value)
+            .collect())
     }
     /// The outgoing HTTP client (backend → Images API, upload by URL, webhooks).
     pub fn http(&self) -> &reqwest::Client {

@@ -158,6 +158,7 @@ CREATE TABLE IF NOT EXISTS variants (
     never_require_signed_urls INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS signing_keys (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
 impl Store {
@@ -432,6 +433,34 @@ impl Store {
                     row.get(0)
                 })?;
         Ok(count as u64)
+    }
+
+    /// Every signing key as `(name, value)`, by name.
+    pub fn signing_keys(&self) -> Result<Vec<(String, String)>, ApiError> {
+        let db = self.db();
+        let mut statement = db.prepare("SELECT name, value FROM signing_keys ORDER BY name")?;
+        let keys = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(keys)
+    }
+
+    /// Creates or replaces a signing key.
+    pub fn put_signing_key(&self, name: &str, value: &str) -> Result<(), ApiError> {
+        self.db().execute(
+            "INSERT INTO signing_keys (name, value) VALUES (?1, ?2)
+             ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            params![name, value],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes a signing key; false when there was none.
+    pub fn delete_signing_key(&self, name: &str) -> Result<bool, ApiError> {
+        Ok(self
+            .db()
+            .execute("DELETE FROM signing_keys WHERE name = ?1", [name])?
+            == 1)
     }
 
     /// Every named variant, by name.

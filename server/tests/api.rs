@@ -497,7 +497,7 @@ async fn variants_can_be_listed_created_changed_and_deleted() {
 }
 
 #[tokio::test]
-async fn keys_return_the_signing_key() {
+async fn signing_keys_can_be_listed_added_rotated_and_deleted() {
     let s = service_with(|c| c.signing_key = Some("k3y".into())).await;
     let (status, body) = send(s.get("v1/keys")).await;
     assert_eq!(status, 200);
@@ -505,4 +505,53 @@ async fn keys_return_the_signing_key() {
         body["result"]["keys"],
         json!([{"name": "default", "value": "k3y"}])
     );
+
+    let (status, body) = send(
+        s.http
+            .put(s.api("v1/keys/second"))
+            .bearer_auth(&s.running.api_token),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let keys = body["result"]["keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 2);
+    let second = keys.iter().find(|k| k["name"] == "second").unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(second.len(), 64, "a new key is 256 random bits in hex");
+
+    // Rotating gives the key a new value.
+    let (_, body) = send(
+        s.http
+            .put(s.api("v1/keys/second"))
+            .bearer_auth(&s.running.api_token),
+    )
+    .await;
+    let rotated = body["result"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "second")
+        .unwrap()["value"]
+        .clone();
+    assert_ne!(rotated, json!(second));
+
+    let (status, body) = send(
+        s.http
+            .put(s.api("v1/keys/bad%20name"))
+            .bearer_auth(&s.running.api_token),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, 5400));
+    let (status, body) = send(s.delete("v1/keys/second")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["result"]["keys"],
+        json!([{"name": "default", "value": "k3y"}])
+    );
+    let (status, body) = send(s.delete("v1/keys/second")).await;
+    assert_eq!((status, code(&body)), (404, 5404));
+    let (status, body) = send(s.delete("v1/keys/default")).await;
+    assert_eq!((status, code(&body)), (400, 5400), "the last key stays");
 }

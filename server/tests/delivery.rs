@@ -166,6 +166,36 @@ async fn private_images_need_a_valid_signature() {
     let expired = direct_upload_server::signing::sign_url(&public, "secret-key", exp - 1200);
     assert_eq!(deliver(&s, &expired).await.0, 403);
 
+    // A URL signed with any of the account's keys is valid, until that key is deleted.
+    let (_, body) = send(
+        s.http
+            .put(s.api("v1/keys/rotation"))
+            .bearer_auth(&s.running.api_token),
+    )
+    .await;
+    let rotation = body["result"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "rotation")
+        .unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by_new_key = direct_upload_server::signing::sign_url(&public, &rotation, exp);
+    assert_eq!(deliver(&s, &by_new_key).await.0, 200);
+    send(s.delete("v1/keys/rotation")).await;
+    assert_eq!(
+        deliver(&s, &by_new_key).await.0,
+        403,
+        "a deleted key signs nothing"
+    );
+    assert_eq!(
+        deliver(&s, &signed).await.0,
+        200,
+        "the other key still works"
+    );
+
     // A variant marked neverRequireSignedURLs is public even for private images.
     let body = json!({"id": "open", "options": {"fit": "scale-down", "width": 10, "height": 10}, "neverRequireSignedURLs": true});
     let (status, created) = send(s.post("v1/variants").json(&body)).await;

@@ -66,6 +66,10 @@ test('upload, edit, blob, list, stats, keys, delete', async () => {
   assert.ok(stats.count.current >= 1);
   const keys = await client.images.v1.keys.list({ account_id });
   assert.ok(keys.keys[0].value);
+  const added = await client.images.v1.keys.update(`node${run}`, { account_id });
+  assert.ok(added.keys.some((k) => k.name === `node${run}`));
+  const left = await client.images.v1.keys.delete(`node${run}`, { account_id });
+  assert.ok(!left.keys.some((k) => k.name === `node${run}`));
   await client.images.v1.delete(image.id, { account_id });
   await assert.rejects(client.images.v1.get(image.id, { account_id }), Cloudflare.NotFoundError);
 });

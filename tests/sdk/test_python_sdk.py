@@ -90,6 +90,10 @@ class Images(unittest.TestCase):
         self.assertGreaterEqual(client.images.v1.stats.get(account_id=ACCOUNT).count.current, 1)
         keys = client.images.v1.keys.list(account_id=ACCOUNT)
         self.assertTrue(keys.keys[0].value)
+        added = client.images.v1.keys.update(f"py{RUN}", account_id=ACCOUNT)
+        self.assertIn(f"py{RUN}", [k.name for k in added.keys])
+        left = client.images.v1.keys.delete(f"py{RUN}", account_id=ACCOUNT)
+        self.assertNotIn(f"py{RUN}", [k.name for k in left.keys])
 
         client.images.v1.delete(image.id, account_id=ACCOUNT)
         with self.assertRaises(NotFoundError):
