@@ -217,11 +217,16 @@ impl Store {
 
     /// Sets a named setting.
     pub fn set_setting(&self, name: &str, value: &str) -> Result<(), ApiError> {
-        self.db().execute(
-            "INSERT INTO settings (name, value) VALUES (?1, ?2)
-             ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-            params![name, value],
-        )?;
+        self.upsert("settings", name, value)
+    }
+
+    /// Inserts or replaces `name = value` in one of the two name/value tables.
+    fn upsert(&self, table: &'static str, name: &str, value: &str) -> Result<(), ApiError> {
+        let sql = format!(
+            "INSERT INTO {table} (name, value) VALUES (?1, ?2)
+             ON CONFLICT(name) DO UPDATE SET value = excluded.value"
+        );
+        self.db().execute(&sql, params![name, value])?;
         Ok(())
     }
 
@@ -447,12 +452,7 @@ impl Store {
 
     /// Creates or replaces a signing key.
     pub fn put_signing_key(&self, name: &str, value: &str) -> Result<(), ApiError> {
-        self.db().execute(
-            "INSERT INTO signing_keys (name, value) VALUES (?1, ?2)
-             ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-            params![name, value],
-        )?;
-        Ok(())
+        self.upsert("signing_keys", name, value)
     }
 
     /// Deletes a signing key; false when there was none.
