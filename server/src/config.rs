@@ -111,6 +111,14 @@ pub struct Config {
     /// tests can see upload URLs expire. Never enable this outside tests.
     #[arg(long, env = "DU_TEST_CONTROLS", default_value_t = false)]
     pub enable_test_controls: bool,
+
+    /// Limits of the one-time upload host (request bodies, multipart part headers).
+    #[command(flatten)]
+    pub upload_limits: crate::form::UploadLimits,
+
+    /// Limits on decoding images (memory budget shared by ingest and delivery).
+    #[command(flatten)]
+    pub decode_limits: crate::decode_budget::DecodeLimits,
 }
 
 impl Config {

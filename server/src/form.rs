@@ -14,6 +14,14 @@ use serde_json::{Map, Value};
 use crate::envelope::{ApiError, ApiResult};
 use crate::imaging::MAX_FILE_BYTES;
 
+/// Limits of the upload host's request bodies, as flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UploadLimits {
+    /// Most bytes the header section of one multipart part may have.
+    #[arg(long, env = "DU_MAX_PART_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_part_header_bytes: usize,
+}
+
 /// A file sent in a form.
 #[derive(Debug, Clone)]
 pub struct FilePart {

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod backend;
 pub mod config;
+pub mod decode_budget;
 pub mod delivery;
 pub mod envelope;
 pub mod form;
