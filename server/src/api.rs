@@ -107,35 +107,8 @@ async fn authenticate(
 
 /// Checks a custom id against Cloudflare's rules.
 fn check_custom_id(id: &str) -> ApiResult<()> {
-    if id.chars().count() > 1024 {
-        return Err(ApiError::bad_request(
-            "Custom ID is invalid: it must be at most 1024 characters",
-        ));
-    }
-    if id.starts_with('/') || id.ends_with('/') {
-        return Err(ApiError::bad_request(
-            "Custom ID is invalid: it cannot start or end with '/'",
-        ));
-    }
-    if uuid::Uuid::parse_str(id).is_ok() {
-        return Err(ApiError::bad_request(
-            "Custom ID is invalid: it cannot be a UUID",
-        ));
-    }
-    if id
-        .split('/')
-        .any(|segment| segment.is_empty() || segment == "." || segment == "..")
-    {
-        return Err(ApiError::bad_request(
-            "Custom ID is invalid: it cannot hold empty, '.' or '..' path segments",
-        ));
-    }
-    if id.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "Custom ID is invalid: it cannot hold control characters",
-        ));
-    }
-    Ok(())
+    crate::image_id::check_custom(id)
+        .map_err(|problem| ApiError::bad_request(format!("Custom ID is invalid: {problem}")))
 }
 
 /// The fields every create call shares, checked against the documented rules.

@@ -28,8 +28,9 @@ pub struct Config {
     #[arg(long, env = "DU_ACCOUNT_ID", default_value = DEV_ACCOUNT_ID)]
     pub account_id: String,
 
-    /// Bearer token the local Images API accepts.
-    #[arg(long, env = "DU_API_TOKEN", default_value = DEV_API_TOKEN)]
+    /// Bearer token the local Images API accepts (must not be empty).
+    #[arg(long, env = "DU_API_TOKEN", default_value = DEV_API_TOKEN, hide_env_values = true,
+          value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub api_token: String,
 
     /// Account hash used in upload and delivery URLs [default: derived from the account id].
@@ -86,10 +87,12 @@ pub struct Config {
     pub backend_creator: Option<String>,
 
     /// Reference backend: upload URL lifetime in seconds (120 to 21600).
-    #[arg(long, env = "DU_BACKEND_EXPIRY_SECS", default_value_t = 1800)]
+    #[arg(long, env = "DU_BACKEND_EXPIRY_SECS", default_value_t = 1800,
+          value_parser = clap::value_parser!(u64).range(120..=21_600))]
     pub backend_expiry_secs: u64,
 
-    /// Reference backend: comma-separated origins allowed to call it (`*` allows any).
+    /// Reference backend: comma-separated origins allowed to call it. `*` allows any origin
+    /// without credentials (no cookies); list origins to let them send credentials.
     #[arg(
         long,
         env = "DU_ALLOWED_ORIGINS",
@@ -98,9 +101,30 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// Reference backend: comma-separated request headers a cross-origin page may send
+    /// (e.g. `content-type,x-csrf-token`).
+    #[arg(
+        long,
+        env = "DU_ALLOWED_HEADERS",
+        default_value = "content-type",
+        value_delimiter = ','
+    )]
+    pub allowed_headers: Vec<String>,
+
     /// Reference backend: one-time URLs each client (by IP) may request per minute; 0 disables.
     #[arg(long, env = "DU_RATE_LIMIT_PER_MINUTE", default_value_t = 120)]
     pub rate_limit_per_minute: u32,
+
+    /// Reference backend: comma-separated addresses or networks of reverse proxies (or
+    /// Cloudflare's ranges) whose --client-ip-header names the client for the rate limit.
+    /// Empty: the TCP peer is the client, and forwarded headers are ignored.
+    #[arg(long, env = "DU_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+
+    /// Reference backend: the header a trusted proxy names the client in:
+    /// `x-forwarded-for` or `cf-connecting-ip` (behind Cloudflare).
+    #[arg(long, env = "DU_CLIENT_IP_HEADER", default_value = "x-forwarded-for")]
+    pub client_ip_header: String,
 
     /// Serve the files of this directory at `/` (e.g. the built demo in `dist/`), so that a
     /// page and its backend share one origin without Trunk.
@@ -112,6 +136,15 @@ pub struct Config {
     #[arg(long, env = "DU_TEST_CONTROLS", default_value_t = false)]
     pub enable_test_controls: bool,
 
+    /// Write the bound address (`127.0.0.1:8787`) to this file once listening, so scripts
+    /// can find a port chosen with `--listen 127.0.0.1:0`.
+    #[arg(long, env = "DU_ADDR_FILE")]
+    pub addr_file: Option<PathBuf>,
+
+    /// Connection limits (timeouts, how many at once).
+    #[command(flatten)]
+    pub connections: ConnectionLimits,
+
     /// Limits of the one-time upload host (request bodies, multipart part headers).
     #[command(flatten)]
     pub upload_limits: crate::form::UploadLimits,
@@ -121,7 +154,54 @@ pub struct Config {
     pub decode_limits: crate::decode_budget::DecodeLimits,
 }
 
+/// Limits on connections, so slow or idle clients cannot hold the server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectionLimits {
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive
+    /// connection stays open waiting for the next request.
+    #[arg(long, env = "DU_HEADER_READ_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a request body may go without sending a byte before the request fails.
+    #[arg(long, env = "DU_BODY_IDLE_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_idle_timeout_secs: u64,
+
+    /// Most connections open at once; more wait in the kernel's queue. Lowered at start-up
+    /// to leave file descriptors for the database and image files.
+    #[arg(long, env = "DU_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+}
+
+/// A configuration that cannot be served; the message names the flag.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `--api-token` is empty (an empty `X-Auth-Key` would then authenticate).
+    #[error("--api-token must not be empty")]
+    EmptyApiToken,
+    /// `--cf-api-token` is set but empty.
+    #[error("--cf-api-token must not be empty when set")]
+    EmptyCfApiToken,
+    /// A reference backend setting is invalid.
+    #[error(transparent)]
+    Backend(#[from] crate::reference_backend::ConfigError),
+}
+
 impl Config {
+    /// Refuses settings that would fail open; the reference backend's are checked by
+    /// [`crate::reference_backend::BackendConfig::from_config`].
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.api_token.trim().is_empty() {
+            return Err(ConfigError::EmptyApiToken);
+        }
+        if self.cf_api_token.as_ref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(ConfigError::EmptyCfApiToken);
+        }
+        Ok(())
+    }
+
     /// Development defaults, as if started with no flags and no environment.
     pub fn dev(data_dir: impl Into<PathBuf>) -> Self {
         let mut config = Config::parse_from(["direct-upload-server"]);

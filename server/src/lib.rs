@@ -3,18 +3,20 @@
 //! One process serves four things (see the README for the full list of routes):
 //! the Images API v4 (`/client/v4/accounts/{account_id}/images/…`), the one-time upload host
 //! (`/upload/…`), image delivery (`/cdn/…`) and the reference backend (`/api/…`).
+//! [`app`] builds all of it as one router without binding a port; [`start`] binds and serves.
 
 pub mod api;
-pub mod backend;
+pub mod clock;
 pub mod config;
 pub mod decode_budget;
 pub mod delivery;
 pub mod envelope;
 pub mod form;
-pub mod images_client;
+pub mod image_id;
 pub mod imaging;
 pub mod ingest;
-pub mod ratelimit;
+pub mod reference_backend;
+pub mod serve;
 pub mod signing;
 pub mod state;
 pub mod store;
@@ -34,9 +36,30 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_http::trace::TraceLayer;
 
-pub use config::Config;
+use clock::Clock;
+pub use config::{Config, ConfigError};
+use reference_backend::BackendConfig;
 use state::{AppState, Urls};
 use store::Store;
+
+/// Why the service cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A setting is invalid.
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The data directory or database cannot be used.
+    #[error("cannot open the store in {dir}: {reason}")]
+    Store {
+        /// The data directory.
+        dir: String,
+        /// What failed.
+        reason: String,
+    },
+    /// Binding or serving failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
 
 /// A running service.
 pub struct Running {
@@ -83,71 +106,50 @@ fn path_of(base: &str) -> String {
     }
 }
 
-/// Binds, opens the store and starts serving in the background.
-pub async fn start(config: Config) -> std::io::Result<Running> {
-    std::fs::create_dir_all(&config.data_dir)?;
-    let store = Store::open(&config.data_dir).map_err(|e| std::io::Error::other(e.message))?;
-    let listener = TcpListener::bind(config.listen).await?;
-    let addr = listener.local_addr()?;
+/// The public URLs: configured, or derived from `--public-url` (or the listen address).
+pub fn urls_of(config: &Config) -> Urls {
     let public = config
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{addr}"))
+        .unwrap_or_else(|| format!("http://{}", config.listen))
         .trim_end_matches('/')
         .to_string();
-    let urls = Urls {
-        upload_base: config
-            .upload_base
+    let base = |configured: &Option<String>, path: &str| {
+        configured
             .clone()
-            .unwrap_or_else(|| format!("{public}/upload"))
+            .unwrap_or_else(|| format!("{public}/{path}"))
             .trim_end_matches('/')
-            .to_string(),
-        delivery_base: config
-            .delivery_base
-            .clone()
-            .unwrap_or_else(|| format!("{public}/cdn"))
-            .trim_end_matches('/')
-            .to_string(),
+            .to_string()
+    };
+    Urls {
+        upload_base: base(&config.upload_base, "upload"),
+        delivery_base: base(&config.delivery_base, "cdn"),
         account_hash: config.account_hash(),
-        public,
-    };
-    // The key named "default": the configured one, else the one kept from an earlier run,
-    // else a new one.
-    let io = |e: envelope::ApiError| std::io::Error::other(e.message);
-    let has_default = store
-        .signing_keys()
-        .map_err(io)?
-        .iter()
-        .any(|(name, _)| name == "default");
-    match &config.signing_key {
-        Some(key) => store.put_signing_key("default", key).map_err(io)?,
-        None if !has_default => {
-            // Data directories from before named keys kept the key as a setting.
-            let kept = store.setting("signing_key").map_err(io)?;
-            store
-                .put_signing_key("default", &kept.unwrap_or_else(new_signing_key))
-                .map_err(io)?
-        }
-        None => {}
+        public: public.clone(),
     }
-    let state = AppState::new(config.clone(), store, urls.clone());
+}
 
-    let client = match (&config.cf_account_id, &config.cf_api_token) {
-        (Some(account), Some(token)) => images_client::ImagesClient::new(
-            state.http().clone(),
-            &config.cf_api_base,
-            account,
-            token,
-        ),
-        _ => images_client::ImagesClient::new(
-            state.http().clone(),
-            format!("{}/client/v4", urls.public),
-            &config.account_id,
-            &config.api_token,
-        ),
+/// The whole service as one router, without binding a port: checks the configuration, opens
+/// the store in `config.data_dir` and makes sure a signing key named `default` exists. The
+/// public URLs come from `--public-url` (or the listen address), which is also where the
+/// reference backend reaches the embedded Images API over HTTP.
+pub fn app(config: Config) -> Result<Router, StartError> {
+    config.validate()?;
+    let urls = urls_of(&config);
+    let backend_config =
+        BackendConfig::from_config(&config, &format!("{}/client/v4", urls.public))
+            .map_err(ConfigError::from)?;
+    let store_error = |reason: String| StartError::Store {
+        dir: config.data_dir.display().to_string(),
+        reason,
     };
-    let backend = backend::Backend::new(state.clone(), client);
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| store_error(e.to_string()))?;
+    let store = Store::open(&config.data_dir).map_err(|e| store_error(e.message))?;
+    ensure_default_signing_key(&store, config.signing_key.as_deref())
+        .map_err(|e| store_error(e.message))?;
 
+    let clock = Clock::default();
+    let state = AppState::new(config.clone(), store, urls.clone(), clock.clone());
     let mut api_routes = api::routes(state.clone());
     if config.enable_test_controls {
         api_routes = api_routes.layer(api::test_cors());
@@ -163,26 +165,59 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         tracing::warn!("test controls are enabled: /_local/ can expire URLs and move the clock");
         app = app.nest("/_local", test_controls::routes());
     }
-    let mut app = app.with_state(state).nest("/api", backend::routes(backend));
+    let backend = reference_backend::router(backend_config, state::http_client(), clock);
+    let mut app = app.with_state(state).nest("/api", backend);
     if let Some(dir) = &config.static_dir {
         app = app.fallback_service(tower_http::services::ServeDir::new(dir));
     }
-    let app = app.layer(TraceLayer::new_for_http());
+    Ok(app.layer(TraceLayer::new_for_http()))
+}
 
+/// The key named "default": the configured one, else the one kept from an earlier run, else
+/// a new one.
+fn ensure_default_signing_key(
+    store: &Store,
+    configured: Option<&str>,
+) -> Result<(), envelope::ApiError> {
+    let has_default = store
+        .signing_keys()?
+        .iter()
+        .any(|(name, _)| name == "default");
+    match configured {
+        Some(key) => store.put_signing_key("default", key),
+        None if !has_default => {
+            // Data directories from before named keys kept the key as a setting.
+            let kept = store.setting("signing_key")?;
+            store.put_signing_key("default", &kept.unwrap_or_else(new_signing_key))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Binds, builds the [`app`] and serves it in the background.
+pub async fn start(mut config: Config) -> Result<Running, StartError> {
+    config.validate()?;
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    // With port 0, the URLs must name the port actually bound.
+    config.listen = addr;
+    let app = app(config.clone())?;
+    if let Some(path) = &config.addr_file {
+        // Written whole then renamed, so a script polling for it never reads half an address.
+        let partial = path.with_extension("partial");
+        std::fs::write(&partial, addr.to_string())?;
+        std::fs::rename(&partial, path)?;
+    }
     let (sender, receiver) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = receiver.await;
-        })
-        .await
-    });
+    let task = tokio::spawn(serve::serve(
+        listener,
+        app,
+        config.connections.clone(),
+        receiver,
+    ));
     Ok(Running {
         addr,
-        urls,
+        urls: urls_of(&config),
         account_id: config.account_id.clone(),
         api_token: config.api_token.clone(),
         shutdown: Some(sender),

@@ -18,7 +18,13 @@ async fn main() -> std::io::Result<()> {
         }
         _ => "the embedded Images API".to_string(),
     };
-    let running = start(config.clone()).await?;
+    let running = match start(config.clone()).await {
+        Ok(running) => running,
+        Err(error) => {
+            eprintln!("direct-upload-server: {error}");
+            std::process::exit(2);
+        }
+    };
     let urls = &running.urls;
     println!(
         "direct-upload-server listening on http://{addr}\n\

@@ -1,6 +1,5 @@
 //! What every handler shares: configuration, the store, public URLs and the service clock.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -9,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::envelope::ApiError;
-use crate::ratelimit::RateLimiter;
+use crate::clock::Clock;
 use crate::store::{ImageRow, Store};
 use crate::variants::Variant;
 
@@ -37,28 +36,19 @@ struct Inner {
     store: Store,
     urls: Urls,
     http: reqwest::Client,
-    rate_limiter: RateLimiter,
-    /// Seconds added to the wall clock; only test controls change it.
-    clock_offset: AtomicI64,
+    clock: Clock,
 }
 
 impl AppState {
     /// Builds the state from its parts.
-    pub fn new(config: Config, store: Store, urls: Urls) -> Self {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("direct-upload-server/", env!("CARGO_PKG_VERSION")))
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .expect("the HTTP client builds with static settings");
-        let rate_limiter = RateLimiter::new(config.rate_limit_per_minute);
+    pub fn new(config: Config, store: Store, urls: Urls, clock: Clock) -> Self {
         Self {
             inner: Arc::new(Inner {
                 config,
                 store,
                 urls,
-                http,
-                rate_limiter,
-                clock_offset: AtomicI64::new(0),
+                http: http_client(),
+                clock,
             }),
         }
     }
@@ -87,20 +77,13 @@ impl AppState {
     pub fn http(&self) -> &reqwest::Client {
         &self.inner.http
     }
-    /// The reference backend's per-client limiter.
-    pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.inner.rate_limiter
-    }
     /// The service's idea of now.
     pub fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
-            + time::Duration::seconds(self.inner.clock_offset.load(Ordering::Relaxed))
+        self.inner.clock.now()
     }
     /// Moves the service clock forward (test controls only).
     pub fn advance_clock(&self, seconds: i64) {
-        self.inner
-            .clock_offset
-            .fetch_add(seconds, Ordering::Relaxed);
+        self.inner.clock.advance(seconds);
     }
 
     /// The one-time upload URL of a draft.
@@ -130,6 +113,17 @@ impl AppState {
             self.delivery_url(&row.id, &variant.id)
         }))
     }
+}
+
+/// The outgoing HTTP client: a user agent that names the service, and a deadline on every
+/// call so that no peer can hold a request forever.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("direct-upload-server/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("the HTTP client builds with static settings")
 }
 
 /// Renders a record; `url_of` gives each variant's URL.
