@@ -89,7 +89,7 @@ async fn authenticate(
             "Authentication error: no API token (send Authorization: Bearer <token>)",
         )
         .into_response(),
-        Some(token) if token != state.config().api_token => ApiError::new(
+        Some(token) if !same_secret(&token, &state.config().api_token) => ApiError::new(
             StatusCode::FORBIDDEN,
             10000,
             "Authentication error: the API token is not valid",
@@ -102,6 +102,38 @@ async fn authenticate(
         )
         .into_response(),
         Some(_) => next.run(request).await,
+    }
+}
+
+/// Compares a presented token with the configured one in time that does not depend on where
+/// they differ, so response timing cannot reveal the token byte by byte.
+fn same_secret(presented: &str, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    // An empty token never authenticates, whatever the configuration says.
+    !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+/// A query string parsed into `T`, refused in the v4 envelope (400 / 5400) when it does not
+/// parse, like every other answer of the API.
+struct ApiQuery<T>(T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|rejection| {
+                ApiError::bad_request(format!("Invalid query: {}", rejection.body_text()))
+            })
     }
 }
 
@@ -385,7 +417,7 @@ struct PageQuery {
     per_page: Option<u32>,
 }
 
-async fn list_v1(State(state): State<AppState>, Query(query): Query<PageQuery>) -> ApiResult {
+async fn list_v1(State(state): State<AppState>, ApiQuery(query): ApiQuery<PageQuery>) -> ApiResult {
     let page = query.page.unwrap_or(1).max(1);
     let per_page = query.per_page.unwrap_or(1000);
     if !(10..=10_000).contains(&per_page) {
@@ -413,7 +445,7 @@ struct CursorQuery {
     creator: Option<String>,
 }
 
-async fn list_v2(State(state): State<AppState>, Query(query): Query<CursorQuery>) -> ApiResult {
+async fn list_v2(State(state): State<AppState>, ApiQuery(query): ApiQuery<CursorQuery>) -> ApiResult {
     let per_page = query.per_page.unwrap_or(1000);
     if !(10..=10_000).contains(&per_page) {
         return Err(ApiError::bad_request(

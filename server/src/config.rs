@@ -136,6 +136,16 @@ pub struct Config {
     #[arg(long, env = "DU_TEST_CONTROLS", default_value_t = false)]
     pub enable_test_controls: bool,
 
+    /// Seconds an expired draft is kept (its URL answers 410 "expired" meanwhile) before it
+    /// is deleted; the purge runs at start-up and every --draft-purge-interval-secs.
+    #[arg(long, env = "DU_DRAFT_RETENTION_SECS", default_value_t = 86_400)]
+    pub draft_retention_secs: u64,
+
+    /// Seconds between two purges of expired drafts.
+    #[arg(long, env = "DU_DRAFT_PURGE_INTERVAL_SECS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub draft_purge_interval_secs: u64,
+
     /// Write the bound address (`127.0.0.1:8787`) to this file once listening, so scripts
     /// can find a port chosen with `--listen 127.0.0.1:0`.
     #[arg(long, env = "DU_ADDR_FILE")]

@@ -134,6 +134,11 @@ pub fn urls_of(config: &Config) -> Urls {
 /// public URLs come from `--public-url` (or the listen address), which is also where the
 /// reference backend reaches the embedded Images API over HTTP.
 pub fn app(config: Config) -> Result<Router, StartError> {
+    Ok(app_with_state(config)?.0)
+}
+
+/// [`app`], and the state behind it (for the background purge).
+fn app_with_state(config: Config) -> Result<(Router, AppState), StartError> {
     config.validate()?;
     let urls = urls_of(&config);
     let backend_config =
@@ -150,6 +155,7 @@ pub fn app(config: Config) -> Result<Router, StartError> {
 
     let clock = Clock::default();
     let state = AppState::new(config.clone(), store, urls.clone(), clock.clone());
+    purge_expired_drafts(&state);
     let mut api_routes = api::routes(state.clone());
     if config.enable_test_controls {
         api_routes = api_routes.layer(api::test_cors());
@@ -166,11 +172,22 @@ pub fn app(config: Config) -> Result<Router, StartError> {
         app = app.nest("/_local", test_controls::routes());
     }
     let backend = reference_backend::router(backend_config, state::http_client(), clock);
-    let mut app = app.with_state(state).nest("/api", backend);
+    let mut app = app.with_state(state.clone()).nest("/api", backend);
     if let Some(dir) = &config.static_dir {
         app = app.fallback_service(tower_http::services::ServeDir::new(dir));
     }
-    Ok(app.layer(TraceLayer::new_for_http()))
+    Ok((app.layer(TraceLayer::new_for_http()), state))
+}
+
+/// Deletes drafts expired longer ago than `--draft-retention-secs`: every anonymous backend
+/// call creates one, and most are never used.
+pub fn purge_expired_drafts(state: &AppState) {
+    let before = state.now().unix_timestamp() - state.config().draft_retention_secs as i64;
+    match state.store().purge_expired_drafts(before) {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "expired drafts deleted"),
+        Err(error) => tracing::warn!(%error, "purging expired drafts failed"),
+    }
 }
 
 /// The key named "default": the configured one, else the one kept from an earlier run, else
@@ -201,7 +218,7 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     let addr = listener.local_addr()?;
     // With port 0, the URLs must name the port actually bound.
     config.listen = addr;
-    let app = app(config.clone())?;
+    let (app, state) = app_with_state(config.clone())?;
     if let Some(path) = &config.addr_file {
         // Written whole then renamed, so a script polling for it never reads half an address.
         let partial = path.with_extension("partial");
@@ -209,12 +226,22 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
         std::fs::rename(&partial, path)?;
     }
     let (sender, receiver) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve::serve(
-        listener,
-        app,
-        config.connections.clone(),
-        receiver,
-    ));
+    let purge = tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(
+            state.config().draft_purge_interval_secs,
+        ));
+        every.tick().await; // the first tick is immediate; app() already purged
+        loop {
+            every.tick().await;
+            purge_expired_drafts(&state);
+        }
+    });
+    let connections = config.connections.clone();
+    let task = tokio::spawn(async move {
+        let result = serve::serve(listener, app, connections, receiver).await;
+        purge.abort();
+        result
+    });
     Ok(Running {
         addr,
         urls: urls_of(&config),

@@ -78,19 +78,16 @@ pub async fn serve(
             // A body that sends nothing for this long fails, so a stalled upload frees its slot.
             request.map(|body| axum::body::Body::new(TimeoutBody::new(body_timeout, body)))
         });
-        let mut builder = Builder::new(TokioExecutor::new());
+        // HTTP/1 only: the automatic version sniffing reads the first bytes with no
+        // deadline, so a client that connects and sends nothing would hold its slot forever.
+        let mut builder = Builder::new(TokioExecutor::new()).http1_only();
         builder
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
             .keep_alive(true);
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .keep_alive_interval(Some(header_timeout))
-            .keep_alive_timeout(header_timeout);
         let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

@@ -371,6 +371,15 @@ impl Store {
         }
     }
 
+    /// Deletes drafts whose upload URL expired before `expired_before` (unix time); returns how
+    /// many went. Drafts carry no file, so only their rows go.
+    pub fn purge_expired_drafts(&self, expired_before: i64) -> Result<usize, ApiError> {
+        Ok(self.db().execute(
+            "DELETE FROM images WHERE draft = 1 AND expiry < ?1",
+            [expired_before],
+        )?)
+    }
+
     /// Removes every rendered variant of one original.
     pub fn clear_cache_for(&self, blob_key: &str) {
         if let Ok(entries) = std::fs::read_dir(&self.cache_dir) {

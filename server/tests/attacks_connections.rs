@@ -1,0 +1,138 @@
+//! Slow and idle clients (#7) and descriptor exhaustion (#8): the server closes what sends
+//! nothing, and a normal request is served while hundreds of idle sockets are open.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Reads until the server closes the connection; returns what came and how long it took,
+/// or `None` if it was still open after `limit`.
+fn wait_for_close(stream: &mut TcpStream, limit: Duration) -> Option<(String, Duration)> {
+    let start = Instant::now();
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return Some((String::from_utf8_lossy(&seen).into(), start.elapsed())),
+            Ok(n) => seen.extend_from_slice(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some((String::from_utf8_lossy(&seen).into(), start.elapsed()))
+            }
+            Err(_) => return None,
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_headers_idle_keep_alive_and_stalled_bodies_are_closed() {
+    let s = service_with(|c| {
+        c.connections.header_read_timeout_secs = 1;
+        c.connections.body_idle_timeout_secs = 1;
+    })
+    .await;
+    let addr = s.running.addr;
+    tokio::task::spawn_blocking(move || {
+        // Slowloris: half a request, then silence.
+        let mut slow = TcpStream::connect(addr).unwrap();
+        slow.write_all(b"GET /client/v4 HTTP/1.1\r\nHost: x\r\nX-Slow: ").unwrap();
+        assert!(
+            wait_for_close(&mut slow, Duration::from_secs(10)).is_some(),
+            "a connection that never finishes its headers must be closed"
+        );
+
+        // A connection that never sends a byte.
+        let mut silent = TcpStream::connect(addr).unwrap();
+        assert!(
+            wait_for_close(&mut silent, Duration::from_secs(10)).is_some(),
+            "a connection that sends nothing must be closed"
+        );
+
+        // Keep-alive: one full request, then idle.
+        let mut idle = TcpStream::connect(addr).unwrap();
+        idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let (seen, _) = wait_for_close(&mut idle, Duration::from_secs(10))
+            .expect("an idle keep-alive connection must be closed");
+        assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
+
+        // A body that stops arriving.
+        let mut stalled = TcpStream::connect(addr).unwrap();
+        stalled
+            .write_all(
+                b"POST /upload/x/y HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n",
+            )
+            .unwrap();
+        assert!(
+            wait_for_close(&mut stalled, Duration::from_secs(10)).is_some(),
+            "a body that goes silent must not hold its connection"
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[test]
+fn idle_sockets_cannot_lock_out_other_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr_file = dir.path().join("addr");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_direct-upload-server"));
+    command
+        .args(["--listen", "127.0.0.1:0", "--header-read-timeout-secs", "2"])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--addr-file")
+        .arg(&addr_file)
+        .stdout(std::process::Stdio::null());
+    // SAFETY: setrlimit only changes the child's own limit, between fork and exec.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 256,
+                rlim_max: 256,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    let started = Instant::now();
+    while !addr_file.exists() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the server never wrote --addr-file");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let addr: std::net::SocketAddr = std::fs::read_to_string(&addr_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let idle: Vec<TcpStream> = (0..300).filter_map(|_| TcpStream::connect(addr).ok()).collect();
+    assert!(idle.len() >= 250, "the kernel queued the idle sockets");
+
+    // A normal request, on a connection of its own, sent once the server accepts it.
+    let served = (|| {
+        let mut stream = TcpStream::connect(addr).ok()?;
+        write!(
+            stream,
+            "GET /client/v4/accounts/{}/images/v1/stats HTTP/1.1\r\nHost: x\r\n\
+             Authorization: Bearer local-dev-token\r\nConnection: close\r\n\r\n",
+            direct_upload_server::config::DEV_ACCOUNT_ID
+        )
+        .ok()?;
+        wait_for_close(&mut stream, Duration::from_secs(30)).map(|(seen, _)| seen)
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(idle);
+    let answer = served.expect("a normal request is served despite 300 idle sockets");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
