@@ -13,14 +13,9 @@ if ! "$venv/bin/python" -c "import cloudflare, sys; sys.exit(cloudflare.__versio
 fi
 [ -d tests/sdk/node_modules/cloudflare ] || (cd tests/sdk && npm ci --no-audit --no-fund --silent)
 
-cargo build -q -p direct-upload-server
-data=$(mktemp -d)
-./target/debug/direct-upload-server --listen 127.0.0.1:0 --data-dir "$data" >"$data/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 100); do grep -q "listening on" "$data/server.log" && break; sleep 0.1; done
-export DU_SERVICE=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$data/server.log" | head -n1)
-[ -n "$DU_SERVICE" ] || { cat "$data/server.log"; exit 1; }
+. scripts/lib.sh
+start_service "$(mktemp -d)"
+export DU_SERVICE=$SERVICE
 
 "$venv/bin/python" tests/sdk/test_python_sdk.py
 node --test tests/sdk/

@@ -17,7 +17,8 @@ pub struct Clock {
 impl Clock {
     /// Now, by this clock.
     pub fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + time::Duration::seconds(self.offset_secs.load(Ordering::Relaxed))
+        OffsetDateTime::now_utc()
+            + time::Duration::seconds(self.offset_secs.load(Ordering::Relaxed))
     }
 
     /// Moves the clock forward by `seconds` (test controls only).

@@ -206,7 +206,11 @@ impl Config {
         if self.api_token.trim().is_empty() {
             return Err(ConfigError::EmptyApiToken);
         }
-        if self.cf_api_token.as_ref().is_some_and(|t| t.trim().is_empty()) {
+        if self
+            .cf_api_token
+            .as_ref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
             return Err(ConfigError::EmptyCfApiToken);
         }
         Ok(())

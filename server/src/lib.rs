@@ -141,9 +141,8 @@ pub fn app(config: Config) -> Result<Router, StartError> {
 fn app_with_state(config: Config) -> Result<(Router, AppState), StartError> {
     config.validate()?;
     let urls = urls_of(&config);
-    let backend_config =
-        BackendConfig::from_config(&config, &format!("{}/client/v4", urls.public))
-            .map_err(ConfigError::from)?;
+    let backend_config = BackendConfig::from_config(&config, &format!("{}/client/v4", urls.public))
+        .map_err(ConfigError::from)?;
     let store_error = |reason: String| StartError::Store {
         dir: config.data_dir.display().to_string(),
         reason,

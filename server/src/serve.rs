@@ -73,11 +73,13 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = app.clone().map_request(move |mut request: hyper::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            // A body that sends nothing for this long fails, so a stalled upload frees its slot.
-            request.map(|body| axum::body::Body::new(TimeoutBody::new(body_timeout, body)))
-        });
+        let service = app
+            .clone()
+            .map_request(move |mut request: hyper::Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                // A body that sends nothing for this long fails, so a stalled upload frees its slot.
+                request.map(|body| axum::body::Body::new(TimeoutBody::new(body_timeout, body)))
+            });
         // HTTP/1 only: the automatic version sniffing reads the first bytes with no
         // deadline, so a client that connects and sends nothing would hold its slot forever.
         let mut builder = Builder::new(TokioExecutor::new()).http1_only();

@@ -6,9 +6,9 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::envelope::ApiError;
-use crate::clock::Clock;
 use crate::store::{ImageRow, Store};
 use crate::variants::Variant;
 

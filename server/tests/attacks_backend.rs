@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::*;
 use axum::response::IntoResponse;
+use common::*;
 use serde_json::json;
 
 /// #1: the status route reaches one image record and nothing else of the Images API.
@@ -12,8 +12,12 @@ use serde_json::json;
 async fn the_status_route_reaches_only_image_records() {
     let s = service().await;
     // Something private to leak: an image with the site's metadata.
-    s.uploaded(&png(8, 8), "a.png", &[("metadata", r#"{"private":"p-123"}"#)])
-        .await;
+    s.uploaded(
+        &png(8, 8),
+        "a.png",
+        &[("metadata", r#"{"private":"p-123"}"#)],
+    )
+    .await;
     for probe in [
         "keys",
         "stats",
@@ -35,7 +39,10 @@ async fn the_status_route_reaches_only_image_records() {
         let text = response.text().await.unwrap();
         assert_eq!(status, 404, "/api/images/{probe} must be 404: {text}");
         for secret in ["p-123", "\"keys\"", "\"value\"", "\"images\"", "allowed"] {
-            assert!(!text.contains(secret), "/api/images/{probe} leaked {secret}: {text}");
+            assert!(
+                !text.contains(secret),
+                "/api/images/{probe} leaked {secret}: {text}"
+            );
         }
     }
 }
@@ -71,7 +78,7 @@ async fn upstream_bodies_never_reach_a_browser() {
             // Success, but a list of images, not the record of "leaky".
             return axum::Json(json!({"success": true, "errors": [], "result":
                 {"images": [{"id": "other", "meta": {"secret": "UPSTREAM-SECRET"}}]}}))
-                .into_response();
+            .into_response();
         }
         (
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -151,7 +158,10 @@ async fn any_origin_never_means_credentials() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.headers()["access-control-allow-credentials"], "true");
+    assert_eq!(
+        response.headers()["access-control-allow-credentials"],
+        "true"
+    );
 }
 
 /// #9: a rotated signing key signs the very next status answer.
@@ -168,7 +178,12 @@ async fn key_rotation_takes_effect_on_the_next_request() {
         s.http.get(&url).send().await.unwrap().status().as_u16()
     };
     assert_eq!(status_of_first_variant().await, 200);
-    let (status, _) = send(s.http.put(s.api("v1/keys/default")).bearer_auth("local-dev-token")).await;
+    let (status, _) = send(
+        s.http
+            .put(s.api("v1/keys/default"))
+            .bearer_auth("local-dev-token"),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(
         status_of_first_variant().await,
@@ -182,11 +197,23 @@ async fn key_rotation_takes_effect_on_the_next_request() {
 async fn settings_that_fail_open_refuse_to_start() {
     let dir = tempfile::tempdir().unwrap();
     let cases: [(&str, Box<dyn Fn(&mut direct_upload_server::Config)>); 5] = [
-        ("--backend-metadata", Box::new(|c| c.backend_metadata = "{oops".into())),
-        ("--backend-metadata", Box::new(|c| c.backend_metadata = "[1]".into())),
+        (
+            "--backend-metadata",
+            Box::new(|c| c.backend_metadata = "{oops".into()),
+        ),
+        (
+            "--backend-metadata",
+            Box::new(|c| c.backend_metadata = "[1]".into()),
+        ),
         ("--api-token", Box::new(|c| c.api_token = String::new())),
-        ("--backend-expiry-secs", Box::new(|c| c.backend_expiry_secs = 60)),
-        ("--allowed-origins", Box::new(|c| c.allowed_origins = vec!["not an origin".into()])),
+        (
+            "--backend-expiry-secs",
+            Box::new(|c| c.backend_expiry_secs = 60),
+        ),
+        (
+            "--allowed-origins",
+            Box::new(|c| c.allowed_origins = vec!["not an origin".into()]),
+        ),
     ];
     for (flag, adjust) in cases {
         let mut config = config(dir.path());
@@ -213,7 +240,10 @@ async fn settings_that_fail_open_refuse_to_start() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(!output.status.success(), "an empty --api-token must not start");
+    assert!(
+        !output.status.success(),
+        "an empty --api-token must not start"
+    );
 }
 
 /// #14: an empty token never authenticates, by header or by X-Auth-Key.
@@ -222,8 +252,12 @@ async fn an_empty_token_never_authenticates() {
     let s = service().await;
     for request in [
         s.http.get(s.api("v1/stats")).header("x-auth-key", ""),
-        s.http.get(s.api("v1/stats")).header("authorization", "Bearer "),
-        s.http.get(s.api("v1/stats")).header("x-auth-key", "local-dev-toke"),
+        s.http
+            .get(s.api("v1/stats"))
+            .header("authorization", "Bearer "),
+        s.http
+            .get(s.api("v1/stats"))
+            .header("x-auth-key", "local-dev-toke"),
     ] {
         let (status, body) = send(request).await;
         assert!(status == 401 || status == 403, "{status} {body}");
@@ -282,7 +316,10 @@ async fn behind_a_trusted_proxy_each_visitor_has_a_bucket() {
 
     // Not trusted: the forged header is ignored and the peer's bucket counts.
     let direct = service_with(|c| c.rate_limit_per_minute = 2).await;
-    for (i, visitor) in ["198.51.100.1", "198.51.100.2", "198.51.100.3"].iter().enumerate() {
+    for (i, visitor) in ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
+        .iter()
+        .enumerate()
+    {
         let status = send(
             direct
                 .http
@@ -306,8 +343,10 @@ async fn expired_drafts_are_purged() {
     let (old, _) = s.direct_upload(&[]).await;
     let rows = |id: String| {
         let db = rusqlite::Connection::open(s.data_dir.path().join("images.sqlite3")).unwrap();
-        db.query_row("SELECT COUNT(*) FROM images WHERE id = ?1", [id], |r| r.get::<_, i64>(0))
-            .unwrap()
+        db.query_row("SELECT COUNT(*) FROM images WHERE id = ?1", [id], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap()
     };
     assert_eq!(rows(old.clone()), 1);
     // 30 min of URL life, then past the retention.

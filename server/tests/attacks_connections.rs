@@ -107,7 +107,10 @@ fn idle_sockets_cannot_lock_out_other_clients() {
     let mut child = command.spawn().unwrap();
     let started = Instant::now();
     while !addr_file.exists() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the server never wrote --addr-file");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server never wrote --addr-file"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let addr: std::net::SocketAddr = std::fs::read_to_string(&addr_file)
@@ -115,7 +118,9 @@ fn idle_sockets_cannot_lock_out_other_clients() {
         .trim()
         .parse()
         .unwrap();
-    let idle: Vec<TcpStream> = (0..300).filter_map(|_| TcpStream::connect(addr).ok()).collect();
+    let idle: Vec<TcpStream> = (0..300)
+        .filter_map(|_| TcpStream::connect(addr).ok())
+        .collect();
     assert!(idle.len() >= 250, "the kernel queued the idle sockets");
 
     // A normal request, on a connection of its own, sent once the server accepts it.

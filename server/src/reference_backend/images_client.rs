@@ -177,7 +177,9 @@ impl ImagesClient {
     /// The key to sign delivery URLs with, read anew on every call so that a rotation
     /// (`PUT v1/keys/default`) takes effect at once: the one named `default`, else the first.
     pub async fn signing_key(&self) -> Result<String, ImagesApiError> {
-        let result = self.call(self.http.get(self.url(&["v1", "keys"], None)?)).await?;
+        let result = self
+            .call(self.http.get(self.url(&["v1", "keys"], None)?))
+            .await?;
         let keys = result["keys"].as_array().cloned().unwrap_or_default();
         keys.iter()
             .find(|key| key["name"] == "default")
@@ -207,8 +209,14 @@ mod tests {
         let record = json!({"id": "a/b", "variants": [], "uploaded": "x"});
         assert!(is_record_of(&record, "a/b"));
         assert!(!is_record_of(&record, "a"));
-        assert!(!is_record_of(&json!({"keys": [{"name": "default"}]}), "keys"));
-        assert!(!is_record_of(&json!({"images": [], "id": "v2", "variants": []}), "v2"));
+        assert!(!is_record_of(
+            &json!({"keys": [{"name": "default"}]}),
+            "keys"
+        ));
+        assert!(!is_record_of(
+            &json!({"images": [], "id": "v2", "variants": []}),
+            "v2"
+        ));
         assert!(!is_record_of(&json!({"count": {"allowed": 1}}), "stats"));
     }
 

@@ -35,7 +35,14 @@ const SIGNED_URL_LIFETIME_SECS: i64 = 3600;
 
 /// The fields of an image record a browser may see; everything else (metadata, creator) is
 /// the site's business.
-const PUBLIC_FIELDS: [&str; 6] = ["id", "filename", "uploaded", "requireSignedURLs", "variants", "draft"];
+const PUBLIC_FIELDS: [&str; 6] = [
+    "id",
+    "filename",
+    "uploaded",
+    "requireSignedURLs",
+    "variants",
+    "draft",
+];
 
 /// Why the backend refused; each variant is one answer a browser can get.
 #[derive(Debug, thiserror::Error)]
