@@ -141,3 +141,18 @@ where
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::same_secret;
+
+    /// #14: the comparison is constant-time (subtle), and an empty token never matches, even
+    /// a configuration that somehow holds an empty one (start-up refuses that too).
+    #[test]
+    fn only_the_whole_token_authenticates() {
+        assert!(same_secret("local-dev-token", "local-dev-token"));
+        assert!(!same_secret("", ""));
+        assert!(!same_secret("local-dev-toke", "local-dev-token"));
+        assert!(!same_secret("local-dev-token-", "local-dev-token"));
+    }
+}
