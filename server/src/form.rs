@@ -4,6 +4,7 @@
 //! (bracketed) or `metadata.a.b` (dotted, the Python SDK), and is rebuilt into one object.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::multipart::{Field, Multipart, MultipartError};
 use axum::extract::{FromRequest, Request};
@@ -17,9 +18,22 @@ use crate::imaging::MAX_FILE_BYTES;
 /// Limits of the upload host's request bodies, as flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct UploadLimits {
-    /// Most bytes the header section of one multipart part may have.
+    /// Most bytes the header section of one multipart part may have (also bounds anything
+    /// sent before the first boundary).
     #[arg(long, env = "DU_MAX_PART_HEADER_BYTES", default_value_t = 16 * 1024)]
     pub max_part_header_bytes: usize,
+
+    /// Bytes an upload form may have beside its 10 MB file (other fields, part headers,
+    /// boundaries); the upload host reads no more than the two together.
+    #[arg(long, env = "DU_MAX_FORM_OVERHEAD_BYTES", default_value_t = 1024 * 1024)]
+    pub max_form_overhead_bytes: u64,
+}
+
+impl UploadLimits {
+    /// Most bytes of one request body the upload host reads: a 10 MB file plus the overhead.
+    pub fn max_body_bytes(&self) -> u64 {
+        MAX_FILE_BYTES.saturating_add(self.max_form_overhead_bytes)
+    }
 }
 
 /// A file sent in a form.
@@ -257,23 +271,338 @@ pub fn multipart_error(error: MultipartError) -> ApiError {
     }
 }
 
-/// Reads one field chunk by chunk. `Ok(None)` means it grew past `cap`: the rest is read and
-/// thrown away (up to a bound), never kept, so that the client still receives the refusal
-/// instead of a reset connection.
+/// Reads one field chunk by chunk. `Ok(None)` means it grew past `cap`: reading stops there,
+/// nothing is kept, and the rest of the field is left to the caller (which may drain a bounded
+/// amount so that a browser still sending sees the refusal).
 pub async fn read_capped(mut field: Field<'_>, cap: u64) -> ApiResult<Option<Bytes>> {
-    const DRAIN_BOUND: u64 = 256 * 1024 * 1024;
     let mut buffer = BytesMut::new();
-    let mut total: u64 = 0;
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-        total += chunk.len() as u64;
-        if total > cap {
-            buffer = BytesMut::new();
-            if total > DRAIN_BOUND {
-                break;
-            }
-            continue;
+        if (buffer.len() + chunk.len()) as u64 > cap {
+            return Ok(None);
         }
         buffer.extend_from_slice(&chunk);
     }
-    Ok((total <= cap).then(|| buffer.freeze()))
+    Ok(Some(buffer.freeze()))
+}
+
+/// Why a guarded request body stopped being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyTrip {
+    /// The body grew past [`UploadLimits::max_body_bytes`].
+    TooLarge {
+        /// The bound, in bytes.
+        limit: u64,
+    },
+    /// More than `limit` bytes came before the first multipart boundary.
+    Preamble {
+        /// The bound, in bytes.
+        limit: usize,
+    },
+    /// A part's header section grew past `limit` bytes without its closing blank line.
+    PartHeader {
+        /// The bound, in bytes.
+        limit: usize,
+    },
+}
+
+impl BodyTrip {
+    /// The answer for a request refused this way.
+    pub fn error(self) -> ApiError {
+        match self {
+            BodyTrip::TooLarge { limit } => ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                5413,
+                format!(
+                    "The upload form is over {limit} bytes: at most a 10 MB (10485760 bytes) file plus {} bytes of other form content (--max-form-overhead-bytes)",
+                    limit.saturating_sub(MAX_FILE_BYTES)
+                ),
+            ),
+            BodyTrip::Preamble { limit } => ApiError::bad_request(format!(
+                "Error parsing form fields: over {limit} bytes before the first multipart boundary (--max-part-header-bytes)"
+            )),
+            BodyTrip::PartHeader { limit } => ApiError::bad_request(format!(
+                "Error parsing form fields: a multipart part's header section is over {limit} bytes (--max-part-header-bytes)"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct WatchState {
+    bytes: u64,
+    finished: bool,
+    trip: Option<BodyTrip>,
+}
+
+/// What a guarded body has seen, readable by the handler while the multipart parser owns the
+/// body: the parser only reports "stream read failed", this tells which limit stopped it.
+#[derive(Debug, Clone, Default)]
+pub struct BodyWatch(Arc<Mutex<WatchState>>);
+
+impl BodyWatch {
+    fn state(&self) -> std::sync::MutexGuard<'_, WatchState> {
+        // The state is plain counters: a panic elsewhere cannot leave it inconsistent.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The limit that stopped the body, if one did.
+    pub fn trip(&self) -> Option<BodyTrip> {
+        self.state().trip
+    }
+
+    /// Whether the body was read to its end (the connection can then be kept alive).
+    pub fn finished(&self) -> bool {
+        self.state().finished
+    }
+
+    /// Bytes read from the body so far.
+    pub fn bytes(&self) -> u64 {
+        self.state().bytes
+    }
+
+    /// `error`, unless a limit stopped the body: then that limit's answer, since the parser's
+    /// own error only says that the stream failed.
+    pub fn explain(&self, error: ApiError) -> ApiError {
+        self.trip().map_or(error, BodyTrip::error)
+    }
+}
+
+/// Wraps a request body so that it yields at most `limits.max_body_bytes()` bytes and, when
+/// `boundary` is given, no multipart part header section (or preamble) over
+/// `limits.max_part_header_bytes`. multer buffers a part's header section until its blank
+/// line with no bound of its own, so the bound has to be enforced on the bytes before it sees
+/// them. Past a limit the stream fails and is never polled again: the rest of the request is
+/// not read.
+pub fn guard_body(
+    body: axum::body::Body,
+    boundary: Option<&str>,
+    limits: &UploadLimits,
+) -> (axum::body::Body, BodyWatch) {
+    use futures_util::StreamExt;
+
+    struct Guarded {
+        inner: axum::body::BodyDataStream,
+        scanner: Option<PartScanner>,
+        watch: BodyWatch,
+        max_body: u64,
+        stopped: bool,
+    }
+    let watch = BodyWatch::default();
+    let guarded = Guarded {
+        inner: body.into_data_stream(),
+        scanner: boundary.map(|b| PartScanner::new(b, limits.max_part_header_bytes)),
+        watch: watch.clone(),
+        max_body: limits.max_body_bytes(),
+        stopped: false,
+    };
+    let stream = futures_util::stream::unfold(guarded, |mut g| async move {
+        if g.stopped {
+            return None;
+        }
+        match g.inner.next().await {
+            None => {
+                g.watch.state().finished = true;
+                None
+            }
+            Some(Err(error)) => {
+                g.stopped = true;
+                Some((Err(error), g))
+            }
+            Some(Ok(chunk)) => {
+                let total = {
+                    let mut state = g.watch.state();
+                    state.bytes += chunk.len() as u64;
+                    state.bytes
+                };
+                let trip = if total > g.max_body {
+                    Some(BodyTrip::TooLarge { limit: g.max_body })
+                } else {
+                    g.scanner.as_mut().and_then(|s| s.feed(&chunk).err())
+                };
+                match trip {
+                    Some(trip) => {
+                        g.watch.state().trip = Some(trip);
+                        g.stopped = true;
+                        let error = std::io::Error::other(format!("{trip:?}"));
+                        Some((Err(axum::Error::new(error)), g))
+                    }
+                    None => Some((Ok(chunk), g)),
+                }
+            }
+        }
+    });
+    (axum::body::Body::from_stream(stream), watch)
+}
+
+/// The `boundary` parameter of a multipart Content-Type, quotes removed (case kept: boundaries
+/// are case-sensitive).
+pub fn boundary_of(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| value.trim().trim_matches('"').to_string())
+            .filter(|b| !b.is_empty())
+    })
+}
+
+/// Where a [`PartScanner`] is in the multipart body, following multer's own stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Before the first `--boundary`.
+    Preamble,
+    /// Just after a `--boundary`: `--` here ends the form.
+    AfterDelimiter { dashes: u8 },
+    /// Padding up to the line end after a delimiter.
+    DelimiterLine,
+    /// A part's header lines, up to the blank line.
+    Headers,
+    /// A part's data, up to `\r\n--boundary`.
+    Data,
+    /// After the closing delimiter: ignored by the parser.
+    Epilogue,
+}
+
+/// Follows a multipart body chunk by chunk and counts the bytes of each part's header section
+/// (from its delimiter to its blank line) and of the preamble: the spans the parser buffers
+/// whole. Part data is streamed by the parser, so it is only searched for the next delimiter.
+#[derive(Debug)]
+struct PartScanner {
+    stage: Stage,
+    /// Bytes of the current preamble or header section so far.
+    count: usize,
+    max: usize,
+    first_delimiter: Finder,
+    line_end: Finder,
+    blank_line: Finder,
+    next_delimiter: Finder,
+}
+
+impl PartScanner {
+    fn new(boundary: &str, max: usize) -> Self {
+        Self {
+            stage: Stage::Preamble,
+            count: 0,
+            max,
+            first_delimiter: Finder::new(format!("--{boundary}").as_bytes()),
+            line_end: Finder::new(b"\r\n"),
+            blank_line: Finder::new(b"\r\n\r\n"),
+            next_delimiter: Finder::new(format!("\r\n--{boundary}").as_bytes()),
+        }
+    }
+
+    fn feed(&mut self, mut bytes: &[u8]) -> Result<(), BodyTrip> {
+        while !bytes.is_empty() {
+            let (used, next) = match self.stage {
+                Stage::Preamble => match self.first_delimiter.find(bytes) {
+                    Some(end) => (end, Some(Stage::AfterDelimiter { dashes: 0 })),
+                    None => (bytes.len(), None),
+                },
+                Stage::AfterDelimiter { dashes } => match bytes[0] {
+                    b'-' if dashes == 1 => (1, Some(Stage::Epilogue)),
+                    b'-' => (1, Some(Stage::AfterDelimiter { dashes: 1 })),
+                    _ => (0, Some(Stage::DelimiterLine)),
+                },
+                Stage::DelimiterLine => match self.line_end.find(bytes) {
+                    Some(end) => (end, Some(Stage::Headers)),
+                    None => (bytes.len(), None),
+                },
+                Stage::Headers => match self.blank_line.find(bytes) {
+                    Some(end) => (end, Some(Stage::Data)),
+                    None => (bytes.len(), None),
+                },
+                Stage::Data => match self.next_delimiter.find(bytes) {
+                    Some(end) => (end, Some(Stage::AfterDelimiter { dashes: 0 })),
+                    None => (bytes.len(), None),
+                },
+                Stage::Epilogue => (bytes.len(), None),
+            };
+            match self.stage {
+                Stage::Preamble => {
+                    self.count += used;
+                    if self.count > self.max {
+                        return Err(BodyTrip::Preamble { limit: self.max });
+                    }
+                }
+                Stage::AfterDelimiter { .. } | Stage::DelimiterLine | Stage::Headers => {
+                    self.count += used;
+                    if self.count > self.max {
+                        return Err(BodyTrip::PartHeader { limit: self.max });
+                    }
+                }
+                Stage::Data | Stage::Epilogue => {}
+            }
+            if let Some(next) = next {
+                if matches!(next, Stage::AfterDelimiter { dashes: 0 }) {
+                    // A new part: its header section is counted from its delimiter.
+                    self.count = 0;
+                }
+                self.stage = next;
+            }
+            bytes = &bytes[used..];
+        }
+        Ok(())
+    }
+}
+
+/// Finds a pattern in a stream of chunks, matches spanning chunk edges included
+/// (Knuth–Morris–Pratt: no byte is looked at twice, whatever the input).
+#[derive(Debug)]
+struct Finder {
+    pattern: Vec<u8>,
+    /// `fallback[i]`: length of the longest proper prefix of `pattern[..=i]` that is also its suffix.
+    fallback: Vec<usize>,
+    /// Bytes of the pattern matched at the end of what was fed so far.
+    matched: usize,
+}
+
+impl Finder {
+    fn new(pattern: &[u8]) -> Self {
+        let mut fallback = vec![0; pattern.len()];
+        let mut k = 0;
+        for i in 1..pattern.len() {
+            while k > 0 && pattern[i] != pattern[k] {
+                k = fallback[k - 1];
+            }
+            if pattern[i] == pattern[k] {
+                k += 1;
+            }
+            fallback[i] = k;
+        }
+        Self {
+            pattern: pattern.to_vec(),
+            fallback,
+            matched: 0,
+        }
+    }
+
+    /// Feeds `bytes`; returns the offset just past the first match ending in them (the finder
+    /// then starts afresh), or `None` having consumed them all.
+    fn find(&mut self, bytes: &[u8]) -> Option<usize> {
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.matched == 0 {
+                // Fast path: skip to the next possible start of a match.
+                match bytes[i..].iter().position(|&b| b == self.pattern[0]) {
+                    Some(offset) => i += offset,
+                    None => return None,
+                }
+            }
+            let byte = bytes[i];
+            while self.matched > 0 && self.pattern[self.matched] != byte {
+                self.matched = self.fallback[self.matched - 1];
+            }
+            if self.pattern[self.matched] == byte {
+                self.matched += 1;
+            }
+            i += 1;
+            if self.matched == self.pattern.len() {
+                self.matched = 0;
+                return Some(i);
+            }
+        }
+        None
+    }
 }
