@@ -36,6 +36,16 @@ impl UploadLimits {
     }
 }
 
+/// Deepest nesting of metadata accepted, in objects and arrays (`{"a":"x"}` is 1 level,
+/// `metadata[a][b]=x` is 2), whatever the encoding. A `serde_json::Value` is dropped and
+/// serialized recursively, so field names like `metadata[a][a]…` 16,000 levels deep (48 KB)
+/// built a value whose drop overflowed the stack and aborted the whole process: the depth is
+/// checked before anything is built. Metadata is at most 1024 bytes of JSON, and real metadata
+/// nests a few levels; 64 also leaves the documents that carry metadata (API answers, list
+/// pages, webhooks) well under serde_json's own recursion limit of 128, so that they, and the
+/// stored metadata, can be read back by any serde_json reader.
+pub const MAX_METADATA_DEPTH: usize = 64;
+
 /// A file sent in a form.
 #[derive(Debug, Clone)]
 pub struct FilePart {
@@ -126,7 +136,7 @@ pub async fn read_form(request: Request) -> ApiResult<Form> {
             return Ok(Form::default());
         }
         let value: Value = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("The body is not valid JSON: {e}")))?;
+            .map_err(|e| json_error("The body is not valid JSON", e))?;
         let Value::Object(object) = value else {
             return Err(ApiError::bad_request("The JSON body must be an object"));
         };
@@ -198,7 +208,8 @@ fn collect_field(
         .strip_prefix("metadata[")
         .or_else(|| name.strip_prefix("meta["))
     {
-        // `metadata[a][b]` → path ["a", "b"]
+        // `metadata[a][b]` → path ["a", "b"]; the depth is checked before the path is built.
+        check_field_depth(&name, rest.matches('[').count() + 1)?;
         let path = format!("[{rest}")
             .split('[')
             .filter(|s| !s.is_empty())
@@ -210,6 +221,7 @@ fn collect_field(
         .or_else(|| name.strip_prefix("meta."))
     {
         // `metadata.a.b`, the Python SDK's encoding of nested objects.
+        check_field_depth(&name, rest.matches('.').count() + 1)?;
         bracketed.push((rest.split('.').map(str::to_string).collect(), value));
     } else if name == "metadata" || name == "meta" {
         form.metadata = Some(parse_metadata_value(Value::String(value))?);
@@ -247,16 +259,62 @@ fn finish_metadata(form: &mut Form, bracketed: Vec<(Vec<String>, String)>) -> Ap
     Ok(())
 }
 
-/// Metadata must be a JSON object, given as one or as a string holding one.
+/// Refuses a nested metadata field name (`metadata[a][b]…`, `metadata.a.b…`) whose path has
+/// more than [`MAX_METADATA_DEPTH`] keys.
+fn check_field_depth(name: &str, depth: usize) -> ApiResult<()> {
+    if depth <= MAX_METADATA_DEPTH {
+        return Ok(());
+    }
+    let shown: String = name.chars().take(40).collect();
+    Err(ApiError::bad_request(format!(
+        "metadata is nested {depth} levels deep in field '{shown}…': at most {MAX_METADATA_DEPTH} levels"
+    )))
+}
+
+/// Levels of objects and arrays in `value` (0 for a scalar), counted without recursion.
+fn depth_of(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 1)];
+    while let Some((value, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Object(map) => Box::new(map.values()),
+            Value::Array(items) => Box::new(items.iter()),
+            _ => continue,
+        };
+        deepest = deepest.max(depth);
+        stack.extend(children.map(|child| (child, depth + 1)));
+    }
+    deepest
+}
+
+/// A JSON parse error as a 400; serde_json's recursion limit gets a message naming the depth.
+fn json_error(what: &str, error: serde_json::Error) -> ApiError {
+    if error.to_string().starts_with("recursion limit exceeded") {
+        ApiError::bad_request(format!(
+            "{what}: it is nested more than 127 levels deep, and metadata is nested at most {MAX_METADATA_DEPTH} levels ({error})"
+        ))
+    } else {
+        ApiError::bad_request(format!("{what}: {error}"))
+    }
+}
+
+/// Metadata must be a JSON object, given as one or as a string holding one, at most
+/// [`MAX_METADATA_DEPTH`] levels deep.
 fn parse_metadata_value(value: Value) -> ApiResult<Value> {
     let value = match value {
         Value::String(text) if text.trim().is_empty() => Value::Object(Map::new()),
         Value::String(text) => serde_json::from_str(&text)
-            .map_err(|e| ApiError::bad_request(format!("metadata must be a JSON object: {e}")))?,
+            .map_err(|e| json_error("metadata must be a JSON object", e))?,
         other => other,
     };
     if !value.is_object() {
         return Err(ApiError::bad_request("metadata must be a JSON object"));
+    }
+    let depth = depth_of(&value);
+    if depth > MAX_METADATA_DEPTH {
+        return Err(ApiError::bad_request(format!(
+            "metadata is nested {depth} levels deep: at most {MAX_METADATA_DEPTH} levels"
+        )));
     }
     Ok(value)
 }

@@ -363,3 +363,149 @@ async fn a_200_mb_body_is_refused_without_being_read_to_its_end() {
         "{answer:?}"
     );
 }
+
+/// Sends `body` as a urlencoded form (the encoding where `metadata[a][b]` names are common).
+fn urlencoded(request: reqwest::RequestBuilder, body: String) -> reqwest::RequestBuilder {
+    request
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+}
+
+/// `metadata[a][a]…=x`, `levels` keys deep, and the same with dots (`metadata.a.a…`).
+fn nested_field_names(levels: usize) -> [String; 2] {
+    [
+        format!("metadata{}", "[a]".repeat(levels)),
+        format!("metadata{}", ".a".repeat(levels)),
+    ]
+}
+
+/// Asserts a refusal for metadata nested too deep, naming the depth.
+fn assert_too_deep(status: u16, body: &Value, what: &str) {
+    assert_eq!((status, code(body)), (400, 5400), "{what}: {body}");
+    let message = message(body);
+    assert!(
+        message.contains("nested") && message.contains("at most 64 levels"),
+        "{what}: the message names the depth: {message}"
+    );
+}
+
+#[tokio::test]
+async fn deeply_nested_metadata_fields_are_400_and_the_process_stays_up() {
+    let _serial = SERIAL.lock().await;
+    let s = service().await;
+    let image = s.uploaded(&png(10, 10), "a.png", &[]).await;
+    let id = image["id"].as_str().unwrap();
+    for name in nested_field_names(16_000) {
+        let (status, body) =
+            send(urlencoded(s.post("v2/direct_upload"), format!("{name}=x"))).await;
+        assert_too_deep(status, &body, "urlencoded POST v2/direct_upload");
+        let form = reqwest::multipart::Form::new().text(name.clone(), "x");
+        let (status, body) = send(s.post("v2/direct_upload").multipart(form)).await;
+        assert_too_deep(status, &body, "multipart POST v2/direct_upload");
+        let form = reqwest::multipart::Form::new()
+            .text(name.clone(), "x")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(png(10, 10)).file_name("b.png"),
+            );
+        let (status, body) = send(s.post("v1").multipart(form)).await;
+        assert_too_deep(status, &body, "multipart POST v1");
+        let (status, body) = send(urlencoded(
+            s.patch(&format!("v1/{id}")),
+            format!("{name}=x"),
+        ))
+        .await;
+        assert_too_deep(status, &body, "urlencoded PATCH v1/{id}");
+    }
+    // Still up, and still taking ordinary nested metadata.
+    let (status, body) = send(urlencoded(
+        s.post("v2/direct_upload"),
+        "metadata[album][name]=trip&metadata.owner.id=7".into(),
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let new_id = body["result"]["id"].as_str().unwrap();
+    let (_, record) = send(s.get(&format!("v1/{new_id}"))).await;
+    assert_eq!(
+        record["result"]["meta"],
+        serde_json::json!({"album": {"name": "trip"}, "owner": {"id": "7"}})
+    );
+}
+
+#[tokio::test]
+async fn metadata_depth_is_bounded_at_64_levels_in_every_encoding() {
+    let _serial = SERIAL.lock().await;
+    let s = service().await;
+    let json_levels =
+        |levels: usize| format!("{}\"x\"{}", "{\"a\":".repeat(levels), "}".repeat(levels));
+    // 64 levels fit (and within 1024 bytes); 65 do not, whichever way they are sent.
+    for name in nested_field_names(64) {
+        let (status, body) =
+            send(urlencoded(s.post("v2/direct_upload"), format!("{name}=x"))).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        let (_, record) =
+            send(s.get(&format!("v1/{}", body["result"]["id"].as_str().unwrap()))).await;
+        let mut meta = &record["result"]["meta"];
+        for _ in 0..63 {
+            meta = &meta["a"];
+        }
+        assert_eq!(meta["a"], "x", "64 levels are kept whole");
+    }
+    for name in nested_field_names(65) {
+        let (status, body) =
+            send(urlencoded(s.post("v2/direct_upload"), format!("{name}=x"))).await;
+        assert_too_deep(status, &body, &name);
+    }
+    let form = reqwest::multipart::Form::new().text("metadata", json_levels(64));
+    assert_eq!(
+        send(s.post("v2/direct_upload").multipart(form)).await.0,
+        200
+    );
+    let form = reqwest::multipart::Form::new().text("metadata", json_levels(65));
+    let (status, body) = send(s.post("v2/direct_upload").multipart(form)).await;
+    assert_too_deep(status, &body, "metadata as a JSON string");
+    let (status, body) = send(
+        s.post("v2/direct_upload")
+            .header("content-type", "application/json")
+            .body(format!("{{\"metadata\":{}}}", json_levels(65))),
+    )
+    .await;
+    assert_too_deep(status, &body, "metadata in a JSON body");
+}
+
+#[tokio::test]
+async fn metadata_json_past_the_parsers_recursion_limit_is_400() {
+    let _serial = SERIAL.lock().await;
+    let s = service().await;
+    let image = s.uploaded(&png(10, 10), "a.png", &[]).await;
+    let id = image["id"].as_str().unwrap();
+    let deep = |levels: usize| format!("{}{}", "{\"a\":".repeat(levels), "}".repeat(levels));
+    // serde_json refuses JSON nested deeper than 128 levels; that must be a 400 like any other
+    // malformed metadata, not a crash or a 500.
+    let form = reqwest::multipart::Form::new().text("metadata", deep(16_000));
+    let (status, body) = send(s.post("v2/direct_upload").multipart(form)).await;
+    assert_too_deep(status, &body, "16,000 levels as a JSON string field");
+    for (what, request) in [
+        ("POST v2/direct_upload", s.post("v2/direct_upload")),
+        ("PATCH v1/{id}", s.patch(&format!("v1/{id}"))),
+    ] {
+        let (status, body) = send(
+            request
+                .header("content-type", "application/json")
+                .body(format!("{{\"metadata\":{}}}", deep(5_000))),
+        )
+        .await;
+        assert_too_deep(
+            status,
+            &body,
+            &format!("5,000 levels in a JSON body to {what}"),
+        );
+    }
+    assert_eq!(
+        s.direct_upload(&[("metadata", r#"{"k":"v"}"#)])
+            .await
+            .0
+            .len(),
+        36
+    );
+}
