@@ -186,7 +186,7 @@ async fn receive_file(
             tracing::info!(%id, bytes = stored.size, "direct upload received");
             let record = state.image_json(&row)?;
             webhook::upload_succeeded(state, &record);
-            Ok(ok(record))
+            Ok(ok(browser_record(record)))
         }
         Err(refusal) => {
             remove_blob(state, &stored.blob_key);
@@ -199,4 +199,14 @@ async fn receive_file(
             })
         }
     }
+}
+
+/// The record as the uploading browser may see it. Metadata and creator are the site owner's
+/// private data (Cloudflare never shows them to end users); the API and the webhook keep them.
+fn browser_record(mut record: serde_json::Value) -> serde_json::Value {
+    if let Some(fields) = record.as_object_mut() {
+        fields.remove("meta");
+        fields.remove("creator");
+    }
+    record
 }

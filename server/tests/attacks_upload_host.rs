@@ -509,3 +509,36 @@ async fn metadata_json_past_the_parsers_recursion_limit_is_400() {
         36
     );
 }
+
+#[tokio::test]
+async fn the_browser_never_sees_private_metadata_or_creator() {
+    let _serial = SERIAL.lock().await;
+    let s = service().await;
+    let (id, url) = s
+        .direct_upload(&[("metadata", r#"{"secret":"x"}"#), ("creator", "user-42")])
+        .await;
+    let response = s
+        .http
+        .post(&url)
+        .multipart(reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(png(10, 10)).file_name("a.png"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["result"]["id"], id.as_str(), "{text}");
+    assert!(body["result"].get("meta").is_none(), "{text}");
+    assert!(body["result"].get("creator").is_none(), "{text}");
+    assert!(
+        !text.contains("secret") && !text.contains("user-42"),
+        "{text}"
+    );
+    // The API still holds and shows both.
+    let (_, record) = send(s.get(&format!("v1/{id}"))).await;
+    assert_eq!(record["result"]["meta"], serde_json::json!({"secret": "x"}));
+    assert_eq!(record["result"]["creator"], "user-42");
+}
