@@ -46,6 +46,15 @@ impl UploadLimits {
 /// stored metadata, can be read back by any serde_json reader.
 pub const MAX_METADATA_DEPTH: usize = 64;
 
+/// Most keys all nested metadata field names of one request may hold together
+/// (`metadata[a][b]=x` holds 2). Each key becomes a node of the metadata tree, which costs
+/// hundreds of bytes, so without a bound a 262 KB form of distinct deep names grew the process
+/// by 42 MB before the 1024-byte metadata limit could refuse it. Metadata of at most 1024 bytes
+/// of JSON has at most about 200 leaves (`"":""` is 5 bytes), each at most
+/// [`MAX_METADATA_DEPTH`] keys deep, so sending it as fields takes at most about 13,000 keys:
+/// 16,384 refuses none of it.
+pub const MAX_METADATA_FIELD_KEYS: usize = 16 * 1024;
+
 /// A file sent in a form.
 #[derive(Debug, Clone)]
 pub struct FilePart {
@@ -164,7 +173,7 @@ pub async fn read_form(request: Request) -> ApiResult<Form> {
             .await
             .map_err(|e| ApiError::bad_request(format!("Could not read the request body: {e}")))?;
         let mut form = Form::default();
-        let mut bracketed = Vec::new();
+        let mut bracketed = NestedFields::default();
         for (name, value) in url::form_urlencoded::parse(&body) {
             collect_field(
                 &mut form,
@@ -180,7 +189,7 @@ pub async fn read_form(request: Request) -> ApiResult<Form> {
 
 async fn read_multipart(mut multipart: Multipart) -> ApiResult<Form> {
     let mut form = Form::default();
-    let mut bracketed = Vec::new();
+    let mut bracketed = NestedFields::default();
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "file" {
@@ -198,9 +207,34 @@ async fn read_multipart(mut multipart: Multipart) -> ApiResult<Form> {
     Ok(form)
 }
 
+/// Nested metadata fields (`metadata[a][b]`, `metadata.a.b`) as key paths, and how many keys
+/// they hold together.
+#[derive(Debug, Default)]
+struct NestedFields {
+    paths: Vec<(Vec<String>, String)>,
+    keys: usize,
+}
+
+impl NestedFields {
+    /// Takes a field of `depth` keys, refusing it past [`MAX_METADATA_FIELD_KEYS`].
+    fn admit(&mut self, depth: usize) -> ApiResult<()> {
+        self.keys += depth;
+        if self.keys > MAX_METADATA_FIELD_KEYS {
+            return Err(ApiError::bad_request(format!(
+                "metadata fields name more than {MAX_METADATA_FIELD_KEYS} keys together: metadata must be at most 1024 bytes"
+            )));
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, path: Vec<String>, value: String) {
+        self.paths.push((path, value));
+    }
+}
+
 fn collect_field(
     form: &mut Form,
-    bracketed: &mut Vec<(Vec<String>, String)>,
+    bracketed: &mut NestedFields,
     name: String,
     value: String,
 ) -> ApiResult<()> {
@@ -209,20 +243,24 @@ fn collect_field(
         .or_else(|| name.strip_prefix("meta["))
     {
         // `metadata[a][b]` → path ["a", "b"]; the depth is checked before the path is built.
-        check_field_depth(&name, rest.matches('[').count() + 1)?;
+        let depth = rest.matches('[').count() + 1;
+        check_field_depth(&name, depth)?;
+        bracketed.admit(depth)?;
         let path = format!("[{rest}")
             .split('[')
             .filter(|s| !s.is_empty())
             .map(|s| s.trim_end_matches(']').to_string())
             .collect();
-        bracketed.push((path, value));
+        bracketed.push(path, value);
     } else if let Some(rest) = name
         .strip_prefix("metadata.")
         .or_else(|| name.strip_prefix("meta."))
     {
         // `metadata.a.b`, the Python SDK's encoding of nested objects.
-        check_field_depth(&name, rest.matches('.').count() + 1)?;
-        bracketed.push((rest.split('.').map(str::to_string).collect(), value));
+        let depth = rest.matches('.').count() + 1;
+        check_field_depth(&name, depth)?;
+        bracketed.admit(depth)?;
+        bracketed.push(rest.split('.').map(str::to_string).collect(), value);
     } else if name == "metadata" || name == "meta" {
         form.metadata = Some(parse_metadata_value(Value::String(value))?);
     } else {
@@ -231,7 +269,8 @@ fn collect_field(
     Ok(())
 }
 
-fn finish_metadata(form: &mut Form, bracketed: Vec<(Vec<String>, String)>) -> ApiResult<()> {
+fn finish_metadata(form: &mut Form, bracketed: NestedFields) -> ApiResult<()> {
+    let bracketed = bracketed.paths;
     if bracketed.is_empty() {
         return Ok(());
     }

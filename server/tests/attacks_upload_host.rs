@@ -542,3 +542,31 @@ async fn the_browser_never_sees_private_metadata_or_creator() {
     assert_eq!(record["result"]["meta"], serde_json::json!({"secret": "x"}));
     assert_eq!(record["result"]["creator"], "user-42");
 }
+
+#[tokio::test]
+async fn many_distinct_nested_metadata_fields_are_refused_before_they_are_built() {
+    let _serial = SERIAL.lock().await;
+    let s = service().await;
+    // 1,000 fields, each 64 keys deep and distinct from the first key on: 64,000 tree nodes
+    // from a 262 KB form.
+    let mut form = reqwest::multipart::Form::new();
+    for i in 0..1000 {
+        form = form.text(format!("metadata[{i}]{}", "[a]".repeat(63)), "x");
+    }
+    let baseline = start_peak_measure();
+    let (status, body) = send(s.post("v2/direct_upload").multipart(form)).await;
+    let growth = proc_status_bytes("VmHWM:").saturating_sub(baseline);
+    eprintln!("peak memory grew by {growth} bytes");
+    assert!(growth < 8 * MB, "peak memory grew by {growth} bytes");
+    assert_eq!((status, code(&body)), (400, 5400), "{body}");
+    assert!(message(&body).contains("more than 16384 keys"), "{body}");
+
+    // Deep but few: 20 leaves under one 63-key path are 1,280 keys and under 1024 bytes.
+    let prefix = format!("metadata{}", "[a]".repeat(63));
+    let mut form = reqwest::multipart::Form::new();
+    for i in 0..20 {
+        form = form.text(format!("{prefix}[k{i}]"), "v");
+    }
+    let (status, body) = send(s.post("v2/direct_upload").multipart(form)).await;
+    assert_eq!(status, 200, "{body}");
+}
