@@ -3,13 +3,17 @@
 
 use axum::extract::multipart::Multipart;
 use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::header::{CONNECTION, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::envelope::{ok, ApiError, ApiResult};
-use crate::form::{content_type_of, multipart_error, read_capped, FilePart};
+use crate::form::{
+    boundary_of, content_type_of, guard_body, multipart_error, read_capped, BodyWatch, FilePart,
+};
 use crate::imaging::MAX_FILE_BYTES;
 use crate::ingest::{ingest, remove_blob};
 use crate::state::{rfc3339_millis, AppState};
@@ -31,24 +35,51 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// Reads and discards what is left of a refused request (bounded), so that the browser gets
-/// the refusal instead of a connection reset while it is still sending.
+/// Reads and discards what is left of a refused request, so that a browser still sending sees
+/// the refusal rather than a reset connection. The body is guarded (see [`guard_body`]), so
+/// this stops at the upload host's body limit.
 async fn drain(request: Request) {
     use http_body_util::BodyExt;
     let mut body = request.into_body();
-    let mut seen: u64 = 0;
-    while let Some(Ok(frame)) = body.frame().await {
-        seen += frame.data_ref().map_or(0, |d| d.len() as u64);
-        if seen > 64 * 1024 * 1024 {
-            break;
-        }
-    }
+    while let Some(Ok(_)) = body.frame().await {}
 }
 
+/// Every upload: the body is guarded first (body size, multipart part headers), and a refusal
+/// whose request was not read to its end closes the connection, since the unread rest cannot
+/// be told apart from the next request.
 async fn receive_upload(
     State(state): State<AppState>,
     Path((account_hash, id)): Path<(String, String)>,
     request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let boundary = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(boundary_of);
+    let (body, watch) = guard_body(body, boundary.as_deref(), &state.config().upload_limits);
+    let request = Request::from_parts(parts, body);
+    match handle_upload(&state, &account_hash, &id, request, &watch).await {
+        Ok(response) => response,
+        Err(error) => {
+            let mut response = error.into_response();
+            if !watch.finished() {
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            response
+        }
+    }
+}
+
+async fn handle_upload(
+    state: &AppState,
+    account_hash: &str,
+    id: &str,
+    request: Request,
+    watch: &BodyWatch,
 ) -> ApiResult {
     if account_hash != state.urls().account_hash {
         drain(request).await;
@@ -57,7 +88,7 @@ async fn receive_upload(
         )));
     }
     // Refuse a dead URL before reading the file.
-    match state.store().get(&id)? {
+    match state.store().get(id)? {
         None => {
             drain(request).await;
             return Err(ApiError::not_found(format!(
@@ -66,7 +97,7 @@ async fn receive_upload(
         }
         Some(row) if !row.draft => {
             drain(request).await;
-            return Err(used_error(&id));
+            return Err(used_error(id));
         }
         Some(row) if row.expiry.unwrap_or(0) < state.now().unix_timestamp() => {
             drain(request).await;
@@ -82,12 +113,12 @@ async fn receive_upload(
             5415,
             "Images must be uploaded as a form, not as raw image data: send multipart/form-data with the image in the 'file' field",
         );
-        webhook::upload_failed(&state, &id, &error);
+        webhook::upload_failed(state, id, &error);
         return Err(error);
     }
-    let result = receive_file(&state, &id, request).await;
+    let result = receive_file(state, id, request, watch).await;
     if let Err(error) = &result {
-        webhook::upload_failed(&state, &id, error);
+        webhook::upload_failed(state, id, error);
     }
     result
 }
@@ -111,18 +142,31 @@ fn expired_error(expiry: i64) -> ApiError {
     )
 }
 
-async fn receive_file(state: &AppState, id: &str, request: Request) -> ApiResult {
+async fn receive_file(
+    state: &AppState,
+    id: &str,
+    request: Request,
+    watch: &BodyWatch,
+) -> ApiResult {
     let mut multipart = Multipart::from_request(request, &())
         .await
         .map_err(|e| ApiError::bad_request(format!("Error parsing form fields: {e}")))?;
     let mut file = None;
-    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| watch.explain(multipart_error(e)))?
+    {
         if field.name() == Some("file") && file.is_none() {
             let filename = field.file_name().unwrap_or("file").to_string();
-            match read_capped(field, MAX_FILE_BYTES).await? {
+            match read_capped(field, MAX_FILE_BYTES)
+                .await
+                .map_err(|e| watch.explain(e))?
+            {
                 Some(bytes) => file = Some(FilePart { filename, bytes }),
                 None => {
-                    // Drain what is left of the form before answering.
+                    // Read on to the end of the form, but no further than the body limit
+                    // (the guard stops there): a browser still sending then sees the 413.
                     while let Ok(Some(_)) = multipart.next_field().await {}
                     return Err(ApiError::too_large());
                 }
@@ -142,7 +186,7 @@ async fn receive_file(state: &AppState, id: &str, request: Request) -> ApiResult
             tracing::info!(%id, bytes = stored.size, "direct upload received");
             let record = state.image_json(&row)?;
             webhook::upload_succeeded(state, &record);
-            Ok(ok(record))
+            Ok(ok(browser_record(record)))
         }
         Err(refusal) => {
             remove_blob(state, &stored.blob_key);
@@ -155,4 +199,14 @@ async fn receive_file(state: &AppState, id: &str, request: Request) -> ApiResult
             })
         }
     }
+}
+
+/// The record as the uploading browser may see it. Metadata and creator are the site owner's
+/// private data (Cloudflare never shows them to end users); the API and the webhook keep them.
+fn browser_record(mut record: serde_json::Value) -> serde_json::Value {
+    if let Some(fields) = record.as_object_mut() {
+        fields.remove("meta");
+        fields.remove("creator");
+    }
+    record
 }
