@@ -11,9 +11,37 @@ use crate::imaging;
 use crate::signing;
 use crate::state::AppState;
 
-/// Delivery routes, nested under the delivery base path.
+/// Delivery routes, nested under the delivery base path. Every answer, error or image, is
+/// `nosniff`: delivery is a public origin, and a browser must never run what it serves as a
+/// document because the bytes look like HTML.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/{account_hash}/{*rest}", get(deliver))
+    Router::new()
+        .route("/{account_hash}/{*rest}", get(deliver))
+        .layer(axum::middleware::map_response(nosniff))
+}
+
+async fn nosniff(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// A request-given name as an error message may show it: only the characters ids, hashes
+/// and variant names are made of, and not too many, so that no markup is ever echoed.
+fn shown(name: &str) -> String {
+    const MOST: usize = 100;
+    let kept: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'))
+        .take(MOST + 1)
+        .collect();
+    if kept.chars().count() > MOST {
+        format!("{}...", kept.chars().take(MOST).collect::<String>())
+    } else {
+        kept
+    }
 }
 
 fn refuse(status: StatusCode, message: String) -> Response {
@@ -36,7 +64,7 @@ async fn deliver(
     if account_hash != state.urls().account_hash {
         return refuse(
             StatusCode::NOT_FOUND,
-            format!("Unknown account hash '{account_hash}'"),
+            format!("Unknown account hash '{}'", shown(&account_hash)),
         );
     }
     let Some((id, variant_name)) = rest.rsplit_once('/') else {
@@ -47,7 +75,12 @@ async fn deliver(
     };
     let row = match state.store().get(id) {
         Ok(Some(row)) if !row.draft => row,
-        Ok(_) => return refuse(StatusCode::NOT_FOUND, format!("Image '{id}' not found")),
+        Ok(_) => {
+            return refuse(
+                StatusCode::NOT_FOUND,
+                format!("Image '{}' not found", shown(id)),
+            )
+        }
         Err(error) => return error.into_response(),
     };
     let variant = match state.store().variant(variant_name) {
@@ -55,7 +88,7 @@ async fn deliver(
         Ok(None) => {
             return refuse(
                 StatusCode::NOT_FOUND,
-                format!("Variant '{variant_name}' not found"),
+                format!("Variant '{}' not found", shown(variant_name)),
             )
         }
         Err(error) => return error.into_response(),
@@ -92,7 +125,7 @@ async fn deliver(
     else {
         return refuse(
             StatusCode::NOT_FOUND,
-            format!("Image '{id}' has no stored file"),
+            format!("Image '{}' has no stored file", shown(id)),
         );
     };
     let cached = state
@@ -143,7 +176,6 @@ async fn deliver(
             (header::CONTENT_TYPE, rendered.content_type),
             (header::CACHE_CONTROL, cache_control),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             // Images are meant to be embedded anywhere, including cross-origin-isolated pages
             // (COEP: require-corp), which refuse images without this header.
             (
