@@ -167,14 +167,16 @@ async fn deliver(
         }
     };
     let cache_control = if signed {
-        "private, max-age=3600"
+        // A browser must not keep showing a private image after its link has expired.
+        let lifetime = signed_lifetime(uri.query(), state.now().unix_timestamp());
+        format!("private, max-age={}", lifetime.min(SIGNED_MAX_AGE))
     } else {
-        "public, max-age=172800, stale-while-revalidate=3600"
+        "public, max-age=172800, stale-while-revalidate=3600".to_string()
     };
     let mut response = (
         [
             (header::CONTENT_TYPE, rendered.content_type),
-            (header::CACHE_CONTROL, cache_control),
+            (header::CACHE_CONTROL, cache_control.as_str()),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
             // Images are meant to be embedded anywhere, including cross-origin-isolated pages
             // (COEP: require-corp), which refuse images without this header.
@@ -196,6 +198,17 @@ async fn deliver(
         );
     }
     response
+}
+
+/// Longest a browser may cache an image delivered through a signed URL (seconds).
+const SIGNED_MAX_AGE: i64 = 3600;
+
+/// Seconds a verified signed URL stays valid: its `exp` minus now, never negative.
+fn signed_lifetime(query: Option<&str>, now: i64) -> i64 {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(name, _)| name == "exp")
+        .and_then(|(_, value)| value.parse::<i64>().ok())
+        .map_or(0, |exp| exp.saturating_sub(now).max(0))
 }
 
 /// The MIME type a stored original is delivered as (see [`imaging::render`]).

@@ -77,3 +77,56 @@ async fn delivery_answers_are_nosniff_and_echo_no_markup() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// #19: a signed URL is never cached beyond its expiry.
+
+fn max_age(headers: &reqwest::header::HeaderMap) -> i64 {
+    let value = headers["cache-control"].to_str().unwrap().to_string();
+    value
+        .split(',')
+        .map(str::trim)
+        .find_map(|d| d.strip_prefix("max-age="))
+        .unwrap_or_else(|| panic!("no max-age in {value}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_signed_url_is_cached_no_longer_than_it_lives() {
+    let _serial = serial().await;
+    let s = service().await;
+    let record = s
+        .uploaded(&png(30, 30), "p.png", &[("requireSignedURLs", "true")])
+        .await;
+    // The key the service generated, as an API client reads it.
+    let (_, keys) = send(s.get("v1/keys")).await;
+    let key = keys["result"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "default")
+        .unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let public = variant_url(&record, "public");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+
+    let signed = direct_upload_server::signing::sign_url(&public, &key, now + 30);
+    let (status, headers, _) = deliver(&s, &signed).await;
+    assert_eq!(status, 200);
+    let cache_control = headers["cache-control"].to_str().unwrap();
+    assert!(cache_control.starts_with("private"), "{cache_control}");
+    let age = max_age(&headers);
+    assert!(
+        (0..=30).contains(&age),
+        "a URL valid for 30 s must not be cached for {age} s"
+    );
+
+    // A long-lived URL keeps the usual hour.
+    let signed = direct_upload_server::signing::sign_url(&public, &key, now + 86_400);
+    let (status, headers, _) = deliver(&s, &signed).await;
+    assert_eq!(status, 200);
+    assert_eq!(max_age(&headers), 3600);
+}
