@@ -34,3 +34,35 @@ pub async fn ingest(state: &AppState, file: &FilePart) -> ApiResult<StoredFile> 
 pub fn remove_blob(state: &AppState, blob_key: &str) {
     let _ = std::fs::remove_file(state.store().image_path(blob_key));
 }
+
+/// Removes what a crash (kill -9, power loss) left half-written: originals being written
+/// (`<blob>.partial`, see [`ingest`]) and rendered variants being cached
+/// (`<blob>-<variant>.partial-<uuid>`, see the delivery module). Both are written aside and
+/// renamed into place, so no record or cache lookup ever points at one; without this they
+/// would stay on disk forever. Call it at start-up, before serving: a request in flight could
+/// be writing one. Directories that do not exist are skipped. Returns how many were removed.
+pub fn remove_orphans(dirs: &[&std::path::Path]) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for dir in dirs {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(error),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if (name.ends_with(".partial") || name.contains(".partial-"))
+                && entry.file_type()?.is_file()
+            {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+    }
+    Ok(removed)
+}

@@ -130,3 +130,47 @@ async fn a_signed_url_is_cached_no_longer_than_it_lives() {
     assert_eq!(status, 200);
     assert_eq!(max_age(&headers), 3600);
 }
+
+// ---------------------------------------------------------------------------------------------
+// #15: files half-written before a crash are removed at start-up.
+
+#[test]
+fn orphaned_partial_files_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = dir.path().join("images");
+    let cache = dir.path().join("cache");
+    std::fs::create_dir_all(&images).unwrap();
+    std::fs::create_dir_all(&cache).unwrap();
+    let blob = "0123456789abcdef0123456789abcdef";
+    let plant = |path: std::path::PathBuf| {
+        std::fs::write(&path, b"half").unwrap();
+        path
+    };
+    // What ingest and delivery write before their rename, left behind by a kill -9 ...
+    let orphans = [
+        plant(images.join(format!("{blob}.partial"))),
+        plant(cache.join(format!(
+            "{blob}-public.partial-{}",
+            "fedcba9876543210fedcba9876543210"
+        ))),
+    ];
+    // ... and what must stay: an original, a rendered variant, an unrelated file.
+    let kept = [
+        plant(images.join(blob)),
+        plant(cache.join(format!("{blob}-public"))),
+        plant(dir.path().join("notes.partial")),
+    ];
+    let removed = direct_upload_server::ingest::remove_orphans(&[
+        &images,
+        &cache,
+        &dir.path().join("missing"),
+    ])
+    .unwrap();
+    assert_eq!(removed, 2);
+    for path in &orphans {
+        assert!(!path.exists(), "{} is an orphan", path.display());
+    }
+    for path in &kept {
+        assert!(path.exists(), "{} must be kept", path.display());
+    }
+}
