@@ -82,6 +82,116 @@ fn broken(format: &str, error: impl std::fmt::Display) -> ApiError {
     ApiError::unsupported(format!("The file is not a valid {format} image: {error}"))
 }
 
+fn truncated(format: &str, detail: &str) -> ApiError {
+    broken(format, format!("it is truncated ({detail})"))
+}
+
+/// What a JPEG's markers say, read without decoding any pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct JpegLayout {
+    width: u32,
+    height: u32,
+    /// Colour components (1 grey, 3 YCbCr, 4 CMYK).
+    components: u32,
+    /// Progressive (SOF2/6/10/14): the decoder keeps every coefficient in memory.
+    progressive: bool,
+}
+
+/// Walks a JPEG's segments and entropy-coded scans up to its end-of-image marker. The JPEG
+/// decoder pads a file that stops early with grey rather than failing, so a truncated upload
+/// is found here: a file is whole only if a scan is followed by EOI. Bytes after EOI are
+/// ignored (cameras and editors append data there).
+fn jpeg_layout(bytes: &[u8]) -> Result<JpegLayout, ApiError> {
+    const NAME: &str = "JPEG";
+    if bytes.len() < 4 || bytes[..2] != [0xFF, 0xD8] {
+        return Err(broken(NAME, "no start-of-image marker"));
+    }
+    let len = bytes.len();
+    let mut pos = 2;
+    let mut layout = None;
+    let mut scanned = false;
+    loop {
+        // Between segments only 0xFF fill bytes are legal; decoders skip anything else, so
+        // this does too.
+        while pos < len && bytes[pos] != 0xFF {
+            pos += 1;
+        }
+        while pos < len && bytes[pos] == 0xFF {
+            pos += 1;
+        }
+        if pos >= len {
+            return Err(truncated(NAME, "it ends before its end-of-image marker"));
+        }
+        let marker = bytes[pos];
+        pos += 1;
+        match marker {
+            0xD9 => {
+                return match layout {
+                    Some(layout) if scanned => Ok(layout),
+                    _ => Err(broken(NAME, "it ends before any image data")),
+                }
+            }
+            // Markers without a length: RSTn, TEM, a stray SOI, a stuffed zero.
+            0x00 | 0x01 | 0xD0..=0xD8 => continue,
+            _ => {}
+        }
+        if pos + 2 > len {
+            return Err(truncated(NAME, "it ends inside a segment header"));
+        }
+        let size = u16::from_be_bytes([bytes[pos], bytes[pos + 1]]) as usize;
+        if size < 2 {
+            return Err(broken(
+                NAME,
+                format!("segment 0x{marker:02X} has length {size}"),
+            ));
+        }
+        let end = pos + size;
+        if end > len {
+            return Err(truncated(NAME, "a segment runs past the end of the file"));
+        }
+        let data = &bytes[pos + 2..end];
+        pos = end;
+        match marker {
+            // Start of frame: every 0xC0..=0xCF except DHT (C4), JPG (C8) and DAC (CC).
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                if data.len() < 6 {
+                    return Err(broken(NAME, "its frame header is too short"));
+                }
+                if layout.is_none() {
+                    layout = Some(JpegLayout {
+                        height: u16::from_be_bytes([data[1], data[2]]) as u32,
+                        width: u16::from_be_bytes([data[3], data[4]]) as u32,
+                        components: data[5] as u32,
+                        progressive: matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE),
+                    });
+                }
+            }
+            0xDA => {
+                if layout.is_none() {
+                    return Err(broken(NAME, "a scan comes before the frame header"));
+                }
+                // Entropy-coded data runs to the next marker that is not a stuffed zero, a
+                // restart marker or fill.
+                loop {
+                    while pos < len && bytes[pos] != 0xFF {
+                        pos += 1;
+                    }
+                    if pos + 1 >= len {
+                        return Err(truncated(NAME, "it ends inside the compressed image data"));
+                    }
+                    match bytes[pos + 1] {
+                        0x00 | 0xD0..=0xD7 => pos += 2,
+                        0xFF => pos += 1,
+                        _ => break,
+                    }
+                }
+                scanned = true;
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Recognises the bytes as an accepted image and enforces the limits. The dimensions are read
 /// from the header and checked before anything is decoded; then the whole image is decoded
 /// once, so a truncated or corrupt file is refused here rather than at delivery.
@@ -127,9 +237,15 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspected, ApiError> {
         reader.limits(decode_limits());
         reader
     };
-    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
-        .into_dimensions()
-        .map_err(|e| broken(&name, e))?;
+    let (width, height) = if format == ImageFormat::Jpeg {
+        // Read from the frame header by the same walk that finds a truncated file.
+        let layout = jpeg_layout(bytes)?;
+        (layout.width, layout.height)
+    } else {
+        ImageReader::with_format(Cursor::new(bytes), format)
+            .into_dimensions()
+            .map_err(|e| broken(&name, e))?
+    };
     check_dimensions(width, height, 1)?;
 
     let frames = match format {

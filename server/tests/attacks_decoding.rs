@@ -174,3 +174,150 @@ fn orphaned_partial_files_are_removed() {
         assert!(path.exists(), "{} must be kept", path.display());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// #13: a truncated JPEG is refused like a truncated PNG, GIF or WebP.
+
+/// MSB-first bit writer for JPEG entropy-coded data, with 0xFF byte stuffing.
+struct Bits {
+    bytes: Vec<u8>,
+    current: u32,
+    filled: u32,
+}
+
+impl Bits {
+    fn new() -> Self {
+        Self {
+            bytes: Vec::new(),
+            current: 0,
+            filled: 0,
+        }
+    }
+    fn put(&mut self, value: u32, count: u32) {
+        for i in (0..count).rev() {
+            self.current = (self.current << 1) | ((value >> i) & 1);
+            self.filled += 1;
+            if self.filled == 8 {
+                self.flush_byte();
+            }
+        }
+    }
+    fn flush_byte(&mut self) {
+        let byte = self.current as u8;
+        self.bytes.push(byte);
+        if byte == 0xFF {
+            self.bytes.push(0x00);
+        }
+        self.current = 0;
+        self.filled = 0;
+    }
+    /// Pads the last byte with 1 bits, as the standard asks.
+    fn finish(mut self) -> Vec<u8> {
+        while self.filled != 0 {
+            self.put(1, 1);
+        }
+        self.bytes
+    }
+}
+
+fn segment(out: &mut Vec<u8>, marker: u8, data: &[u8]) {
+    out.extend_from_slice(&[0xFF, marker]);
+    out.extend_from_slice(&((data.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(data);
+}
+
+/// A real progressive (SOF2) greyscale JPEG, written by hand because the `image` crate only
+/// encodes baseline. Each 8×8 block is flat at its own level, so the first scan (DC of every
+/// block) carries most of the file; the second scan (AC) is one end-of-band run.
+/// `width` and `height` are multiples of 8.
+fn progressive_jpeg(width: u16, height: u16) -> Vec<u8> {
+    let (bw, bh) = (width as u32 / 8, height as u32 / 8);
+    let mut out = vec![0xFF, 0xD8];
+    // Quantisation table 0: all ones.
+    let mut dqt = vec![0u8];
+    dqt.extend_from_slice(&[1; 64]);
+    segment(&mut out, 0xDB, &dqt);
+    let mut sof = vec![8];
+    sof.extend_from_slice(&height.to_be_bytes());
+    sof.extend_from_slice(&width.to_be_bytes());
+    sof.extend_from_slice(&[1, 1, 0x11, 0]);
+    segment(&mut out, 0xC2, &sof);
+    // DC table 0: categories 0..=11, each a 4-bit code equal to the category.
+    let mut dht = vec![0x00];
+    let mut counts = [0u8; 16];
+    counts[3] = 12;
+    dht.extend_from_slice(&counts);
+    dht.extend_from_slice(&(0..12).collect::<Vec<u8>>());
+    segment(&mut out, 0xC4, &dht);
+    // AC table 0: one symbol, the end-of-band run covering every block (EOBr, r = log2).
+    let blocks = bw * bh;
+    let r = 31 - blocks.leading_zeros();
+    let mut dht = vec![0x10];
+    let mut counts = [0u8; 16];
+    counts[1] = 1;
+    dht.extend_from_slice(&counts);
+    dht.push((r << 4) as u8);
+    segment(&mut out, 0xC4, &dht);
+
+    // Scan 1: the DC coefficient of every block, as differences from the previous block.
+    segment(&mut out, 0xDA, &[1, 1, 0x00, 0, 0, 0x00]);
+    let mut bits = Bits::new();
+    let mut previous = 0i32;
+    for by in 0..bh {
+        for bx in 0..bw {
+            let level = ((bx * 7 + by * 13) % 64) as i32 * 16 - 512;
+            let diff = level - previous;
+            previous = level;
+            let category = 32 - diff.unsigned_abs().leading_zeros();
+            bits.put(category, 4);
+            let value = if diff >= 0 {
+                diff as u32
+            } else {
+                (diff + (1 << category) - 1) as u32
+            };
+            bits.put(value, category);
+        }
+    }
+    out.extend_from_slice(&bits.finish());
+    // Scan 2: coefficients 1..=63 of every block, all zero: one run of `blocks` end-of-bands.
+    segment(&mut out, 0xDA, &[1, 1, 0x00, 1, 63, 0x00]);
+    let mut bits = Bits::new();
+    bits.put(0b00, 2);
+    bits.put(blocks - (1 << r), r);
+    out.extend_from_slice(&bits.finish());
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    out
+}
+
+#[tokio::test]
+async fn a_truncated_jpeg_is_refused_and_trailing_bytes_are_not() {
+    let _serial = serial().await;
+    let s = service().await;
+    let baseline = image_bytes(640, 480, 11, image::ImageFormat::Jpeg);
+    let progressive = progressive_jpeg(512, 512);
+    // Both decode whole, so the refusals below are about the cut alone.
+    assert_eq!(dimensions(&baseline), (640, 480));
+    assert_eq!(dimensions(&progressive), (512, 512));
+    for (name, jpeg) in [
+        ("baseline.jpg", &baseline),
+        ("progressive.jpg", &progressive),
+    ] {
+        let (_, url) = s.direct_upload(&[]).await;
+        let cut = &jpeg[..jpeg.len() * 6 / 10];
+        let (status, body) = s.upload_to(&url, cut, name).await;
+        assert_eq!(
+            (status, code(&body)),
+            (415, 5455),
+            "a 60% {name} must be refused: {body}"
+        );
+        assert!(message(&body).contains("truncated"), "{}", message(&body));
+
+        // Bytes after the end-of-image marker are ignored, as every decoder does.
+        let mut trailing = jpeg.clone();
+        trailing.extend_from_slice(b"\0\0trailing bytes \xFF\xD8\xFF\xE0 after EOI");
+        let record = s.uploaded(&trailing, name, &[]).await;
+        let (status, _, bytes) = deliver(&s, &variant_url(&record, "public")).await;
+        assert_eq!(status, 200);
+        assert_eq!(dimensions(&bytes), dimensions(jpeg));
+    }
+}
