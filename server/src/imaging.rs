@@ -3,7 +3,7 @@
 
 use std::io::Cursor;
 
-use image::{AnimationDecoder, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use crate::envelope::ApiError;
 use crate::variants::{Fit, Variant};
@@ -48,22 +48,31 @@ fn heif_brand(bytes: &[u8]) -> Option<String> {
     None
 }
 
-fn check_dimensions(width: u32, height: u32, frames: u32) -> Result<(), ApiError> {
+fn check_sides(width: u32, height: u32) -> Result<(), ApiError> {
     if width > MAX_SIDE || height > MAX_SIDE {
         return Err(ApiError::bad_request(format!(
             "Image is {width}x{height} pixels: each side must be at most {MAX_SIDE} pixels"
         )));
     }
-    let area = width as u64 * height as u64 * frames as u64;
+    Ok(())
+}
+
+/// `area` is every frame's width × height added up.
+fn check_area(area: u64, frames: u32) -> Result<(), ApiError> {
     if area > MAX_AREA {
+        let over = if frames > 1 {
+            format!(" over {frames} frames")
+        } else {
+            String::new()
+        };
+        let together = if frames > 1 {
+            " for all frames together"
+        } else {
+            ""
+        };
         return Err(ApiError::bad_request(format!(
-            "Image is {:.1} megapixels{}: the limit is 100 megapixels",
-            area as f64 / 1e6,
-            if frames > 1 {
-                format!(" over {frames} frames")
-            } else {
-                String::new()
-            }
+            "Image is {:.1} megapixels{over}: the limit is 100 megapixels{together}",
+            area as f64 / 1e6
         )));
     }
     Ok(())
@@ -192,10 +201,32 @@ fn jpeg_layout(bytes: &[u8]) -> Result<JpegLayout, ApiError> {
     }
 }
 
-/// Recognises the bytes as an accepted image and enforces the limits. The dimensions are read
-/// from the header and checked before anything is decoded; then the whole image is decoded
-/// once, so a truncated or corrupt file is refused here rather than at delivery.
+/// What the headers of an upload say, read without decoding any pixel: enough to enforce
+/// every limit before the pixels are looked at ([`verify`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Examined {
+    /// What the upload is.
+    pub inspected: Inspected,
+    /// `None` for SVG, which has no pixels to check.
+    format: Option<ImageFormat>,
+    /// An animated WebP, checked frame by frame.
+    animated_webp: bool,
+}
+
+/// Recognises the bytes as an accepted image and enforces the limits, then checks every
+/// frame's pixel data: [`examine`] then [`verify`]. A file refused here is never stored, so a
+/// truncated or corrupt upload fails at upload rather than at delivery.
 pub fn inspect(bytes: &[u8]) -> Result<Inspected, ApiError> {
+    let examined = examine(bytes)?;
+    verify(bytes, &examined)?;
+    Ok(examined.inspected)
+}
+
+/// Recognises the bytes and enforces the limits from the headers alone: the format, each
+/// side, the area of all frames together, that every frame lies on the canvas, and that the
+/// file's structure runs to its end marker (a truncated file is refused here). No pixel is
+/// decoded, so a decompression bomb costs a walk over its headers.
+pub fn examine(bytes: &[u8]) -> Result<Examined, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::unsupported("The file is empty, not an image"));
     }
@@ -221,76 +252,476 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspected, ApiError> {
                 "Unsupported image format: {other:?}; accepted are PNG, JPEG, GIF, WebP and SVG"
             )))
         }
-        Err(_) if looks_like_svg(bytes) => return inspect_svg(bytes),
+        Err(_) if looks_like_svg(bytes) => {
+            return Ok(Examined {
+                inspected: inspect_svg(bytes)?,
+                format: None,
+                animated_webp: false,
+            })
+        }
         Err(_) => {
             return Err(ApiError::unsupported(
                 "Unsupported image format: the file is not a PNG, JPEG, GIF, WebP or SVG image",
             ))
         }
     };
-    let name = format
-        .to_mime_type()
-        .trim_start_matches("image/")
-        .to_uppercase();
-    let reader = |bytes: &[u8]| {
-        let mut reader = ImageReader::with_format(Cursor::new(bytes.to_vec()), format);
-        reader.limits(decode_limits());
-        reader
-    };
-    let (width, height) = if format == ImageFormat::Jpeg {
-        // Read from the frame header by the same walk that finds a truncated file.
-        let layout = jpeg_layout(bytes)?;
-        (layout.width, layout.height)
-    } else {
-        ImageReader::with_format(Cursor::new(bytes), format)
-            .into_dimensions()
-            .map_err(|e| broken(&name, e))?
-    };
-    check_dimensions(width, height, 1)?;
-
-    let frames = match format {
-        ImageFormat::Gif => {
-            let decoder = image::codecs::gif::GifDecoder::new(Cursor::new(bytes))
-                .map_err(|e| broken(&name, e))?;
-            count_frames(decoder.into_frames(), width, height, &name)?
+    let (layout, animated_webp) = match format {
+        ImageFormat::Jpeg => {
+            let jpeg = jpeg_layout(bytes)?;
+            check_sides(jpeg.width, jpeg.height)?;
+            check_area(jpeg.width as u64 * jpeg.height as u64, 1)?;
+            (
+                Layout {
+                    width: jpeg.width,
+                    height: jpeg.height,
+                    frames: 1,
+                },
+                false,
+            )
         }
-        ImageFormat::WebP => {
-            let decoder = image::codecs::webp::WebPDecoder::new(Cursor::new(bytes))
-                .map_err(|e| broken(&name, e))?;
-            if decoder.has_animation() {
-                count_frames(decoder.into_frames(), width, height, &name)?
-            } else {
-                reader(bytes).decode().map_err(|e| broken(&name, e))?;
-                1
-            }
-        }
+        ImageFormat::Png => (png_layout(bytes)?, false),
+        ImageFormat::Gif => (gif_layout(bytes)?, false),
         _ => {
-            reader(bytes).decode().map_err(|e| broken(&name, e))?;
-            1
+            let webp = webp_layout(bytes)?;
+            (webp.layout, webp.animated)
         }
     };
-    Ok(Inspected {
-        content_type: format.to_mime_type(),
-        width,
-        height,
+    Ok(Examined {
+        inspected: Inspected {
+            content_type: format.to_mime_type(),
+            width: layout.width,
+            height: layout.height,
+            frames: layout.frames,
+        },
+        format: Some(format),
+        animated_webp,
+    })
+}
+
+/// Decodes the pixel data of an [`examine`]d upload, to refuse what its headers cannot show
+/// is broken (corrupt compressed data, unsupported encodings). Every decoder runs with
+/// [`decode_limits`].
+pub fn verify(bytes: &[u8], examined: &Examined) -> Result<(), ApiError> {
+    match examined.format {
+        None => Ok(()),
+        Some(ImageFormat::Gif) => verify_gif(bytes),
+        Some(ImageFormat::WebP) if examined.animated_webp => verify_webp_frames(bytes),
+        Some(format) => {
+            let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+            reader.limits(decode_limits());
+            reader
+                .decode()
+                .map_err(|e| broken(format_name(format), e))?;
+            Ok(())
+        }
+    }
+}
+
+fn format_name(format: ImageFormat) -> &'static str {
+    match format {
+        ImageFormat::Png => "PNG",
+        ImageFormat::Jpeg => "JPEG",
+        ImageFormat::Gif => "GIF",
+        _ => "WebP",
+    }
+}
+
+/// A raster upload's canvas and frame count, from its headers.
+struct Layout {
+    width: u32,
+    height: u32,
+    frames: u32,
+}
+
+/// The frames of an animation added up as their headers state them.
+#[derive(Default)]
+struct FrameTally {
+    frames: u32,
+    /// Every frame's width × height added up.
+    area: u64,
+    /// The first frame that does not lie inside the canvas, described.
+    outside: Option<String>,
+}
+
+impl FrameTally {
+    fn add(&mut self, canvas: (u32, u32), left: u32, top: u32, width: u32, height: u32) {
+        self.frames = self.frames.saturating_add(1);
+        self.area = self.area.saturating_add(width as u64 * height as u64);
+        if self.outside.is_none()
+            && (left as u64 + width as u64 > canvas.0 as u64
+                || top as u64 + height as u64 > canvas.1 as u64)
+        {
+            self.outside = Some(format!(
+                "frame {} ({width}x{height} at {left},{top}) lies outside the {}x{} canvas",
+                self.frames, canvas.0, canvas.1
+            ));
+        }
+    }
+
+    /// The area limit counts every frame's own size: a GIF's logical screen can say 1×1 while
+    /// its frames are 3500×3500, and decoding costs what the frames are, not the screen.
+    /// A frame off the canvas is refused (decoders disagree on what it means).
+    fn check(&self) -> Result<(), ApiError> {
+        check_area(self.area, self.frames)?;
+        if let Some(outside) = &self.outside {
+            return Err(ApiError::bad_request(format!(
+                "Image {outside}: every frame must lie inside the canvas"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn be32(bytes: &[u8]) -> u32 {
+    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+fn le24(bytes: &[u8]) -> u32 {
+    u32::from_le_bytes([bytes[0], bytes[1], bytes[2], 0])
+}
+
+fn le32(bytes: &[u8]) -> u32 {
+    u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+/// Walks a PNG's chunks to IEND (a file that stops earlier is truncated): the size from
+/// IHDR and, for an animated PNG (acTL), every frame's size and place from its fcTL.
+fn png_layout(bytes: &[u8]) -> Result<Layout, ApiError> {
+    const NAME: &str = "PNG";
+    let len = bytes.len();
+    let mut pos = 8;
+    let mut canvas = None;
+    let mut tally = FrameTally::default();
+    let (mut animated, mut seen_idat, mut default_is_frame) = (false, false, false);
+    loop {
+        if pos + 8 > len {
+            return Err(truncated(NAME, "it ends before its IEND chunk"));
+        }
+        let size = be32(&bytes[pos..]) as usize;
+        let kind = &bytes[pos + 4..pos + 8];
+        if size > i32::MAX as usize {
+            return Err(broken(NAME, "a chunk length is over 2^31"));
+        }
+        let data = pos + 8;
+        // Data, then a 4-byte CRC (checked when the pixels are decoded).
+        let end = data + size + 4;
+        if end > len {
+            return Err(truncated(
+                NAME,
+                &format!(
+                    "its {} chunk runs past the end of the file",
+                    String::from_utf8_lossy(kind)
+                ),
+            ));
+        }
+        let data = &bytes[data..data + size];
+        pos = end;
+        match (kind, canvas) {
+            (b"IHDR", None) => {
+                if size != 13 {
+                    return Err(broken(NAME, "its IHDR chunk is not 13 bytes"));
+                }
+                let (width, height) = (be32(data), be32(&data[4..]));
+                if width == 0 || height == 0 {
+                    return Err(broken(NAME, format!("it declares a {width}x{height} size")));
+                }
+                check_sides(width, height)?;
+                canvas = Some((width, height));
+            }
+            (_, None) => return Err(broken(NAME, "it does not start with an IHDR chunk")),
+            (b"acTL", _) => animated = true,
+            (b"fcTL", Some(canvas)) => {
+                if size < 26 {
+                    return Err(broken(NAME, "an fcTL chunk is shorter than 26 bytes"));
+                }
+                // An fcTL before the first IDAT makes the default image frame 1.
+                default_is_frame |= !seen_idat;
+                let (width, height) = (be32(&data[4..]), be32(&data[8..]));
+                let (left, top) = (be32(&data[12..]), be32(&data[16..]));
+                tally.add(canvas, left, top, width, height);
+            }
+            (b"IDAT", _) => seen_idat = true,
+            (b"IEND", _) => break,
+            _ => {}
+        }
+    }
+    let Some((width, height)) = canvas else {
+        return Err(broken(NAME, "it has no IHDR chunk"));
+    };
+    if !seen_idat {
+        return Err(broken(NAME, "it has no image data (IDAT)"));
+    }
+    if animated && tally.frames > 0 {
+        if !default_is_frame {
+            // Shown by viewers without APNG support, and decoded like the frames.
+            tally.area = tally.area.saturating_add(width as u64 * height as u64);
+        }
+        tally.check()?;
+        Ok(Layout {
+            width,
+            height,
+            frames: tally.frames,
+        })
+    } else {
+        check_area(width as u64 * height as u64, 1)?;
+        Ok(Layout {
+            width,
+            height,
+            frames: 1,
+        })
+    }
+}
+
+/// The options every GIF is read with: the decoder's own per-frame memory limit, and no
+/// check of frames against the screen (that is [`FrameTally`]'s, with a clear message).
+fn gif_options() -> gif::DecodeOptions {
+    let mut options = gif::DecodeOptions::new();
+    options.set_memory_limit(gif::MemoryLimit::Bytes(
+        std::num::NonZeroU64::new(MAX_AREA).expect("MAX_AREA is not zero"),
+    ));
+    options.set_color_output(gif::ColorOutput::Indexed);
+    options
+}
+
+fn gif_error(error: gif::DecodingError) -> ApiError {
+    match error {
+        gif::DecodingError::UnexpectedEof => truncated("GIF", "it ends before its trailer"),
+        gif::DecodingError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            truncated("GIF", "it ends before its trailer")
+        }
+        other => broken("GIF", other),
+    }
+}
+
+/// Reads every frame descriptor of a GIF, skipping the compressed pixel data unread
+/// (`skip_frame_decoding`: nothing is decompressed), to the trailer.
+fn gif_layout(bytes: &[u8]) -> Result<Layout, ApiError> {
+    let mut options = gif_options();
+    options.skip_frame_decoding(true);
+    let mut decoder = options.read_info(Cursor::new(bytes)).map_err(gif_error)?;
+    let canvas = (decoder.width() as u32, decoder.height() as u32);
+    check_sides(canvas.0, canvas.1)?;
+    let mut tally = FrameTally::default();
+    while let Some(frame) = decoder.next_frame_info().map_err(gif_error)? {
+        tally.add(
+            canvas,
+            frame.left as u32,
+            frame.top as u32,
+            frame.width as u32,
+            frame.height as u32,
+        );
+    }
+    if tally.frames == 0 {
+        return Err(broken("GIF", "it has no image"));
+    }
+    // The screen itself is within the limits too (delivery draws the first frame on it).
+    check_area(canvas.0 as u64 * canvas.1 as u64, 1)?;
+    tally.check()?;
+    Ok(Layout {
+        width: canvas.0,
+        height: canvas.1,
+        frames: tally.frames,
+    })
+}
+
+/// Decompresses every frame of a GIF into one small reused buffer: the whole file is
+/// checked, yet memory stays a few kilobytes whatever the frames' size.
+fn verify_gif(bytes: &[u8]) -> Result<(), ApiError> {
+    let mut decoder = gif_options()
+        .read_info(Cursor::new(bytes))
+        .map_err(gif_error)?;
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut number = 0;
+    while let Some(frame) = decoder.next_frame_info().map_err(gif_error)? {
+        number += 1;
+        let mut left = frame.width as usize * frame.height as usize;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            if !decoder.fill_buffer(&mut chunk[..n]).map_err(gif_error)? {
+                return Err(truncated(
+                    "GIF",
+                    &format!("frame {number} has fewer pixels than its size"),
+                ));
+            }
+            left -= n;
+        }
+    }
+    Ok(())
+}
+
+/// A WebP's canvas and, when animated, its frames.
+struct WebpLayout {
+    layout: Layout,
+    animated: bool,
+    /// Each ANMF frame: its size and the range of its sub-chunks in the file.
+    frames: Vec<(u32, u32, std::ops::Range<usize>)>,
+}
+
+/// Walks a WebP's RIFF chunks: the canvas from the first chunk (VP8, VP8L or VP8X) and
+/// every ANMF frame's size and place. A file shorter than its RIFF size is truncated.
+fn webp_layout(bytes: &[u8]) -> Result<WebpLayout, ApiError> {
+    const NAME: &str = "WebP";
+    if bytes.len() < 20 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WEBP" {
+        return Err(broken(NAME, "no RIFF/WEBP header"));
+    }
+    let end = 8 + le32(&bytes[4..]) as usize;
+    if end > bytes.len() {
+        return Err(truncated(NAME, "it is shorter than its RIFF header says"));
+    }
+    let mut pos = 12;
+    let mut canvas = None;
+    let mut animated = false;
+    let mut tally = FrameTally::default();
+    let mut frames = Vec::new();
+    while pos + 8 <= end {
+        let kind = &bytes[pos..pos + 4];
+        let size = le32(&bytes[pos + 4..]) as usize;
+        let start = pos + 8;
+        if start + size > end {
+            return Err(truncated(
+                NAME,
+                &format!(
+                    "its {} chunk runs past the end of the file",
+                    String::from_utf8_lossy(kind).trim()
+                ),
+            ));
+        }
+        let data = &bytes[start..start + size];
+        // Chunks are padded to an even size.
+        pos = start + size + (size & 1);
+        let Some(canvas) = canvas else {
+            let (width, height) = match kind {
+                b"VP8X" if size >= 10 => {
+                    animated = data[0] & 0x02 != 0;
+                    (le24(&data[4..]) + 1, le24(&data[7..]) + 1)
+                }
+                b"VP8 " if size >= 10 && data[3..6] == [0x9d, 0x01, 0x2a] => (
+                    u16::from_le_bytes([data[6], data[7]]) as u32 & 0x3FFF,
+                    u16::from_le_bytes([data[8], data[9]]) as u32 & 0x3FFF,
+                ),
+                b"VP8L" if size >= 5 && data[0] == 0x2F => {
+                    let bits = le32(&data[1..]);
+                    ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+                }
+                _ => {
+                    return Err(broken(
+                        NAME,
+                        format!(
+                            "its first chunk is '{}', not a valid VP8, VP8L or VP8X header",
+                            String::from_utf8_lossy(kind)
+                        ),
+                    ))
+                }
+            };
+            if width == 0 || height == 0 {
+                return Err(broken(NAME, format!("it declares a {width}x{height} size")));
+            }
+            check_sides(width, height)?;
+            canvas = Some((width, height));
+            continue;
+        };
+        if kind == b"ANMF" {
+            if size < 16 {
+                return Err(broken(NAME, "an ANMF chunk is shorter than 16 bytes"));
+            }
+            let (left, top) = (le24(data) * 2, le24(&data[3..]) * 2);
+            let (width, height) = (le24(&data[6..]) + 1, le24(&data[9..]) + 1);
+            tally.add(canvas, left, top, width, height);
+            frames.push((width, height, start + 16..start + size));
+        }
+    }
+    let Some((width, height)) = canvas else {
+        return Err(broken(NAME, "it has no image chunk"));
+    };
+    if animated {
+        if tally.frames == 0 {
+            return Err(broken(NAME, "it is animated but has no frames"));
+        }
+        tally.check()?;
+    } else {
+        check_area(width as u64 * height as u64, 1)?;
+    }
+    Ok(WebpLayout {
+        layout: Layout {
+            width,
+            height,
+            frames: if animated { tally.frames } else { 1 },
+        },
+        animated,
         frames,
     })
 }
 
-/// Decodes an animation frame by frame, refusing it as soon as the frames add up to too much.
-fn count_frames(
-    frames: image::Frames<'_>,
-    width: u32,
-    height: u32,
-    name: &str,
-) -> Result<u32, ApiError> {
-    let mut count = 0u32;
-    for frame in frames {
-        frame.map_err(|e| broken(name, e))?;
-        count += 1;
-        check_dimensions(width, height, count)?;
+/// Decodes each frame of an animated WebP on its own, as a still WebP made of the frame's
+/// chunks: the cost is the frame's size, where the animation decoder would composite every
+/// frame onto the whole canvas and copy it out.
+fn verify_webp_frames(bytes: &[u8]) -> Result<(), ApiError> {
+    const NAME: &str = "WebP";
+    let layout = webp_layout(bytes)?;
+    for (number, (width, height, range)) in layout.frames.into_iter().enumerate() {
+        let number = number + 1;
+        let payload = &bytes[range];
+        let (mut alpha, mut image) = (None, None);
+        let mut pos = 0;
+        while pos + 8 <= payload.len() {
+            let size = le32(&payload[pos + 4..]) as usize;
+            let end = pos + 8 + size;
+            if end > payload.len() {
+                return Err(broken(
+                    NAME,
+                    format!("frame {number} has a chunk past its end"),
+                ));
+            }
+            match &payload[pos..pos + 4] {
+                b"ALPH" => alpha = Some(&payload[pos..end]),
+                b"VP8 " | b"VP8L" => {
+                    image = Some(&payload[pos..end]);
+                    break;
+                }
+                _ => {}
+            }
+            pos = end + (size & 1);
+        }
+        let image =
+            image.ok_or_else(|| broken(NAME, format!("frame {number} has no image data")))?;
+        let mut body = b"WEBP".to_vec();
+        let chunk = |body: &mut Vec<u8>, bytes: &[u8]| {
+            body.extend_from_slice(bytes);
+            if bytes.len() % 2 == 1 {
+                body.push(0);
+            }
+        };
+        if let (Some(alpha), b"VP8 ") = (alpha, &image[..4]) {
+            // A lossy frame's alpha lives in ALPH, which a still file announces in VP8X.
+            let mut vp8x = b"VP8X".to_vec();
+            vp8x.extend_from_slice(&10u32.to_le_bytes());
+            vp8x.extend_from_slice(&[0x10, 0, 0, 0]);
+            vp8x.extend_from_slice(&(width - 1).to_le_bytes()[..3]);
+            vp8x.extend_from_slice(&(height - 1).to_le_bytes()[..3]);
+            chunk(&mut body, &vp8x);
+            chunk(&mut body, alpha);
+        }
+        chunk(&mut body, image);
+        let mut still = b"RIFF".to_vec();
+        still.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        still.extend_from_slice(&body);
+        let mut reader = ImageReader::with_format(Cursor::new(still), ImageFormat::WebP);
+        reader.limits(decode_limits());
+        let decoded = reader
+            .decode()
+            .map_err(|e| broken(NAME, format!("frame {number}: {e}")))?;
+        if (decoded.width(), decoded.height()) != (width, height) {
+            return Err(broken(
+                NAME,
+                format!(
+                    "frame {number} is {}x{} but its header says {width}x{height}",
+                    decoded.width(),
+                    decoded.height()
+                ),
+            ));
+        }
     }
-    Ok(count.max(1))
+    Ok(())
 }
 
 fn inspect_svg(bytes: &[u8]) -> Result<Inspected, ApiError> {
@@ -313,7 +744,8 @@ fn inspect_svg(bytes: &[u8]) -> Result<Inspected, ApiError> {
             .map(|v| v.round().max(0.0) as u32)
     };
     let (width, height) = (length("width").unwrap_or(0), length("height").unwrap_or(0));
-    check_dimensions(width, height, 1)?;
+    check_sides(width, height)?;
+    check_area(width as u64 * height as u64, 1)?;
     Ok(Inspected {
         content_type: "image/svg+xml",
         width,

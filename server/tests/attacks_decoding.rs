@@ -321,3 +321,305 @@ async fn a_truncated_jpeg_is_refused_and_trailing_bytes_are_not() {
         assert_eq!(dimensions(&bytes), dimensions(jpeg));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// #3: the 100-megapixel limit counts every frame's own size.
+
+/// The LZW data (minimum code size and sub-blocks) of one all-zero `width`×`height` frame,
+/// encoded by the `gif` crate once and then reused for as many frames as a test wants.
+fn gif_frame_data(width: u16, height: u16) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    {
+        let mut encoder =
+            gif::Encoder::new(&mut bytes, width, height, &[0, 0, 0, 255, 255, 255]).unwrap();
+        let frame = gif::Frame::from_indexed_pixels(
+            width,
+            height,
+            vec![0u8; width as usize * height as usize],
+            None,
+        );
+        encoder.write_frame(&frame).unwrap();
+    }
+    // Header (13) and the 2-colour global table (6), then any extensions, then the image
+    // descriptor (10 bytes, no local table) and the data up to the trailer.
+    let mut pos = 19;
+    while bytes[pos] == 0x21 {
+        pos += 2;
+        loop {
+            let n = bytes[pos] as usize;
+            pos += 1 + n;
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    assert_eq!(bytes[pos], 0x2C, "an image descriptor");
+    bytes[pos + 10..bytes.len() - 1].to_vec()
+}
+
+/// A GIF written block by block: a `screen`, and frames `(left, top, width, height)` whose
+/// descriptors say exactly that, each with real compressed pixels.
+fn gif_with_frames(screen: (u16, u16), frames: &[(u16, u16, u16, u16)]) -> Vec<u8> {
+    let mut out = b"GIF89a".to_vec();
+    out.extend_from_slice(&screen.0.to_le_bytes());
+    out.extend_from_slice(&screen.1.to_le_bytes());
+    out.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 255, 255, 255]);
+    let mut data = std::collections::HashMap::new();
+    for &(left, top, width, height) in frames {
+        out.push(0x2C);
+        for value in [left, top, width, height] {
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+        out.push(0);
+        out.extend_from_slice(
+            data.entry((width, height))
+                .or_insert_with(|| gif_frame_data(width, height)),
+        );
+    }
+    out.push(0x3B);
+    out
+}
+
+/// LSB-first bit writer for deflate.
+struct DeflateBits {
+    bytes: Vec<u8>,
+    current: u8,
+    filled: u32,
+}
+
+impl DeflateBits {
+    fn put(&mut self, value: u32, count: u32) {
+        for i in 0..count {
+            self.current |= (((value >> i) & 1) as u8) << self.filled;
+            self.filled += 1;
+            if self.filled == 8 {
+                self.bytes.push(self.current);
+                self.current = 0;
+                self.filled = 0;
+            }
+        }
+    }
+    /// Huffman codes go most significant bit first.
+    fn code(&mut self, code: u32, length: u32) {
+        for i in (0..length).rev() {
+            self.put((code >> i) & 1, 1);
+        }
+    }
+}
+
+/// A real zlib stream of `n` zero bytes (fixed-Huffman deflate: one literal, then copies of
+/// 258 bytes at distance 1), so that a 100-megapixel image is a file of a few hundred KB.
+fn zlib_zeros(n: usize) -> Vec<u8> {
+    let mut bits = DeflateBits {
+        bytes: vec![0x78, 0x01],
+        current: 0,
+        filled: 0,
+    };
+    bits.put(1, 1); // last block
+    bits.put(1, 2); // fixed Huffman codes
+    bits.code(0b0011_0000, 8); // literal 0
+    let mut left = n - 1;
+    while left >= 258 {
+        bits.code(0b1100_0101, 8); // length 258
+        bits.code(0, 5); // distance 1
+        left -= 258;
+    }
+    for _ in 0..left {
+        bits.code(0b0011_0000, 8);
+    }
+    bits.code(0, 7); // end of block
+    if bits.filled > 0 {
+        bits.bytes.push(bits.current);
+    }
+    // Adler-32 of n zeros: a = 1, b = n.
+    let adler = ((n % 65521) as u32) << 16 | 1;
+    bits.bytes.extend_from_slice(&adler.to_be_bytes());
+    bits.bytes
+}
+
+fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = crc32fast::hash(&out[start..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// An all-zero RGBA PNG, written chunk by chunk; with `frames` (`(left, top, width, height)`,
+/// the first one the default image) an animated PNG whose fcTL chunks say exactly that.
+fn zero_png(width: u32, height: u32, frames: &[(u32, u32, u32, u32)]) -> Vec<u8> {
+    let data = |w: u32, h: u32| zlib_zeros(h as usize * (1 + 4 * w as usize));
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    png_chunk(&mut out, b"IHDR", &ihdr);
+    if frames.is_empty() {
+        png_chunk(&mut out, b"IDAT", &data(width, height));
+    } else {
+        let mut actl = (frames.len() as u32).to_be_bytes().to_vec();
+        actl.extend_from_slice(&0u32.to_be_bytes());
+        png_chunk(&mut out, b"acTL", &actl);
+        let mut sequence = 0u32;
+        let mut compressed = std::collections::HashMap::new();
+        for (i, &(left, top, w, h)) in frames.iter().enumerate() {
+            let mut fctl = sequence.to_be_bytes().to_vec();
+            sequence += 1;
+            for value in [w, h, left, top] {
+                fctl.extend_from_slice(&value.to_be_bytes());
+            }
+            fctl.extend_from_slice(&[0, 1, 0, 10, 0, 0]);
+            png_chunk(&mut out, b"fcTL", &fctl);
+            let pixels = compressed.entry((w, h)).or_insert_with(|| data(w, h));
+            if i == 0 {
+                png_chunk(&mut out, b"IDAT", pixels);
+            } else {
+                let mut fdat = sequence.to_be_bytes().to_vec();
+                sequence += 1;
+                fdat.extend_from_slice(pixels);
+                png_chunk(&mut out, b"fdAT", &fdat);
+            }
+        }
+    }
+    png_chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// An animated WebP written chunk by chunk: a `canvas`, and ANMF frames
+/// `(left, top, width, height)` (offsets even), each holding a real lossless bitstream made by
+/// the `image` crate.
+fn animated_webp(canvas: (u32, u32), frames: &[(u32, u32, u32, u32)]) -> Vec<u8> {
+    let u24 = |value: u32| value.to_le_bytes()[..3].to_vec();
+    let mut chunks = Vec::new();
+    let mut chunk = |kind: &[u8; 4], data: &[u8]| {
+        chunks.extend_from_slice(kind);
+        chunks.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        chunks.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            chunks.push(0);
+        }
+    };
+    let mut vp8x = vec![0x02, 0, 0, 0];
+    vp8x.extend(u24(canvas.0 - 1));
+    vp8x.extend(u24(canvas.1 - 1));
+    chunk(b"VP8X", &vp8x);
+    chunk(b"ANIM", &[0, 0, 0, 0, 0, 0]);
+    let mut encoded = std::collections::HashMap::new();
+    for &(left, top, width, height) in frames {
+        let still = encoded.entry((width, height)).or_insert_with(|| {
+            let still = image_bytes(width, height, 5, image::ImageFormat::WebP);
+            assert_eq!(
+                &still[12..16],
+                b"VP8L",
+                "the image crate writes lossless WebP"
+            );
+            still[12..].to_vec()
+        });
+        let mut anmf = u24(left / 2);
+        anmf.extend(u24(top / 2));
+        anmf.extend(u24(width - 1));
+        anmf.extend(u24(height - 1));
+        anmf.extend(u24(100));
+        anmf.push(0);
+        anmf.extend_from_slice(still);
+        chunk(b"ANMF", &anmf);
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(chunks.len() as u32 + 4).to_le_bytes());
+    out.extend_from_slice(b"WEBP");
+    out.extend_from_slice(&chunks);
+    out
+}
+
+#[tokio::test]
+async fn animations_count_every_frame_by_its_own_size() {
+    let _serial = serial().await;
+    let s = service().await;
+    let upload = |bytes: Vec<u8>, name: &'static str| {
+        let s = &s;
+        async move {
+            let (_, url) = s.direct_upload(&[]).await;
+            let started = std::time::Instant::now();
+            let answer = s.upload_to(&url, &bytes, name).await;
+            (answer, started.elapsed())
+        }
+    };
+
+    // A 1×1 screen with twenty 3500×3500 frames: 245 MP in 140 KB.
+    let big = [(0, 0, 3500, 3500); 20];
+    let ((status, body), _) = upload(gif_with_frames((1, 1), &big), "screen.gif").await;
+    assert_eq!((status, code(&body)), (400, 5400), "{body}");
+    let text = message(&body);
+    assert!(
+        text.contains("245.0 megapixels") && text.contains("20 frames"),
+        "{text}"
+    );
+    // The same near 10 MB (1,000 frames, 12 gigapixels) is refused from the frame headers,
+    // without decompressing them (such a file cost 80 s of CPU when every frame was decoded).
+    let huge = gif_with_frames((1, 1), &[(0, 0, 3500, 3500); 1000]);
+    assert!(huge.len() < 10 * 1024 * 1024, "{} bytes", huge.len());
+    let ((status, body), took) = upload(huge, "huge.gif").await;
+    assert_eq!((status, code(&body)), (400, 5400), "{body}");
+    assert!(message(&body).contains("1000 frames"), "{}", message(&body));
+    assert!(took.as_secs() < 10, "refusing took {took:?}");
+
+    // Frames that do not lie on the screen are refused, whatever their size.
+    for frames in [[(0, 0, 200, 200)], [(80, 80, 50, 50)]] {
+        let ((status, body), _) = upload(gif_with_frames((100, 100), &frames), "off.gif").await;
+        assert_eq!((status, code(&body)), (400, 5400), "{body}");
+        assert!(message(&body).contains("outside"), "{}", message(&body));
+    }
+
+    // An optimised animation (small frames patching a large screen) is legal: 701 frames on
+    // a 400×400 screen are 112 MP if each counted as the screen, 0.23 MP as they are.
+    let mut frames = vec![(0, 0, 400, 400)];
+    frames.extend((0..700).map(|i| ((i % 39) * 10, (i / 39) * 10, 10, 10)));
+    let ((status, body), _) = upload(gif_with_frames((400, 400), &frames), "patch.gif").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, bytes) = deliver(&s, &variant_url(&body["result"], "public")).await;
+    assert_eq!((status, dimensions(&bytes)), (200, (400, 400)));
+
+    // Animated PNG: every frame counts (101 × 1000×1000), and frames lie on the canvas.
+    let ((status, body), _) =
+        upload(zero_png(1000, 1000, &[(0, 0, 1000, 1000); 101]), "long.png").await;
+    assert_eq!((status, code(&body)), (400, 5400), "{body}");
+    assert!(message(&body).contains("101 frames"), "{}", message(&body));
+    let ((status, body), _) = upload(
+        zero_png(100, 100, &[(0, 0, 100, 100), (50, 50, 60, 60)]),
+        "off.png",
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, 5400), "{body}");
+    let ((status, body), _) = upload(
+        zero_png(100, 100, &[(0, 0, 100, 100), (10, 10, 50, 50)]),
+        "ok.png",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Animated WebP: the same rules, and a legal one is checked frame by frame.
+    let ((status, body), _) = upload(
+        animated_webp((1000, 1000), &[(0, 0, 1000, 1000); 101]),
+        "long.webp",
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, 5400), "{body}");
+    assert!(message(&body).contains("101 frames"), "{}", message(&body));
+    let ((status, body), _) = upload(
+        animated_webp((100, 100), &[(0, 0, 100, 100), (60, 60, 50, 50)]),
+        "off.webp",
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, 5400), "{body}");
+    let ((status, body), _) = upload(
+        animated_webp((100, 100), &[(0, 0, 100, 100), (10, 10, 50, 50)]),
+        "ok.webp",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // What is accepted is delivered (its first frame).
+    let (status, _, bytes) = deliver(&s, &variant_url(&body["result"], "public")).await;
+    assert_eq!((status, dimensions(&bytes)), (200, (100, 100)));
+}
