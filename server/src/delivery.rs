@@ -1,5 +1,7 @@
 //! Image delivery (what imagedelivery.net is): `GET {delivery_base}/{account_hash}/{id}/{variant}`.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{header, StatusCode};
@@ -7,9 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use crate::decode_budget::budget_of;
+use crate::envelope::ApiError;
 use crate::imaging;
 use crate::signing;
 use crate::state::AppState;
+use crate::variants::Variant;
 
 /// Delivery routes, nested under the delivery base path. Every answer, error or image, is
 /// `nosniff`: delivery is a public origin, and a browser must never run what it serves as a
@@ -138,32 +143,10 @@ async fn deliver(
             content_type: output_type(&content_type),
         },
         Err(_) => {
-            let original = match tokio::fs::read(state.store().image_path(&blob_key)).await {
-                Ok(bytes) => bytes,
-                Err(error) => return crate::envelope::ApiError::from(error).into_response(),
-            };
-            let rendered = match tokio::task::spawn_blocking(move || {
-                imaging::render(&original, &content_type, &variant)
-            })
-            .await
-            {
-                Ok(Ok(rendered)) => rendered,
-                Ok(Err(error)) => return error.into_response(),
-                Err(error) => {
-                    return crate::envelope::ApiError::internal(format!("render: {error}"))
-                        .into_response()
-                }
-            };
-            // Written aside and renamed into place: a concurrent request for the same variant
-            // must never read a half-written file. A failed write only costs a re-render.
-            let partial =
-                cached.with_extension(format!("partial-{}", uuid::Uuid::new_v4().simple()));
-            if tokio::fs::write(&partial, &rendered.bytes).await.is_ok()
-                && tokio::fs::rename(&partial, &cached).await.is_err()
-            {
-                let _ = tokio::fs::remove_file(&partial).await;
+            match render_and_cache(&state, &blob_key, &content_type, variant, &cached).await {
+                Ok(rendered) => rendered,
+                Err(error) => return error.into_response(),
             }
-            rendered
         }
     };
     let cache_control = if signed {
@@ -198,6 +181,64 @@ async fn deliver(
         );
     }
     response
+}
+
+/// Renders a variant that is not cached yet, and caches it. One request at a time renders a
+/// given variant of an image; others asking meanwhile wait, then read the cache. Decoding
+/// first takes its estimated memory from the decode budget shared with uploads, so however
+/// many first deliveries arrive at once, their memory stays within the budget.
+async fn render_and_cache(
+    state: &AppState,
+    blob_key: &str,
+    content_type: &str,
+    variant: Variant,
+    cached: &std::path::Path,
+) -> Result<imaging::Rendered, ApiError> {
+    let budget = budget_of(state);
+    let _turn = budget
+        .render_turn(&format!("{blob_key}-{}", variant.id))
+        .await;
+    if let Ok(bytes) = tokio::fs::read(cached).await {
+        // Rendered by the request this one waited for.
+        return Ok(imaging::Rendered {
+            bytes,
+            content_type: output_type(content_type),
+        });
+    }
+    let original = Arc::new(tokio::fs::read(state.store().image_path(blob_key)).await?);
+    let (source, kind, wanted) = (
+        Arc::clone(&original),
+        content_type.to_string(),
+        variant.clone(),
+    );
+    let cost = blocking(move || Ok(imaging::render_cost(&source, &kind, &wanted))).await?;
+    let permit = budget.acquire(cost).await;
+    let kind = content_type.to_string();
+    let rendered = blocking(move || {
+        // Held by the render itself: if the request is dropped meanwhile, the render still
+        // runs to its end and still counts.
+        let _permit = permit;
+        imaging::render(&original, &kind, &variant)
+    })
+    .await?;
+    // Written aside and renamed into place: a request for the same variant must never read a
+    // half-written file. A failed write only costs a re-render.
+    let partial = cached.with_extension(format!("partial-{}", uuid::Uuid::new_v4().simple()));
+    if tokio::fs::write(&partial, &rendered.bytes).await.is_ok()
+        && tokio::fs::rename(&partial, cached).await.is_err()
+    {
+        let _ = tokio::fs::remove_file(&partial).await;
+    }
+    Ok(rendered)
+}
+
+/// Runs `work` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("render: {e}")))?
 }
 
 /// Longest a browser may cache an image delivered through a signed URL (seconds).

@@ -202,30 +202,47 @@ fn jpeg_layout(bytes: &[u8]) -> Result<JpegLayout, ApiError> {
 }
 
 /// What the headers of an upload say, read without decoding any pixel: enough to enforce
-/// every limit before the pixels are looked at ([`verify`]).
+/// the limits of raster images, and to know what [`verify`] will cost before it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Examined {
-    /// What the upload is.
+    /// What the upload is (for SVG, the size is known only once [`verify`] has parsed it).
     pub inspected: Inspected,
-    /// `None` for SVG, which has no pixels to check.
+    /// `None` for SVG.
     format: Option<ImageFormat>,
     /// An animated WebP, checked frame by frame.
     animated_webp: bool,
+    /// Animation frames of a PNG after its default image.
+    png_frames_after_default: u32,
+    /// Peak memory of [`verify`], in bytes.
+    verify_cost: u64,
 }
+
+impl Examined {
+    /// Peak memory (bytes) that [`verify`] needs for this upload: what to take from the
+    /// decode budget before calling it.
+    pub fn verify_cost(&self) -> u64 {
+        self.verify_cost
+    }
+}
+
+/// What a parsed SVG costs in memory per byte of text (the document tree of `roxmltree`,
+/// measured at under 20 bytes per byte for dense markup, rounded up).
+const SVG_BYTES_PER_BYTE: u64 = 32;
+/// Fixed working memory of a streaming check (row or chunk buffers, LZW and inflate state).
+const STREAMING_COST: u64 = 1024 * 1024;
 
 /// Recognises the bytes as an accepted image and enforces the limits, then checks every
 /// frame's pixel data: [`examine`] then [`verify`]. A file refused here is never stored, so a
 /// truncated or corrupt upload fails at upload rather than at delivery.
 pub fn inspect(bytes: &[u8]) -> Result<Inspected, ApiError> {
-    let examined = examine(bytes)?;
-    verify(bytes, &examined)?;
-    Ok(examined.inspected)
+    verify(bytes, &examine(bytes)?)
 }
 
-/// Recognises the bytes and enforces the limits from the headers alone: the format, each
-/// side, the area of all frames together, that every frame lies on the canvas, and that the
-/// file's structure runs to its end marker (a truncated file is refused here). No pixel is
-/// decoded, so a decompression bomb costs a walk over its headers.
+/// Recognises the bytes and, for raster images, enforces the limits from the headers alone:
+/// each side, the area of all frames together, that every frame lies on the canvas, and
+/// that the file's structure runs to its end marker (a truncated file is refused here). No
+/// pixel is decoded, so a decompression bomb costs a walk over its headers. An SVG is only
+/// recognised here; [`verify`] parses it.
 pub fn examine(bytes: &[u8]) -> Result<Examined, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::unsupported("The file is empty, not an image"));
@@ -254,9 +271,16 @@ pub fn examine(bytes: &[u8]) -> Result<Examined, ApiError> {
         }
         Err(_) if looks_like_svg(bytes) => {
             return Ok(Examined {
-                inspected: inspect_svg(bytes)?,
+                inspected: Inspected {
+                    content_type: "image/svg+xml",
+                    width: 0,
+                    height: 0,
+                    frames: 1,
+                },
                 format: None,
                 animated_webp: false,
+                png_frames_after_default: 0,
+                verify_cost: bytes.len() as u64 * SVG_BYTES_PER_BYTE,
             })
         }
         Err(_) => {
@@ -270,14 +294,15 @@ pub fn examine(bytes: &[u8]) -> Result<Examined, ApiError> {
             let jpeg = jpeg_layout(bytes)?;
             check_sides(jpeg.width, jpeg.height)?;
             check_area(jpeg.width as u64 * jpeg.height as u64, 1)?;
-            (
-                Layout {
-                    width: jpeg.width,
-                    height: jpeg.height,
-                    frames: 1,
-                },
-                false,
-            )
+            let layout = Layout {
+                width: jpeg.width,
+                height: jpeg.height,
+                frames: 1,
+                png_frames_after_default: 0,
+                // Decoded whole: no streaming JPEG decoder is available.
+                verify_cost: jpeg_decode_cost(&jpeg),
+            };
+            (layout, false)
         }
         ImageFormat::Png => (png_layout(bytes)?, false),
         ImageFormat::Gif => (gif_layout(bytes)?, false),
@@ -295,26 +320,52 @@ pub fn examine(bytes: &[u8]) -> Result<Examined, ApiError> {
         },
         format: Some(format),
         animated_webp,
+        png_frames_after_default: layout.png_frames_after_default,
+        verify_cost: layout.verify_cost,
     })
 }
 
-/// Decodes the pixel data of an [`examine`]d upload, to refuse what its headers cannot show
-/// is broken (corrupt compressed data, unsupported encodings). Every decoder runs with
+/// Peak memory of decoding a whole JPEG: the output pixels, plus every DCT coefficient
+/// (2 bytes per sample) when progressive, since each scan refines them all.
+fn jpeg_decode_cost(jpeg: &JpegLayout) -> u64 {
+    let pixels = jpeg.width as u64 * jpeg.height as u64;
+    let components = jpeg.components.max(1) as u64;
+    let coefficients = if jpeg.progressive {
+        pixels * components * 2
+    } else {
+        0
+    };
+    pixels * components + coefficients + STREAMING_COST
+}
+
+/// Peak memory of decoding a whole WebP frame of `pixels`: RGBA output, plus the lossy
+/// decoder's YUV planes or the lossless decoder's working copy (counted as 4 more bytes).
+fn webp_decode_cost(pixels: u64) -> u64 {
+    pixels * 8 + STREAMING_COST
+}
+
+/// Checks the content of an [`examine`]d upload and answers what it is: decodes the pixel
+/// data, to refuse what headers cannot show is broken (corrupt compressed data, bad
+/// checksums, unsupported encodings), or parses an SVG and enforces its limits. PNG and GIF
+/// are decoded row by row or chunk by chunk into small buffers, never whole; JPEG and
+/// still WebP have no streaming decoder and are decoded whole, animated WebP frame by frame.
+/// Takes up to [`Examined::verify_cost`] bytes of memory; every decoder runs with
 /// [`decode_limits`].
-pub fn verify(bytes: &[u8], examined: &Examined) -> Result<(), ApiError> {
+pub fn verify(bytes: &[u8], examined: &Examined) -> Result<Inspected, ApiError> {
     match examined.format {
-        None => Ok(()),
-        Some(ImageFormat::Gif) => verify_gif(bytes),
-        Some(ImageFormat::WebP) if examined.animated_webp => verify_webp_frames(bytes),
+        None => return inspect_svg(bytes),
+        Some(ImageFormat::Png) => verify_png(bytes, examined.png_frames_after_default)?,
+        Some(ImageFormat::Gif) => verify_gif(bytes)?,
+        Some(ImageFormat::WebP) if examined.animated_webp => verify_webp_frames(bytes)?,
         Some(format) => {
             let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
             reader.limits(decode_limits());
             reader
                 .decode()
                 .map_err(|e| broken(format_name(format), e))?;
-            Ok(())
         }
     }
+    Ok(examined.inspected.clone())
 }
 
 fn format_name(format: ImageFormat) -> &'static str {
@@ -326,11 +377,15 @@ fn format_name(format: ImageFormat) -> &'static str {
     }
 }
 
-/// A raster upload's canvas and frame count, from its headers.
+/// A raster upload's canvas and frames, from its headers.
 struct Layout {
     width: u32,
     height: u32,
     frames: u32,
+    /// See [`Examined`].
+    png_frames_after_default: u32,
+    /// See [`Examined::verify_cost`].
+    verify_cost: u64,
 }
 
 /// The frames of an animation added up as their headers state them.
@@ -451,6 +506,8 @@ fn png_layout(bytes: &[u8]) -> Result<Layout, ApiError> {
     if !seen_idat {
         return Err(broken(NAME, "it has no image data (IDAT)"));
     }
+    // Rows are checked one at a time: a few row buffers, whatever the size.
+    let verify_cost = STREAMING_COST + 4 * width as u64 * 8;
     if animated && tally.frames > 0 {
         if !default_is_frame {
             // Shown by viewers without APNG support, and decoded like the frames.
@@ -461,6 +518,8 @@ fn png_layout(bytes: &[u8]) -> Result<Layout, ApiError> {
             width,
             height,
             frames: tally.frames,
+            png_frames_after_default: tally.frames - u32::from(default_is_frame),
+            verify_cost,
         })
     } else {
         check_area(width as u64 * height as u64, 1)?;
@@ -468,8 +527,38 @@ fn png_layout(bytes: &[u8]) -> Result<Layout, ApiError> {
             width,
             height,
             frames: 1,
+            png_frames_after_default: 0,
+            verify_cost,
         })
     }
+}
+
+fn png_error(error: png::DecodingError) -> ApiError {
+    match error {
+        png::DecodingError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            truncated("PNG", "its data ends early")
+        }
+        other => broken("PNG", other),
+    }
+}
+
+/// Decompresses and unfilters a PNG row by row, its default image and then `more_frames`
+/// animation frames, and reads on to IEND: every CRC and all compressed data are checked
+/// with a few rows of memory.
+fn verify_png(bytes: &[u8], more_frames: u32) -> Result<(), ApiError> {
+    let mut decoder = png::Decoder::new(Cursor::new(bytes));
+    decoder.set_limits(png::Limits {
+        bytes: STREAMING_COST as usize * 16,
+    });
+    decoder.set_transformations(png::Transformations::IDENTITY);
+    let mut reader = decoder.read_info().map_err(png_error)?;
+    for frame in 0..=more_frames {
+        if frame > 0 {
+            reader.next_frame_info().map_err(png_error)?;
+        }
+        while reader.next_row().map_err(png_error)?.is_some() {}
+    }
+    reader.finish().map_err(png_error)
 }
 
 /// The options every GIF is read with: the decoder's own per-frame memory limit, and no
@@ -521,6 +610,9 @@ fn gif_layout(bytes: &[u8]) -> Result<Layout, ApiError> {
         width: canvas.0,
         height: canvas.1,
         frames: tally.frames,
+        png_frames_after_default: 0,
+        // Frames are decompressed into one small buffer (see verify_gif).
+        verify_cost: STREAMING_COST,
     })
 }
 
@@ -641,11 +733,23 @@ fn webp_layout(bytes: &[u8]) -> Result<WebpLayout, ApiError> {
     } else {
         check_area(width as u64 * height as u64, 1)?;
     }
+    // A still image is decoded whole; an animation one frame at a time.
+    let largest = if animated {
+        frames
+            .iter()
+            .map(|(w, h, _)| *w as u64 * *h as u64)
+            .max()
+            .unwrap_or(0)
+    } else {
+        width as u64 * height as u64
+    };
     Ok(WebpLayout {
         layout: Layout {
             width,
             height,
             frames: if animated { tally.frames } else { 1 },
+            png_frames_after_default: 0,
+            verify_cost: webp_decode_cost(largest),
         },
         animated,
         frames,
@@ -818,6 +922,66 @@ pub struct Rendered {
     pub content_type: &'static str,
 }
 
+/// Peak memory (bytes) of [`render`]ing `variant` from `original`, estimated from its
+/// headers without decoding a pixel: what to take from the decode budget first. It adds up
+/// everything [`render`] can hold at once: the decoded image and the decoder's working
+/// memory, a rotated copy, the resampling buffer (one RGBA f32 row set of the source width
+/// per output row), the resized, cropped and padded copies, the re-encoding conversion and
+/// the encoded bytes.
+pub fn render_cost(original: &[u8], content_type: &str, variant: &Variant) -> u64 {
+    let Some(format) = ImageFormat::from_mime_type(content_type) else {
+        // SVG is served as stored.
+        return 0;
+    };
+    let Ok(mut decoder) = ImageReader::with_format(Cursor::new(original), format).into_decoder()
+    else {
+        // render reads the same header first and fails as cheaply.
+        return 0;
+    };
+    let (width, height) = decoder.dimensions();
+    let pixels = width as u64 * height as u64;
+    let decoded = decoder.total_bytes();
+    let per_pixel = decoded / pixels.max(1);
+    let working = match format {
+        ImageFormat::Jpeg => jpeg_layout(original)
+            .map(|jpeg| jpeg_decode_cost(&jpeg) - pixels * jpeg.components.max(1) as u64)
+            .unwrap_or(0),
+        // GIF and animated WebP: a frame buffer and the canvas it is drawn on; still WebP:
+        // YUV planes or a working copy.
+        ImageFormat::Gif | ImageFormat::WebP => decoded,
+        _ => 0,
+    };
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    use image::metadata::Orientation::*;
+    let rotated = match orientation {
+        NoTransforms => 0,
+        // Flips happen in place; rotations make a new buffer.
+        FlipHorizontal | FlipVertical | Rotate180 => 0,
+        _ => decoded,
+    };
+    let (w, h) = match orientation {
+        Rotate90 | Rotate270 | Rotate90FlipH | Rotate270FlipH => (height, width),
+        _ => (width, height),
+    };
+    let plan = plan(w, h, variant.fit, variant.width, variant.height);
+    let area = |(w, h): (u32, u32)| w as u64 * h as u64;
+    let resampling = if plan.resize != (w, h) {
+        w as u64 * plan.resize.1 as u64 * 16 + area(plan.resize) * per_pixel
+    } else {
+        0
+    };
+    let cropped = plan.crop.map_or(0, |c| area(c) * per_pixel);
+    let padded = plan
+        .canvas
+        .map_or(0, |c| area(c) * 4 + area(plan.resize) * 4);
+    let last = plan.canvas.or(plan.crop).unwrap_or(plan.resize);
+    // A conversion to RGB(A) for the encoder, and the encoded bytes (at most raw size).
+    let encoding = area(last) * 4 * 2;
+    decoded + working + rotated + resampling + cropped + padded + encoding
+}
+
 /// Renders a stored original as a variant. SVG is served as stored (Cloudflare does not
 /// resize SVG); raster images are EXIF-rotated, fitted, and re-encoded (JPEG stays JPEG, WebP
 /// stays WebP, PNG and GIF become PNG; an animation is represented by its first frame).
@@ -877,10 +1041,11 @@ pub fn render(
         ImageFormat::WebP => (ImageFormat::WebP, "image/webp"),
         _ => (ImageFormat::Png, "image/png"),
     };
+    // into_*: no copy when the pixels already have that layout.
     if output == ImageFormat::Jpeg {
-        image = DynamicImage::ImageRgb8(image.to_rgb8());
+        image = DynamicImage::ImageRgb8(image.into_rgb8());
     } else if output == ImageFormat::WebP {
-        image = DynamicImage::ImageRgba8(image.to_rgba8());
+        image = DynamicImage::ImageRgba8(image.into_rgba8());
     }
     let mut bytes = Vec::new();
     image

@@ -1,18 +1,29 @@
 //! Turning received bytes into a stored original: recognise, check limits, write to disk.
 
+use crate::decode_budget::budget_of;
 use crate::envelope::{ApiError, ApiResult};
 use crate::form::FilePart;
 use crate::imaging;
 use crate::state::AppState;
 use crate::store::StoredFile;
 
-/// Checks an uploaded file and stores it under a fresh key. Decoding runs on the blocking
-/// pool so that large images do not stall other requests.
+/// Checks an uploaded file and stores it under a fresh key. The headers are read first and
+/// the limits enforced ([`imaging::examine`]); only then are the pixels checked
+/// ([`imaging::verify`]), once that check's memory has been taken from the decode budget
+/// shared with delivery. Both run on the blocking pool so that large images do not stall
+/// other requests.
 pub async fn ingest(state: &AppState, file: &FilePart) -> ApiResult<StoredFile> {
     let bytes = file.bytes.clone();
-    let inspected = tokio::task::spawn_blocking(move || imaging::inspect(&bytes))
-        .await
-        .map_err(|e| ApiError::internal(format!("image check failed: {e}")))??;
+    let examined = blocking(move || imaging::examine(&bytes)).await?;
+    let permit = budget_of(state).acquire(examined.verify_cost()).await;
+    let bytes = file.bytes.clone();
+    let inspected = blocking(move || {
+        // Held by the decode itself: if the upload is abandoned meanwhile, the decode still
+        // runs to its end and still counts.
+        let _permit = permit;
+        imaging::verify(&bytes, &examined)
+    })
+    .await?;
     let blob_key = uuid::Uuid::new_v4().simple().to_string();
     let path = state.store().image_path(&blob_key);
     // Write then rename, so a crash never leaves a half-written original under its final name.
@@ -28,6 +39,15 @@ pub async fn ingest(state: &AppState, file: &FilePart) -> ApiResult<StoredFile> 
         height: inspected.height,
         size: file.bytes.len() as u64,
     })
+}
+
+/// Runs `work` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("image check failed: {e}")))?
 }
 
 /// Removes a stored original that no record will point to.

@@ -623,3 +623,71 @@ async fn animations_count_every_frame_by_its_own_size() {
     let (status, _, bytes) = deliver(&s, &variant_url(&body["result"], "public")).await;
     assert_eq!((status, dimensions(&bytes)), (200, (100, 100)));
 }
+
+// ---------------------------------------------------------------------------------------------
+// #6: decoding memory is bounded whatever the concurrency.
+
+fn status_kb(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
+}
+
+/// Resets this process's peak resident size to its current one (Linux `clear_refs` 5) and
+/// returns it in MiB; the service runs in this process, so its decodes count.
+fn reset_peak_mib() -> u64 {
+    std::fs::write("/proc/self/clear_refs", "5").expect("the peak RSS can be reset");
+    status_kb("VmRSS:") / 1024
+}
+
+fn peak_mib() -> u64 {
+    status_kb("VmHWM:") / 1024
+}
+
+#[tokio::test]
+async fn decoding_memory_is_bounded_whatever_the_concurrency() {
+    let _serial = serial().await;
+    // One 9000×9000 RGBA render costs about 440 MiB (324 MiB of pixels and 110 MiB of
+    // resampling buffer), so this budget lets exactly one run at a time.
+    let s = service_with(|c| c.decode_limits.decode_memory_mb = 450).await;
+    let s = &s;
+    // Legal (81 MP, under 100) and 2 MB on disk.
+    let png = zero_png(9000, 9000, &[]);
+    assert!(png.len() < 3 * 1024 * 1024);
+
+    let before_uploads = reset_peak_mib();
+    let uploads = (0..4).map(|i| {
+        let png = png.clone();
+        async move {
+            let (_, url) = s.direct_upload(&[]).await;
+            let (status, body) = s.upload_to(&url, &png, &format!("big{i}.png")).await;
+            assert_eq!(status, 200, "{body}");
+            body["result"].clone()
+        }
+    });
+    let records = futures_util::future::join_all(uploads).await;
+    let uploads = peak_mib() - before_uploads;
+
+    let before_deliveries = reset_peak_mib();
+    let deliveries = records.iter().map(|record| async move {
+        let (status, _, bytes) = deliver(s, &variant_url(record, "public")).await;
+        assert_eq!(status, 200);
+        assert_eq!(dimensions(&bytes), (768, 768));
+    });
+    futures_util::future::join_all(deliveries).await;
+    let deliveries = peak_mib() - before_deliveries;
+    eprintln!("peak RSS growth: {uploads} MiB for 4 uploads, {deliveries} MiB for 4 deliveries");
+    // Four at once cost 1.2 GiB for the uploads and 1.7 GiB for the deliveries; one at a
+    // time stays under 600 MiB.
+    assert!(
+        uploads < 600,
+        "4 concurrent uploads raised the peak by {uploads} MiB"
+    );
+    assert!(
+        deliveries < 600,
+        "4 concurrent deliveries raised the peak by {deliveries} MiB"
+    );
+}
