@@ -27,6 +27,26 @@ pub struct DecodeLimits {
         value_parser = clap::value_parser!(u64).range(1..=1_048_576)
     )]
     pub decode_memory_mb: u64,
+
+    /// Deepest nesting of elements an SVG may have. The XML parser recurses once per level,
+    /// so this bounds its stack (each parse runs on a thread sized for its depth).
+    #[arg(
+        long,
+        env = "DU_SVG_MAX_DEPTH",
+        default_value_t = 256,
+        value_parser = clap::value_parser!(u32).range(1..=4096)
+    )]
+    pub svg_max_depth: u32,
+}
+
+impl Default for DecodeLimits {
+    /// The flags' defaults.
+    fn default() -> Self {
+        Self {
+            decode_memory_mb: 512,
+            svg_max_depth: 256,
+        }
+    }
 }
 
 const MIB: u64 = 1024 * 1024;
@@ -154,7 +174,24 @@ mod tests {
     fn budget(mib: u64) -> DecodeBudget {
         DecodeBudget::new(&DecodeLimits {
             decode_memory_mb: mib,
+            ..DecodeLimits::default()
         })
+    }
+
+    #[test]
+    fn the_defaults_are_the_flags_defaults() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            limits: DecodeLimits,
+        }
+        let parsed = Flags::parse_from(["test"]).limits;
+        let default = DecodeLimits::default();
+        assert_eq!(
+            (parsed.decode_memory_mb, parsed.svg_max_depth),
+            (default.decode_memory_mb, default.svg_max_depth)
+        );
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
+use crate::decode_budget::DecodeLimits;
 use crate::envelope::ApiError;
 use crate::variants::{Fit, Variant};
 
@@ -215,6 +216,8 @@ pub struct Examined {
     png_frames_after_default: u32,
     /// Peak memory of [`verify`], in bytes.
     verify_cost: u64,
+    /// How deep an SVG's elements nest (0 for raster images).
+    svg_depth: usize,
 }
 
 impl Examined {
@@ -234,16 +237,16 @@ const STREAMING_COST: u64 = 1024 * 1024;
 /// Recognises the bytes as an accepted image and enforces the limits, then checks every
 /// frame's pixel data: [`examine`] then [`verify`]. A file refused here is never stored, so a
 /// truncated or corrupt upload fails at upload rather than at delivery.
-pub fn inspect(bytes: &[u8]) -> Result<Inspected, ApiError> {
-    verify(bytes, &examine(bytes)?)
+pub fn inspect(bytes: &[u8], limits: &DecodeLimits) -> Result<Inspected, ApiError> {
+    verify(bytes, &examine(bytes, limits)?)
 }
 
 /// Recognises the bytes and, for raster images, enforces the limits from the headers alone:
 /// each side, the area of all frames together, that every frame lies on the canvas, and
 /// that the file's structure runs to its end marker (a truncated file is refused here). No
 /// pixel is decoded, so a decompression bomb costs a walk over its headers. An SVG is only
-/// recognised here; [`verify`] parses it.
-pub fn examine(bytes: &[u8]) -> Result<Examined, ApiError> {
+/// recognised and its nesting measured here (`limits.svg_max_depth`); [`verify`] parses it.
+pub fn examine(bytes: &[u8], limits: &DecodeLimits) -> Result<Examined, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::unsupported("The file is empty, not an image"));
     }
@@ -270,6 +273,13 @@ pub fn examine(bytes: &[u8]) -> Result<Examined, ApiError> {
             )))
         }
         Err(_) if looks_like_svg(bytes) => {
+            let depth = xml_depth(bytes);
+            if depth > limits.svg_max_depth as usize {
+                return Err(ApiError::bad_request(format!(
+                    "SVG elements are nested {depth} deep: the limit is {}",
+                    limits.svg_max_depth
+                )));
+            }
             return Ok(Examined {
                 inspected: Inspected {
                     content_type: "image/svg+xml",
@@ -281,7 +291,8 @@ pub fn examine(bytes: &[u8]) -> Result<Examined, ApiError> {
                 animated_webp: false,
                 png_frames_after_default: 0,
                 verify_cost: bytes.len() as u64 * SVG_BYTES_PER_BYTE,
-            })
+                svg_depth: depth,
+            });
         }
         Err(_) => {
             return Err(ApiError::unsupported(
@@ -322,6 +333,7 @@ pub fn examine(bytes: &[u8]) -> Result<Examined, ApiError> {
         animated_webp,
         png_frames_after_default: layout.png_frames_after_default,
         verify_cost: layout.verify_cost,
+        svg_depth: 0,
     })
 }
 
@@ -353,7 +365,7 @@ fn webp_decode_cost(pixels: u64) -> u64 {
 /// [`decode_limits`].
 pub fn verify(bytes: &[u8], examined: &Examined) -> Result<Inspected, ApiError> {
     match examined.format {
-        None => return inspect_svg(bytes),
+        None => return inspect_svg(bytes, examined.svg_depth),
         Some(ImageFormat::Png) => verify_png(bytes, examined.png_frames_after_default)?,
         Some(ImageFormat::Gif) => verify_gif(bytes)?,
         Some(ImageFormat::WebP) if examined.animated_webp => verify_webp_frames(bytes)?,
@@ -828,7 +840,81 @@ fn verify_webp_frames(bytes: &[u8]) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn inspect_svg(bytes: &[u8]) -> Result<Inspected, ApiError> {
+/// Deepest nesting of elements in an XML text, found by a linear scan that builds nothing.
+/// It never counts less than a parser would (comments, CDATA, processing instructions and
+/// quoted attribute values are skipped; markup inside a DTD may count extra, and a DTD is
+/// refused anyway), so the parser's recursion can be bounded before it starts.
+fn xml_depth(text: &[u8]) -> usize {
+    let find = |from: usize, needle: &[u8]| {
+        text[from.min(text.len())..]
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map_or(text.len(), |at| from + at + needle.len())
+    };
+    let (mut depth, mut deepest, mut pos) = (0usize, 0usize, 0usize);
+    while let Some(at) = text[pos..].iter().position(|&b| b == b'<') {
+        let start = pos + at;
+        let rest = &text[start..];
+        pos = if rest.starts_with(b"<!--") {
+            find(start + 4, b"-->")
+        } else if rest.starts_with(b"<![CDATA[") {
+            find(start + 9, b"]]>")
+        } else if rest.starts_with(b"<?") {
+            find(start + 2, b"?>")
+        } else if rest.starts_with(b"<!") {
+            find(start + 2, b">")
+        } else if rest.starts_with(b"</") {
+            depth = depth.saturating_sub(1);
+            find(start + 2, b">")
+        } else {
+            // A start tag, to its '>' outside quotes; "/>" closes it at once.
+            let mut end = start + 1;
+            let mut quote = None;
+            while end < text.len() {
+                match (quote, text[end]) {
+                    (Some(q), c) if c == q => quote = None,
+                    (None, c @ (b'"' | b'\'')) => quote = Some(c),
+                    (None, b'>') => break,
+                    _ => {}
+                }
+                end += 1;
+            }
+            // An empty element is a level too, just not one that stays open.
+            deepest = deepest.max(depth + 1);
+            if text[end - 1] != b'/' {
+                depth += 1;
+            }
+            end + 1
+        };
+        if pos >= text.len() {
+            break;
+        }
+    }
+    deepest
+}
+
+/// Stack for parsing an SVG whose elements nest `depth` deep: the parser recurses once per
+/// level, using up to about 5 KiB a level in unoptimised builds.
+fn svg_stack(depth: usize) -> usize {
+    1024 * 1024 + depth * 16 * 1024
+}
+
+fn inspect_svg(bytes: &[u8], depth: usize) -> Result<Inspected, ApiError> {
+    // Parsed on a thread of its own with a stack sized for the nesting that examine()
+    // measured and bounded: the blocking pool's threads have 2 MiB, which 100,000 nested
+    // <g> overflow, and a stack overflow aborts the whole process.
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("svg-parse".into())
+            .stack_size(svg_stack(depth))
+            .spawn_scoped(scope, || parse_svg(bytes))
+            .map_err(|e| ApiError::internal(format!("SVG parser thread: {e}")))?
+            .join()
+            .map_err(|_| ApiError::internal("the SVG parser panicked"))?
+    })
+}
+
+fn parse_svg(bytes: &[u8]) -> Result<Inspected, ApiError> {
     let text = std::str::from_utf8(bytes).map_err(|_| broken("SVG", "not UTF-8 text"))?;
     let document = roxmltree::Document::parse(text).map_err(|e| broken("SVG", e))?;
     let root = document.root_element();
@@ -1102,11 +1188,49 @@ mod tests {
         let mut bytes = vec![0, 0, 0, 24];
         bytes.extend_from_slice(b"ftypheic");
         bytes.extend_from_slice(&[0; 16]);
-        assert_eq!(inspect(&bytes).unwrap_err().code, 5455);
+        assert_eq!(
+            inspect(&bytes, &DecodeLimits::default()).unwrap_err().code,
+            5455
+        );
     }
 
     #[test]
     fn text_is_not_an_image() {
-        assert_eq!(inspect(b"hello, world").unwrap_err().code, 5455);
+        assert_eq!(
+            inspect(b"hello, world", &DecodeLimits::default())
+                .unwrap_err()
+                .code,
+            5455
+        );
+    }
+
+    #[test]
+    fn xml_depth_counts_elements_only() {
+        assert_eq!(xml_depth(b"<svg><g><g/></g><g></g></svg>"), 3);
+        assert_eq!(
+            xml_depth(
+                b"<?xml version='1.0'?><!-- <a><b> --><svg a='>' b=\"/>\"><![CDATA[<c><d>]]></svg>"
+            ),
+            1
+        );
+        assert_eq!(xml_depth(b"<svg><g><g><g>"), 4, "unclosed still counts");
+    }
+
+    #[test]
+    fn deep_svg_is_refused_before_parsing_and_legal_depth_parses() {
+        let limits = DecodeLimits::default();
+        let nested = |depth: usize| {
+            format!(
+                "<svg xmlns='http://www.w3.org/2000/svg' width='4' height='4'>{}{}</svg>",
+                "<g>".repeat(depth),
+                "</g>".repeat(depth)
+            )
+        };
+        let deep = inspect(nested(100_000).as_bytes(), &limits).unwrap_err();
+        assert_eq!((deep.code, deep.status.as_u16()), (5400, 400), "{deep:?}");
+        // The deepest legal SVG parses on its own stack (the blocking pool's would overflow
+        // in an unoptimised build).
+        let deepest = nested(limits.svg_max_depth as usize - 1);
+        assert_eq!(inspect(deepest.as_bytes(), &limits).unwrap().width, 4);
     }
 }

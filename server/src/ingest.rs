@@ -14,7 +14,8 @@ use crate::store::StoredFile;
 /// other requests.
 pub async fn ingest(state: &AppState, file: &FilePart) -> ApiResult<StoredFile> {
     let bytes = file.bytes.clone();
-    let examined = blocking(move || imaging::examine(&bytes)).await?;
+    let limits = state.config().decode_limits.clone();
+    let examined = blocking(move || imaging::examine(&bytes, &limits)).await?;
     let permit = budget_of(state).acquire(examined.verify_cost()).await;
     let bytes = file.bytes.clone();
     let inspected = blocking(move || {

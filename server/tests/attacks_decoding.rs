@@ -354,3 +354,28 @@ async fn decoding_memory_is_bounded_whatever_the_concurrency() {
         "4 concurrent deliveries raised the peak by {deliveries} MiB"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Found by the hostile corpus: an SVG of 100,000 nested <g> overflowed the stack of the XML
+// parser (it recurses per level) and aborted the whole process.
+
+#[tokio::test]
+async fn a_deeply_nested_svg_is_refused_and_the_service_survives() {
+    let _serial = serial().await;
+    let s = service().await;
+    let nested = |depth: usize| {
+        format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8">{}{}</svg>"#,
+            "<g>".repeat(depth),
+            "</g>".repeat(depth)
+        )
+        .into_bytes()
+    };
+    let (_, url) = s.direct_upload(&[]).await;
+    let (status, body) = s.upload_to(&url, &nested(100_000), "deep.svg").await;
+    assert_eq!((status, code(&body)), (400, 5400), "{body}");
+    assert!(message(&body).contains("nested"), "{}", message(&body));
+    // Still up; and nesting within the limit (256 by default) is stored.
+    let record = s.uploaded(&nested(200), "fine.svg", &[]).await;
+    assert_eq!(record["filename"], "fine.svg");
+}
