@@ -79,11 +79,15 @@ fn check_area(area: u64, frames: u32) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Limits every `image` decoder runs with: a backstop inside the decoders, should a file get
+/// past [`examine`] with sizes its headers did not state. Memory across decodes is bounded
+/// by the decode budget (see the `decode_budget` module), not here.
 fn decode_limits() -> Limits {
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
-    // 100 MP of RGBA plus working room.
+    // One decode of the largest legal image: 100 MP of RGBA, or a progressive JPEG's
+    // coefficients, plus working room.
     limits.max_alloc = Some(1024 * 1024 * 1024);
     limits
 }
