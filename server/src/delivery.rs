@@ -1,5 +1,7 @@
 //! Image delivery (what imagedelivery.net is): `GET {delivery_base}/{account_hash}/{id}/{variant}`.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{header, StatusCode};
@@ -7,13 +9,43 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use crate::envelope::ApiError;
 use crate::imaging;
 use crate::signing;
 use crate::state::AppState;
+use crate::variants::Variant;
 
-/// Delivery routes, nested under the delivery base path.
+/// Delivery routes, nested under the delivery base path. Every answer, error or image, is
+/// `nosniff`: delivery is a public origin, and a browser must never run what it serves as a
+/// document because the bytes look like HTML.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/{account_hash}/{*rest}", get(deliver))
+    Router::new()
+        .route("/{account_hash}/{*rest}", get(deliver))
+        .layer(axum::middleware::map_response(nosniff))
+}
+
+async fn nosniff(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// A request-given name as an error message may show it: only the characters ids, hashes
+/// and variant names are made of, and not too many, so that no markup is ever echoed.
+fn shown(name: &str) -> String {
+    const MOST: usize = 100;
+    let kept: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'))
+        .take(MOST + 1)
+        .collect();
+    if kept.chars().count() > MOST {
+        format!("{}...", kept.chars().take(MOST).collect::<String>())
+    } else {
+        kept
+    }
 }
 
 fn refuse(status: StatusCode, message: String) -> Response {
@@ -36,7 +68,7 @@ async fn deliver(
     if account_hash != state.urls().account_hash {
         return refuse(
             StatusCode::NOT_FOUND,
-            format!("Unknown account hash '{account_hash}'"),
+            format!("Unknown account hash '{}'", shown(&account_hash)),
         );
     }
     let Some((id, variant_name)) = rest.rsplit_once('/') else {
@@ -47,7 +79,12 @@ async fn deliver(
     };
     let row = match state.store().get(id) {
         Ok(Some(row)) if !row.draft => row,
-        Ok(_) => return refuse(StatusCode::NOT_FOUND, format!("Image '{id}' not found")),
+        Ok(_) => {
+            return refuse(
+                StatusCode::NOT_FOUND,
+                format!("Image '{}' not found", shown(id)),
+            )
+        }
         Err(error) => return error.into_response(),
     };
     let variant = match state.store().variant(variant_name) {
@@ -55,7 +92,7 @@ async fn deliver(
         Ok(None) => {
             return refuse(
                 StatusCode::NOT_FOUND,
-                format!("Variant '{variant_name}' not found"),
+                format!("Variant '{}' not found", shown(variant_name)),
             )
         }
         Err(error) => return error.into_response(),
@@ -92,7 +129,7 @@ async fn deliver(
     else {
         return refuse(
             StatusCode::NOT_FOUND,
-            format!("Image '{id}' has no stored file"),
+            format!("Image '{}' has no stored file", shown(id)),
         );
     };
     let cached = state
@@ -105,45 +142,24 @@ async fn deliver(
             content_type: output_type(&content_type),
         },
         Err(_) => {
-            let original = match tokio::fs::read(state.store().image_path(&blob_key)).await {
-                Ok(bytes) => bytes,
-                Err(error) => return crate::envelope::ApiError::from(error).into_response(),
-            };
-            let rendered = match tokio::task::spawn_blocking(move || {
-                imaging::render(&original, &content_type, &variant)
-            })
-            .await
-            {
-                Ok(Ok(rendered)) => rendered,
-                Ok(Err(error)) => return error.into_response(),
-                Err(error) => {
-                    return crate::envelope::ApiError::internal(format!("render: {error}"))
-                        .into_response()
-                }
-            };
-            // Written aside and renamed into place: a concurrent request for the same variant
-            // must never read a half-written file. A failed write only costs a re-render.
-            let partial =
-                cached.with_extension(format!("partial-{}", uuid::Uuid::new_v4().simple()));
-            if tokio::fs::write(&partial, &rendered.bytes).await.is_ok()
-                && tokio::fs::rename(&partial, &cached).await.is_err()
-            {
-                let _ = tokio::fs::remove_file(&partial).await;
+            match render_and_cache(&state, &blob_key, &content_type, variant, &cached).await {
+                Ok(rendered) => rendered,
+                Err(error) => return error.into_response(),
             }
-            rendered
         }
     };
     let cache_control = if signed {
-        "private, max-age=3600"
+        // A browser must not keep showing a private image after its link has expired.
+        let lifetime = signed_lifetime(uri.query(), state.now().unix_timestamp());
+        format!("private, max-age={}", lifetime.min(SIGNED_MAX_AGE))
     } else {
-        "public, max-age=172800, stale-while-revalidate=3600"
+        "public, max-age=172800, stale-while-revalidate=3600".to_string()
     };
     let mut response = (
         [
             (header::CONTENT_TYPE, rendered.content_type),
-            (header::CACHE_CONTROL, cache_control),
+            (header::CACHE_CONTROL, cache_control.as_str()),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             // Images are meant to be embedded anywhere, including cross-origin-isolated pages
             // (COEP: require-corp), which refuse images without this header.
             (
@@ -164,6 +180,75 @@ async fn deliver(
         );
     }
     response
+}
+
+/// Renders a variant that is not cached yet, and caches it. One request at a time renders a
+/// given variant of an image; others asking meanwhile wait, then read the cache. Decoding
+/// first takes its estimated memory from the decode budget shared with uploads, so however
+/// many first deliveries arrive at once, their memory stays within the budget.
+async fn render_and_cache(
+    state: &AppState,
+    blob_key: &str,
+    content_type: &str,
+    variant: Variant,
+    cached: &std::path::Path,
+) -> Result<imaging::Rendered, ApiError> {
+    let budget = state.decode_budget();
+    let _turn = budget
+        .render_turn(&format!("{blob_key}-{}", variant.id))
+        .await;
+    if let Ok(bytes) = tokio::fs::read(cached).await {
+        // Rendered by the request this one waited for.
+        return Ok(imaging::Rendered {
+            bytes,
+            content_type: output_type(content_type),
+        });
+    }
+    let original = Arc::new(tokio::fs::read(state.store().image_path(blob_key)).await?);
+    let (source, kind, wanted) = (
+        Arc::clone(&original),
+        content_type.to_string(),
+        variant.clone(),
+    );
+    let cost = blocking(move || Ok(imaging::render_cost(&source, &kind, &wanted))).await?;
+    let permit = budget.acquire(cost).await;
+    let kind = content_type.to_string();
+    let rendered = blocking(move || {
+        // Held by the render itself: if the request is dropped meanwhile, the render still
+        // runs to its end and still counts.
+        let _permit = permit;
+        imaging::render(&original, &kind, &variant)
+    })
+    .await?;
+    // Written aside and renamed into place: a request for the same variant must never read a
+    // half-written file. A failed write only costs a re-render.
+    let partial = cached.with_extension(format!("partial-{}", uuid::Uuid::new_v4().simple()));
+    if tokio::fs::write(&partial, &rendered.bytes).await.is_ok()
+        && tokio::fs::rename(&partial, cached).await.is_err()
+    {
+        let _ = tokio::fs::remove_file(&partial).await;
+    }
+    Ok(rendered)
+}
+
+/// Runs `work` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("render: {e}")))?
+}
+
+/// Longest a browser may cache an image delivered through a signed URL (seconds).
+const SIGNED_MAX_AGE: i64 = 3600;
+
+/// Seconds a verified signed URL stays valid: its `exp` minus now, never negative.
+fn signed_lifetime(query: Option<&str>, now: i64) -> i64 {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(name, _)| name == "exp")
+        .and_then(|(_, value)| value.parse::<i64>().ok())
+        .map_or(0, |exp| exp.saturating_sub(now).max(0))
 }
 
 /// The MIME type a stored original is delivered as (see [`imaging::render`]).

@@ -149,6 +149,15 @@ fn app_with_state(config: Config) -> Result<(Router, AppState), StartError> {
     };
     std::fs::create_dir_all(&config.data_dir).map_err(|e| store_error(e.to_string()))?;
     let store = Store::open(&config.data_dir).map_err(|e| store_error(e.message))?;
+    // Half-written files a crash (kill -9 mid-write) left behind; no request runs yet.
+    let orphans = ingest::remove_orphans(&[&config.data_dir.join("images"), store.cache_dir()])
+        .map_err(|e| store_error(e.to_string()))?;
+    if orphans > 0 {
+        tracing::info!(
+            orphans,
+            "removed half-written files left by an earlier crash"
+        );
+    }
     ensure_default_signing_key(&store, config.signing_key.as_deref())
         .map_err(|e| store_error(e.message))?;
 

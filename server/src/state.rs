@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::decode_budget::DecodeBudget;
 use crate::envelope::ApiError;
 use crate::store::{ImageRow, Store};
 use crate::variants::Variant;
@@ -37,6 +38,7 @@ struct Inner {
     urls: Urls,
     http: reqwest::Client,
     clock: Clock,
+    decode_budget: Arc<DecodeBudget>,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
     pub fn new(config: Config, store: Store, urls: Urls, clock: Clock) -> Self {
         Self {
             inner: Arc::new(Inner {
+                decode_budget: Arc::new(DecodeBudget::new(&config.decode_limits)),
                 config,
                 store,
                 urls,
@@ -76,6 +79,10 @@ impl AppState {
     /// The outgoing HTTP client (backend → Images API, upload by URL, webhooks).
     pub fn http(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+    /// The memory budget every image decode (upload checks, renders) shares.
+    pub fn decode_budget(&self) -> &Arc<DecodeBudget> {
+        &self.inner.decode_budget
     }
     /// The service's idea of now.
     pub fn now(&self) -> OffsetDateTime {

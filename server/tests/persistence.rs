@@ -98,3 +98,52 @@ async fn fifty_concurrent_uploads_are_all_stored_and_none_mixed_up() {
     let (_, stats) = send(s.get("v1/stats")).await;
     assert_eq!(stats["result"]["count"]["current"], 50);
 }
+
+/// #15: half-written files a `kill -9` left behind are removed when the service starts again;
+/// stored originals and rendered variants stay.
+#[tokio::test]
+async fn half_written_files_are_removed_at_start() {
+    let s = service().await;
+    let record = s.uploaded(&png(40, 40), "kept.png", &[]).await;
+    let id = record["id"].as_str().unwrap().to_string();
+    let thumbnail = record["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|v| v.as_str().filter(|v| v.ends_with("/thumbnail")))
+        .unwrap()
+        .to_string();
+    assert_eq!(s.http.get(&thumbnail).send().await.unwrap().status(), 200);
+    let data_dir = s.stop().await;
+    let images = data_dir.path().join("images");
+    let cache = data_dir.path().join("cache");
+    let count = |dir: &std::path::Path| std::fs::read_dir(dir).unwrap().count();
+    let (originals, rendered) = (count(&images), count(&cache));
+    std::fs::write(images.join("0123abcd.partial"), b"half an image").unwrap();
+    std::fs::write(
+        cache.join("0123abcd-public.partial-77aa"),
+        b"half a variant",
+    )
+    .unwrap();
+
+    let running = start(config(data_dir.path())).await.unwrap();
+    assert_eq!(
+        count(&images),
+        originals,
+        "the orphan original is gone, the real one stays"
+    );
+    assert_eq!(
+        count(&cache),
+        rendered,
+        "the orphan variant is gone, the rendered one stays"
+    );
+    let s = Service {
+        running,
+        http: reqwest::Client::new(),
+        data_dir,
+    };
+    assert!(
+        !s.blob(&id).await.is_empty(),
+        "the stored original still serves"
+    );
+}
