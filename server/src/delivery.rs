@@ -85,7 +85,7 @@ async fn deliver(
                 format!("Image '{}' not found", shown(id)),
             )
         }
-        Err(error) => return error.into_response(),
+        Err(error) => return ApiError::from(error).into_response(),
     };
     let variant = match state.store().variant(variant_name) {
         Ok(Some(variant)) => variant,
@@ -95,7 +95,7 @@ async fn deliver(
                 format!("Variant '{}' not found", shown(variant_name)),
             )
         }
-        Err(error) => return error.into_response(),
+        Err(error) => return ApiError::from(error).into_response(),
     };
     let signed = row.require_signed_urls && !variant.never_require_signed_urls;
     if signed {
@@ -103,7 +103,7 @@ async fn deliver(
         // Cloudflare signs url.pathname, still percent-encoded.
         let keys = match state.signing_keys() {
             Ok(keys) => keys,
-            Err(error) => return error.into_response(),
+            Err(error) => return ApiError::from(error).into_response(),
         };
         let now = state.now().unix_timestamp();
         // Valid when any key signed it, so that keys can be rotated without breaking links.
@@ -144,7 +144,7 @@ async fn deliver(
         Err(_) => {
             match render_and_cache(&state, &blob_key, &content_type, variant, &cached).await {
                 Ok(rendered) => rendered,
-                Err(error) => return error.into_response(),
+                Err(error) => return ApiError::from(error).into_response(),
             }
         }
     };

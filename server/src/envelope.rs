@@ -99,6 +99,18 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match error {
+            StoreError::ImageExists(_) | StoreError::VariantExists(_) => {
+                ApiError::conflict(error.to_string())
+            }
+            StoreError::Database(_) | StoreError::Io(_) => ApiError::internal(error.to_string()),
+        }
+    }
+}
+
 impl From<rusqlite::Error> for ApiError {
     fn from(error: rusqlite::Error) -> Self {
         ApiError::internal(format!("database: {error}"))

@@ -148,7 +148,7 @@ fn app_with_state(config: Config) -> Result<(Router, AppState), StartError> {
         reason,
     };
     std::fs::create_dir_all(&config.data_dir).map_err(|e| store_error(e.to_string()))?;
-    let store = Store::open(&config.data_dir).map_err(|e| store_error(e.message))?;
+    let store = Store::open(&config.data_dir).map_err(|e| store_error(e.to_string()))?;
     // Half-written files a crash (kill -9 mid-write) left behind; no request runs yet.
     let orphans = ingest::remove_orphans(&[&config.data_dir.join("images"), store.cache_dir()])
         .map_err(|e| store_error(e.to_string()))?;
@@ -159,7 +159,7 @@ fn app_with_state(config: Config) -> Result<(Router, AppState), StartError> {
         );
     }
     ensure_default_signing_key(&store, config.signing_key.as_deref())
-        .map_err(|e| store_error(e.message))?;
+        .map_err(|e| store_error(e.to_string()))?;
 
     let clock = Clock::default();
     let state = AppState::new(config.clone(), store, urls.clone(), clock.clone());
@@ -203,7 +203,7 @@ pub fn purge_expired_drafts(state: &AppState) {
 fn ensure_default_signing_key(
     store: &Store,
     configured: Option<&str>,
-) -> Result<(), envelope::ApiError> {
+) -> Result<(), store::StoreError> {
     let has_default = store
         .signing_keys()?
         .iter()

@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
-use crate::envelope::ApiError;
 use crate::variants::{Fit, MetadataPolicy, Variant};
 
 /// One image record, draft or uploaded.
@@ -161,9 +160,27 @@ CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)
 CREATE TABLE IF NOT EXISTS signing_keys (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
+/// Why the store could not do what it was asked. It speaks of records and files, never of
+/// HTTP: each surface maps it to its own answer (`From<StoreError> for ApiError`).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("database: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// A file could not be read or written.
+    #[error("storage: {0}")]
+    Io(#[from] std::io::Error),
+    /// An image with this id exists already.
+    #[error("Resource already exists: an image with id '{0}' already exists")]
+    ImageExists(String),
+    /// A variant with this name exists already.
+    #[error("Variant '{0}' already exists")]
+    VariantExists(String),
+}
+
 impl Store {
     /// Opens (or creates) the store in `data_dir`, seeding the default variants once.
-    pub fn open(data_dir: &Path) -> Result<Self, ApiError> {
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
         let images_dir = data_dir.join("images");
         let cache_dir = data_dir.join("cache");
         std::fs::create_dir_all(&images_dir)?;
@@ -204,7 +221,7 @@ impl Store {
     }
 
     /// A named setting, if set.
-    pub fn setting(&self, name: &str) -> Result<Option<String>, ApiError> {
+    pub fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .db()
             .query_row(
@@ -216,12 +233,12 @@ impl Store {
     }
 
     /// Sets a named setting.
-    pub fn set_setting(&self, name: &str, value: &str) -> Result<(), ApiError> {
+    pub fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
         self.upsert("settings", name, value)
     }
 
     /// Inserts or replaces `name = value` in one of the two name/value tables.
-    fn upsert(&self, table: &'static str, name: &str, value: &str) -> Result<(), ApiError> {
+    fn upsert(&self, table: &'static str, name: &str, value: &str) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO {table} (name, value) VALUES (?1, ?2)
              ON CONFLICT(name) DO UPDATE SET value = excluded.value"
@@ -231,7 +248,7 @@ impl Store {
     }
 
     /// Inserts a new record (draft or complete); a taken id is a 5409 conflict.
-    pub fn insert_image(&self, row: &ImageRow) -> Result<ImageRow, ApiError> {
+    pub fn insert_image(&self, row: &ImageRow) -> Result<ImageRow, StoreError> {
         let db = self.db();
         let inserted = db.execute(
             "INSERT INTO images (id, filename, creator, meta, require_signed_urls, uploaded, draft,
@@ -255,17 +272,14 @@ impl Store {
             ],
         )?;
         if inserted == 0 {
-            return Err(ApiError::conflict(format!(
-                "Resource already exists: an image with id '{}' already exists",
-                row.id
-            )));
+            return Err(StoreError::ImageExists(row.id.clone()));
         }
         let seq = db.last_insert_rowid();
         Ok(ImageRow { seq, ..row.clone() })
     }
 
     /// The record with this id, drafts included.
-    pub fn get(&self, id: &str) -> Result<Option<ImageRow>, ApiError> {
+    pub fn get(&self, id: &str) -> Result<Option<ImageRow>, StoreError> {
         Ok(self
             .db()
             .query_row(
@@ -284,7 +298,7 @@ impl Store {
         now_unix: i64,
         uploaded: &str,
         file: &StoredFile,
-    ) -> Result<Result<ImageRow, ClaimRefusal>, ApiError> {
+    ) -> Result<Result<ImageRow, ClaimRefusal>, StoreError> {
         let db = self.db();
         let changed = db.execute(
             "UPDATE images SET draft = 0, uploaded = ?3, filename = ?4, blob_key = ?5,
@@ -323,7 +337,7 @@ impl Store {
         id: &str,
         meta: Option<&Value>,
         require_signed_urls: Option<bool>,
-    ) -> Result<Option<ImageRow>, ApiError> {
+    ) -> Result<Option<ImageRow>, StoreError> {
         let db = self.db();
         if let Some(meta) = meta {
             db.execute(
@@ -347,7 +361,7 @@ impl Store {
     }
 
     /// Deletes a record and its stored file; false when there was none.
-    pub fn delete(&self, id: &str) -> Result<bool, ApiError> {
+    pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
         let blob: Option<Option<String>> = {
             let db = self.db();
             let blob = db
@@ -373,7 +387,7 @@ impl Store {
 
     /// Deletes drafts whose upload URL expired before `expired_before` (unix time); returns how
     /// many went. Drafts carry no file, so only their rows go.
-    pub fn purge_expired_drafts(&self, expired_before: i64) -> Result<usize, ApiError> {
+    pub fn purge_expired_drafts(&self, expired_before: i64) -> Result<usize, StoreError> {
         Ok(self.db().execute(
             "DELETE FROM images WHERE draft = 1 AND expiry < ?1",
             [expired_before],
@@ -401,7 +415,7 @@ impl Store {
     }
 
     /// One page (1-based) of uploaded images, oldest first.
-    pub fn list_page(&self, page: u32, per_page: u32) -> Result<Vec<ImageRow>, ApiError> {
+    pub fn list_page(&self, page: u32, per_page: u32) -> Result<Vec<ImageRow>, StoreError> {
         let db = self.db();
         let mut statement =
             db.prepare("SELECT * FROM images WHERE draft = 0 ORDER BY seq LIMIT ?1 OFFSET ?2")?;
@@ -419,7 +433,7 @@ impl Store {
         per_page: u32,
         order: SortOrder,
         creator: Option<&str>,
-    ) -> Result<Vec<ImageRow>, ApiError> {
+    ) -> Result<Vec<ImageRow>, StoreError> {
         let db = self.db();
         let (comparison, direction, start) = match order {
             SortOrder::Asc => (">", "ASC", i64::MIN),
@@ -440,7 +454,7 @@ impl Store {
     }
 
     /// How many uploaded (non-draft) images are stored.
-    pub fn count_uploaded(&self) -> Result<u64, ApiError> {
+    pub fn count_uploaded(&self) -> Result<u64, StoreError> {
         let count: i64 =
             self.db()
                 .query_row("SELECT COUNT(*) FROM images WHERE draft = 0", [], |row| {
@@ -450,7 +464,7 @@ impl Store {
     }
 
     /// Every signing key as `(name, value)`, by name.
-    pub fn signing_keys(&self) -> Result<Vec<(String, String)>, ApiError> {
+    pub fn signing_keys(&self) -> Result<Vec<(String, String)>, StoreError> {
         let db = self.db();
         let mut statement = db.prepare("SELECT name, value FROM signing_keys ORDER BY name")?;
         let keys = statement
@@ -460,12 +474,12 @@ impl Store {
     }
 
     /// Creates or replaces a signing key.
-    pub fn put_signing_key(&self, name: &str, value: &str) -> Result<(), ApiError> {
+    pub fn put_signing_key(&self, name: &str, value: &str) -> Result<(), StoreError> {
         self.upsert("signing_keys", name, value)
     }
 
     /// Deletes a signing key; false when there was none.
-    pub fn delete_signing_key(&self, name: &str) -> Result<bool, ApiError> {
+    pub fn delete_signing_key(&self, name: &str) -> Result<bool, StoreError> {
         Ok(self
             .db()
             .execute("DELETE FROM signing_keys WHERE name = ?1", [name])?
@@ -473,7 +487,7 @@ impl Store {
     }
 
     /// Every named variant, by name.
-    pub fn variants(&self) -> Result<Vec<Variant>, ApiError> {
+    pub fn variants(&self) -> Result<Vec<Variant>, StoreError> {
         let db = self.db();
         let mut statement = db.prepare("SELECT * FROM variants ORDER BY id")?;
         let rows = statement
@@ -483,7 +497,7 @@ impl Store {
     }
 
     /// One named variant.
-    pub fn variant(&self, id: &str) -> Result<Option<Variant>, ApiError> {
+    pub fn variant(&self, id: &str) -> Result<Option<Variant>, StoreError> {
         Ok(self
             .db()
             .query_row(
@@ -495,7 +509,7 @@ impl Store {
     }
 
     /// Creates a variant; a taken name is a 5409 conflict.
-    pub fn insert_variant(&self, variant: &Variant) -> Result<(), ApiError> {
+    pub fn insert_variant(&self, variant: &Variant) -> Result<(), StoreError> {
         let inserted = self.db().execute(
             "INSERT INTO variants (id, fit, width, height, metadata, never_require_signed_urls)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO NOTHING",
@@ -509,16 +523,13 @@ impl Store {
             ],
         )?;
         if inserted == 0 {
-            return Err(ApiError::conflict(format!(
-                "Variant '{}' already exists",
-                variant.id
-            )));
+            return Err(StoreError::VariantExists(variant.id.clone()));
         }
         Ok(())
     }
 
     /// Replaces a variant's options; false when there is no such variant.
-    pub fn update_variant(&self, variant: &Variant) -> Result<bool, ApiError> {
+    pub fn update_variant(&self, variant: &Variant) -> Result<bool, StoreError> {
         let changed = self.db().execute(
             "UPDATE variants SET fit = ?2, width = ?3, height = ?4, metadata = ?5,
                     never_require_signed_urls = ?6 WHERE id = ?1",
@@ -535,7 +546,7 @@ impl Store {
     }
 
     /// Deletes a variant; false when there was none.
-    pub fn delete_variant(&self, id: &str) -> Result<bool, ApiError> {
+    pub fn delete_variant(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self
             .db()
             .execute("DELETE FROM variants WHERE id = ?1", [id])?

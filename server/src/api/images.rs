@@ -57,7 +57,7 @@ pub(super) async fn upload(State(state): State<AppState>, request: Request) -> A
         Ok(row) => row,
         Err(error) => {
             remove_blob(&state, &stored.blob_key);
-            return Err(error);
+            return Err(error.into());
         }
     };
     Ok(ok(state.image_json(&row)?))
