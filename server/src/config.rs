@@ -91,6 +91,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(120..=21_600))]
     pub backend_expiry_secs: u64,
 
+    /// Reference backend: seconds after an upload during which `GET /api/images/{id}` hands
+    /// out signed variant URLs of a private image (the uploader's own preview). Later it
+    /// shows them unsigned, so an id seen once cannot mint access forever.
+    #[arg(long, env = "DU_BACKEND_SIGNING_WINDOW_SECS", default_value_t = 3600)]
+    pub backend_signing_window_secs: u64,
+
     /// Reference backend: comma-separated origins allowed to call it. `*` allows any origin
     /// without credentials (no cookies); list origins to let them send credentials.
     #[arg(
@@ -177,6 +183,21 @@ pub struct ConnectionLimits {
     #[arg(long, env = "DU_BODY_IDLE_TIMEOUT_SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub body_idle_timeout_secs: u64,
+
+    /// Seconds a whole request body may take, however steadily it trickles in (10 MB at
+    /// 35 KB/s fits the default).
+    #[arg(long, env = "DU_BODY_TIMEOUT_SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout_secs: u64,
+
+    /// Seconds a response may wait for the client to read before the connection is dropped.
+    #[arg(long, env = "DU_WRITE_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub write_timeout_secs: u64,
+
+    /// Seconds open requests get to finish after SIGTERM or Ctrl-C before the process ends.
+    #[arg(long, env = "DU_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
 
     /// Most connections open at once; more wait in the kernel's queue. Lowered at start-up
     /// to leave file descriptors for the database and image files.

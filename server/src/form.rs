@@ -27,6 +27,13 @@ pub struct UploadLimits {
     /// boundaries); the upload host reads no more than the two together.
     #[arg(long, env = "DU_MAX_FORM_OVERHEAD_BYTES", default_value_t = 1024 * 1024)]
     pub max_form_overhead_bytes: u64,
+
+    /// Memory (MiB) that upload bodies being received may hold together. Each upload reserves
+    /// its declared length (at most the body limit) before its body is read; one that cannot
+    /// get its share within 30 s is answered 503, which the widget retries.
+    #[arg(long, env = "DU_UPLOAD_MEMORY_MB", default_value_t = 512,
+          value_parser = clap::value_parser!(u64).range(12..=1_048_576))]
+    pub upload_memory_mb: u64,
 }
 
 impl UploadLimits {
@@ -311,7 +318,7 @@ fn check_field_depth(name: &str, depth: usize) -> ApiResult<()> {
 }
 
 /// Levels of objects and arrays in `value` (0 for a scalar), counted without recursion.
-fn depth_of(value: &Value) -> usize {
+pub fn depth_of(value: &Value) -> usize {
     let mut deepest = 0;
     let mut stack = vec![(value, 1)];
     while let Some((value, depth)) = stack.pop() {

@@ -17,6 +17,7 @@ pub mod imaging;
 pub mod ingest;
 pub mod reference_backend;
 pub mod serve;
+pub mod serve_guards;
 pub mod signing;
 pub mod state;
 pub mod store;

@@ -18,6 +18,7 @@ use tower::ServiceExt;
 use tower_http::timeout::TimeoutBody;
 
 use crate::config::ConnectionLimits;
+use crate::serve_guards::{DeadlineBody, WriteDeadline};
 
 /// File descriptors kept free for the database, image files and outgoing requests.
 const RESERVED_FDS: u64 = 64;
@@ -49,7 +50,9 @@ pub async fn serve(
     let cap = connection_cap(limits.max_connections);
     let slots = Arc::new(Semaphore::new(cap));
     let header_timeout = Duration::from_secs(limits.header_read_timeout_secs);
-    let body_timeout = Duration::from_secs(limits.body_idle_timeout_secs);
+    let body_idle = Duration::from_secs(limits.body_idle_timeout_secs);
+    let body_deadline = Duration::from_secs(limits.body_timeout_secs);
+    let write_timeout = Duration::from_secs(limits.write_timeout_secs);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     tracing::debug!(cap, "serving");
@@ -77,8 +80,12 @@ pub async fn serve(
             .clone()
             .map_request(move |mut request: hyper::Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
-                // A body that sends nothing for this long fails, so a stalled upload frees its slot.
-                request.map(|body| axum::body::Body::new(TimeoutBody::new(body_timeout, body)))
+                // A body that sends nothing for a while, or trickles past its deadline, fails,
+                // so a stalled upload frees its slot and its memory.
+                request.map(|body| {
+                    let idle = TimeoutBody::new(body_idle, body);
+                    axum::body::Body::new(DeadlineBody::new(idle, body_deadline))
+                })
             });
         // HTTP/1 only: the automatic version sniffing reads the first bytes with no
         // deadline, so a client that connects and sends nothing would hold its slot forever.
@@ -87,9 +94,14 @@ pub async fn serve(
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
+            // hyper's default read buffer is ~400 KB a connection; headers never need that.
+            .max_buf_size(64 * 1024)
             .keep_alive(true);
         let connection = builder
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+            .serve_connection(
+                WriteDeadline::new(TokioIo::new(stream), write_timeout),
+                TowerToHyperService::new(service),
+            )
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -100,6 +112,11 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    // Requests in flight get a grace period, not forever: a client dripping its body must not
+    // keep the process from stopping.
+    let grace = Duration::from_secs(limits.shutdown_grace_secs);
+    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after the shutdown grace period were dropped");
+    }
     Ok(())
 }

@@ -39,6 +39,7 @@ struct Inner {
     http: reqwest::Client,
     clock: Clock,
     decode_budget: Arc<DecodeBudget>,
+    upload_memory: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -47,6 +48,9 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 decode_budget: Arc::new(DecodeBudget::new(&config.decode_limits)),
+                upload_memory: Arc::new(tokio::sync::Semaphore::new(
+                    (config.upload_limits.upload_memory_mb * 1024) as usize,
+                )),
                 config,
                 store,
                 urls,
@@ -83,6 +87,10 @@ impl AppState {
     /// The memory budget every image decode (upload checks, renders) shares.
     pub fn decode_budget(&self) -> &Arc<DecodeBudget> {
         &self.inner.decode_budget
+    }
+    /// The memory upload bodies being received may hold together, in KiB permits.
+    pub fn upload_memory(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.inner.upload_memory
     }
     /// The service's idea of now.
     pub fn now(&self) -> OffsetDateTime {

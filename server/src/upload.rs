@@ -1,6 +1,8 @@
 //! The one-time upload host (what upload.imagedelivery.net is): one multipart POST per URL,
 //! no credentials, any origin.
 
+use std::sync::Arc;
+
 use axum::extract::multipart::Multipart;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::header::{CONNECTION, CONTENT_TYPE};
@@ -116,11 +118,48 @@ async fn handle_upload(
         webhook::upload_failed(state, id, &error);
         return Err(error);
     }
+    // Reserve memory for the body before reading it, so that many uploads arriving at once
+    // queue here instead of together holding more than --upload-memory-mb.
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let _reserved = reserve_upload_memory(state, declared).await?;
     let result = receive_file(state, id, request, watch).await;
     if let Err(error) = &result {
         webhook::upload_failed(state, id, error);
     }
     result
+}
+
+/// How long an upload may wait for its share of the upload memory before it is told to retry.
+const UPLOAD_MEMORY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Reserves the request's declared length (or the whole body limit when it declares none),
+/// in KiB, from the upload memory; held until the file is stored or refused.
+async fn reserve_upload_memory(
+    state: &AppState,
+    declared: Option<u64>,
+) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
+    let limit = state.config().upload_limits.max_body_bytes();
+    let declared = declared.unwrap_or(limit).min(limit);
+    let memory = state.upload_memory();
+    // Never more than the whole budget, so that one upload can always proceed alone.
+    let kib = declared.div_ceil(1024).clamp(1, memory_total_kib(state)) as u32;
+    match tokio::time::timeout(UPLOAD_MEMORY_WAIT, Arc::clone(memory).acquire_many_owned(kib)).await
+    {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            5503,
+            "The upload host is receiving too many uploads at once; try again shortly",
+        )),
+    }
+}
+
+fn memory_total_kib(state: &AppState) -> u64 {
+    state.config().upload_limits.upload_memory_mb * 1024
 }
 
 fn used_error(id: &str) -> ApiError {

@@ -342,3 +342,74 @@ async fn expired_drafts_are_purged() {
     assert_eq!(rows(old), 0, "the expired draft is gone from the database");
     assert_eq!(rows(fresh), 1, "a live draft stays");
 }
+
+/// Review follow-up: metadata nested deeper than the Images API accepts is the browser's
+/// mistake (400), not a 502 the widget would retry.
+#[tokio::test]
+async fn deeply_nested_browser_metadata_is_a_400() {
+    let s = service().await;
+    let mut metadata = json!("x");
+    for _ in 0..100 {
+        metadata = json!({ "a": metadata });
+    }
+    let (status, body) = send(
+        s.http
+            .post(s.url("/api/direct-upload"))
+            .json(&json!({ "metadata": metadata })),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(message(&body).contains("64 levels"), "{body}");
+}
+
+/// Review follow-up: `…/blob` is an original's bytes, never a record; the backend does not
+/// even fetch it (an original is up to 10 MB, and its bytes once reached the log).
+#[tokio::test]
+async fn the_status_route_does_not_fetch_originals() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream_addr = upstream.local_addr().unwrap();
+    let app = axum::Router::new().fallback(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { (axum::http::StatusCode::OK, "\u{89}PNG raw bytes").into_response() }
+    });
+    tokio::spawn(async move { axum::serve(upstream, app).await.unwrap() });
+    let site = service_with(|c| {
+        c.cf_account_id = Some("acc".into());
+        c.cf_api_token = Some("tok".into());
+        c.cf_api_base = format!("http://{upstream_addr}/client/v4");
+    })
+    .await;
+    for path in ["/api/images/some-id/blob", "/api/images/blob"] {
+        let (status, body) = send(site.http.get(site.url(path))).await;
+        assert_eq!((status, code(&body)), (404, 5404), "{path}: {body}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "the Images API was not asked");
+}
+
+/// Review follow-up: signed URLs of a private image go to its uploader right after the upload,
+/// not to whoever learns the id later.
+#[tokio::test]
+async fn signed_urls_are_handed_out_only_right_after_the_upload() {
+    let s = service_with(|c| {
+        c.backend_require_signed_urls = true;
+        c.backend_signing_window_secs = 600;
+    })
+    .await;
+    let (_, body) = send(s.http.post(s.url("/api/direct-upload"))).await;
+    let id = body["id"].as_str().unwrap().to_string();
+    s.upload_to(body["uploadURL"].as_str().unwrap(), &png(12, 12), "p.png")
+        .await;
+    let first_variant = || async {
+        let (_, record) = send(s.http.get(s.url(&format!("/api/images/{id}")))).await;
+        record["variants"][0].as_str().unwrap().to_string()
+    };
+    assert!(first_variant().await.contains("sig="), "signed for the uploader");
+    send(s.http.post(s.url("/_local/advance-clock?seconds=601"))).await;
+    let later = first_variant().await;
+    assert!(!later.contains("sig="), "no longer signed: {later}");
+    assert_eq!(s.http.get(&later).send().await.unwrap().status(), 403);
+}

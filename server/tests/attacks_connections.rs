@@ -141,3 +141,130 @@ fn idle_sockets_cannot_lock_out_other_clients() {
     let answer = served.expect("a normal request is served despite 300 idle sockets");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+/// Review follow-up: a body that trickles one byte at a time never goes idle, but it must
+/// still end by its deadline.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trickling_body_ends_at_its_deadline() {
+    let s = service_with(|c| {
+        c.connections.body_idle_timeout_secs = 30;
+        c.connections.body_timeout_secs = 2;
+    })
+    .await;
+    let addr = s.running.addr;
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut drip = TcpStream::connect(addr).unwrap();
+        drip.write_all(
+            b"POST /api/direct-upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 16000\r\n\r\n",
+        )
+        .unwrap();
+        drip.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        let start = Instant::now();
+        let mut buffer = [0u8; 1024];
+        // One byte every 300 ms, for up to 20 s, until the server answers or closes.
+        while start.elapsed() < Duration::from_secs(20) {
+            if drip.write_all(b" ").is_err() {
+                return Some(start.elapsed());
+            }
+            match drip.read(&mut buffer) {
+                Ok(_) => return Some(start.elapsed()),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => return Some(start.elapsed()),
+            }
+        }
+        None
+    })
+    .await
+    .unwrap();
+    let took = closed.expect("a trickling body must end at its deadline");
+    assert!(took < Duration::from_secs(10), "ended after {took:?}");
+}
+
+/// Review follow-up: a client that sends requests but never reads the answers loses its
+/// connection once a write has waited `--write-timeout-secs`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_never_reads_loses_its_connection() {
+    let s = service_with(|c| c.connections.write_timeout_secs = 1).await;
+    // A 2.5 MB original to ask for many times over.
+    let noise: Vec<u8> = (0..1200 * 800 * 3).map(|i: u32| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let image = image::RgbImage::from_raw(1200, 800, noise).unwrap();
+    let mut png_bytes = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut png_bytes, image::ImageFormat::Png).unwrap();
+    let record = s.uploaded(png_bytes.get_ref(), "noise.png", &[]).await;
+    let path = format!(
+        "/client/v4/accounts/{}/images/v1/{}/blob",
+        s.running.account_id,
+        record["id"].as_str().unwrap()
+    );
+    let addr = s.running.addr;
+    let read = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer local-dev-token\r\n\r\n");
+        // 60 pipelined requests for 2.5 MB each (150 MB), then not a byte read for 4 s.
+        for _ in 0..60 {
+            stream.write_all(request.as_bytes()).unwrap();
+        }
+        std::thread::sleep(Duration::from_secs(4));
+        let mut total = 0usize;
+        let mut buffer = vec![0u8; 1 << 16];
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        loop {
+            match stream.read(&mut buffer) {
+                Ok(0) | Err(_) => return total,
+                Ok(n) => total += n,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let wanted = 60 * png_bytes.get_ref().len();
+    assert!(
+        read < wanted / 2,
+        "the server kept the connection for a client that did not read: {read} of {wanted} bytes came"
+    );
+}
+
+/// Review follow-up: SIGTERM ends the process after the grace period even while a client
+/// keeps a request open.
+#[test]
+fn shutdown_does_not_wait_forever_for_a_slow_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr_file = dir.path().join("addr");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_direct-upload-server"))
+        .args(["--listen", "127.0.0.1:0", "--shutdown-grace-secs", "1"])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--addr-file")
+        .arg(&addr_file)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !addr_file.exists() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the server never wrote --addr-file");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let addr: std::net::SocketAddr = std::fs::read_to_string(&addr_file).unwrap().trim().parse().unwrap();
+    let mut slow = TcpStream::connect(addr).unwrap();
+    slow.write_all(
+        b"POST /api/direct-upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: sends SIGTERM to the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let stopping = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if stopping.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    drop(slow);
+    assert!(status.is_some(), "the process was still running 15 s after SIGTERM");
+}

@@ -570,3 +570,52 @@ async fn many_distinct_nested_metadata_fields_are_refused_before_they_are_built(
     let (status, body) = send(s.post("v2/direct_upload").multipart(form)).await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// Review follow-up: many uploads that send their 10 MB and then stall hold no more memory
+/// together than `--upload-memory-mb`; the rest wait for their share without being read.
+#[tokio::test]
+async fn stalled_uploads_together_hold_no_more_than_the_upload_memory() {
+    use tokio::io::AsyncWriteExt;
+    let _serial = SERIAL.lock().await;
+    let s = service_with(|c| c.upload_limits.upload_memory_mb = 40).await;
+    let (_, url) = s.direct_upload(&[]).await;
+    let url = reqwest::Url::parse(&url).unwrap();
+    let head = file_part_head("XYZ");
+    // One buffer shared by every sender, so the test's own memory does not count.
+    let file = Bytes::from(vec![0x89u8; 10 * 1000 * 1000]);
+    let length = head.len() + file.len() + 1;
+    let baseline = start_peak_measure();
+    let mut senders = Vec::new();
+    for _ in 0..20 {
+        let mut stream = tokio::net::TcpStream::connect(s.running.addr).await.unwrap();
+        let request = format!(
+            "POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: {}\r\nContent-Length: {length}\r\n\r\n",
+            url.path(),
+            multipart_type("XYZ")
+        );
+        let (head, file) = (head.clone(), file.clone());
+        senders.push(tokio::spawn(async move {
+            // Everything but the last byte, then silence; writes block once the service
+            // stops reading this connection.
+            let _ = stream.write_all(request.as_bytes()).await;
+            let _ = stream.write_all(&head).await;
+            let _ = stream.write_all(&file).await;
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            drop(stream);
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let growth = proc_status_bytes("VmHWM:").saturating_sub(baseline);
+    for sender in senders {
+        sender.abort();
+    }
+    eprintln!("20 stalled 10 MB uploads: peak memory grew by {} MB", growth / MB);
+    assert!(
+        growth < 40 * MB + 2 * SOCKET_SLACK,
+        "20 stalled 10 MB uploads grew peak memory by {} MB with a 40 MB upload budget",
+        growth / MB
+    );
+    // The service still takes an upload.
+    let (_, fresh) = s.direct_upload(&[]).await;
+    assert_eq!(s.upload_to(&fresh, &png(10, 10), "ok.png").await.0, 200);
+}

@@ -85,6 +85,8 @@ pub struct BackendConfig {
     pub creator: Option<String>,
     /// Upload URL lifetime.
     pub expiry_secs: u64,
+    /// How long after an upload the status route signs a private image's variant URLs.
+    pub signing_window_secs: u64,
     /// Browser origins allowed to call it.
     pub origins: Origins,
     /// Request headers browsers may send cross-origin (besides the CORS-safelisted ones).
@@ -169,6 +171,7 @@ impl BackendConfig {
             require_signed_urls: config.backend_require_signed_urls,
             creator: config.backend_creator.clone(),
             expiry_secs: config.backend_expiry_secs,
+            signing_window_secs: config.backend_signing_window_secs,
             origins,
             allowed_headers,
             rate_limit_per_minute: config.rate_limit_per_minute,

@@ -106,11 +106,9 @@ impl ImagesClient {
             }
             body.extend_from_slice(&chunk);
         }
+        // Only the size goes to the log: the bytes may be anything (an image, markup).
         let body: Value = serde_json::from_slice(&body).map_err(|_| {
-            ImagesApiError::Malformed(format!(
-                "HTTP {status}, body: {}",
-                String::from_utf8_lossy(&body[..body.len().min(200)])
-            ))
+            ImagesApiError::Malformed(format!("HTTP {status}, {} bytes that are not JSON", body.len()))
         })?;
         if body["success"].as_bool() == Some(true) && (200..300).contains(&status) {
             return Ok(body["result"].clone());
@@ -160,6 +158,10 @@ impl ImagesClient {
     /// leave its path or the answer is anything but the record of exactly that id.
     pub async fn image(&self, id: &str) -> Result<Value, ImagesApiError> {
         image_id::check_path(id).map_err(|_| ImagesApiError::NoSuchImage)?;
+        // `v1/{id}/blob` is the original's bytes, never a record: don't fetch it.
+        if id == "blob" || id.ends_with("/blob") {
+            return Err(ImagesApiError::NoSuchImage);
+        }
         let url = self.url(&["v1"], Some(id))?;
         let record = match self.call(self.http.get(url)).await {
             Err(ImagesApiError::Refused { status: 404, .. }) => {

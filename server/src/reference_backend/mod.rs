@@ -161,6 +161,19 @@ fn cors_layer(config: &BackendConfig) -> CorsLayer {
 }
 
 impl Backend {
+    /// Whether the image was uploaded recently enough for its uploader to get signed URLs.
+    fn within_signing_window(&self, record: &Value) -> bool {
+        use time::format_description::well_known::Rfc3339;
+        let Some(uploaded) = record["uploaded"]
+            .as_str()
+            .and_then(|t| time::OffsetDateTime::parse(t, &Rfc3339).ok())
+        else {
+            return false;
+        };
+        let age = (self.clock.now() - uploaded).whole_seconds();
+        age <= self.config.signing_window_secs as i64
+    }
+
     /// Refuses a browser origin the policy does not allow (requests without Origin are servers).
     fn check_origin(&self, headers: &HeaderMap) -> Result<(), BackendError> {
         let Some(origin) = headers.get(header::ORIGIN) else {
@@ -187,13 +200,24 @@ fn browser_metadata(body: &[u8]) -> Result<Map<String, Value>, BackendError> {
             "The request body must be a JSON object".into(),
         ));
     };
-    match request.remove("metadata") {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(map)) => Ok(map),
-        Some(_) => Err(BackendError::BadRequest(
-            "metadata must be a JSON object".into(),
-        )),
+    let metadata = match request.remove("metadata") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map,
+        Some(_) => {
+            return Err(BackendError::BadRequest(
+                "metadata must be a JSON object".into(),
+            ))
+        }
+    };
+    // The Images API would refuse it too, but as a 502 here, which the widget would retry.
+    let depth = crate::form::depth_of(&Value::Object(metadata.clone()));
+    if depth > crate::form::MAX_METADATA_DEPTH {
+        return Err(BackendError::BadRequest(format!(
+            "metadata is nested {depth} levels deep: at most {} levels",
+            crate::form::MAX_METADATA_DEPTH
+        )));
     }
+    Ok(metadata)
 }
 
 async fn create_upload(
@@ -246,7 +270,9 @@ async fn image_status(
         .iter()
         .filter_map(|field| Some((field.to_string(), record.get(*field)?.clone())))
         .collect();
-    if record["requireSignedURLs"].as_bool() == Some(true) {
+    if record["requireSignedURLs"].as_bool() == Some(true)
+        && backend.within_signing_window(&record)
+    {
         let key = backend.client.signing_key().await?;
         let exp = backend.clock.now().unix_timestamp() + SIGNED_URL_LIFETIME_SECS;
         if let Some(Value::Array(variants)) = public.get_mut("variants") {

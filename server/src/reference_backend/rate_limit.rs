@@ -67,17 +67,25 @@ pub fn client_of(peer: IpAddr, headers: &HeaderMap, policy: &ClientAddress) -> I
             .unwrap_or(peer),
         // Each proxy appends the address it saw; the right-most one a trusted proxy did not
         // add is the client (addresses left of it may be forged by the client).
-        ClientIpHeader::XForwardedFor => headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .find(|ip| !trusted(ip))
-            .unwrap_or(peer),
+        ClientIpHeader::XForwardedFor => {
+            let entries: Vec<&str> = headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .collect();
+            for entry in entries.iter().rev() {
+                match entry.parse::<IpAddr>() {
+                    Ok(ip) if trusted(&ip) => continue,
+                    Ok(ip) => return ip,
+                    // An entry that is not a bare address (`ip:port`, `unknown`) ends the
+                    // trusted part of the chain: what lies left of it may be the client's own.
+                    Err(_) => return peer,
+                }
+            }
+            peer
+        }
     }
 }
 
@@ -118,6 +126,16 @@ mod tests {
             client_of(proxy, &sent, &policy),
             "198.51.100.7".parse::<IpAddr>().unwrap()
         );
+    }
+
+    #[test]
+    fn an_entry_that_is_not_an_address_ends_the_chain() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let policy = behind(&["10.0.0.0/8"], ClientIpHeader::XForwardedFor);
+        for sent in ["6.6.6.6, 198.51.100.7:4711", "6.6.6.6, unknown", "6.6.6.6, [2001:db8::1]"] {
+            let forged = headers(&[("x-forwarded-for", sent)]);
+            assert_eq!(client_of(proxy, &forged, &policy), proxy, "{sent}");
+        }
     }
 
     #[test]
