@@ -78,7 +78,7 @@ async fn deliver(
         );
     };
     let row = match state.store().get(id) {
-        Ok(Some(row)) if !row.draft => row,
+        Ok(Some(row)) if !row.is_draft() => row,
         Ok(_) => {
             return refuse(
                 StatusCode::NOT_FOUND,
@@ -125,7 +125,9 @@ async fn deliver(
             return refuse(StatusCode::FORBIDDEN, format!("Forbidden: {reason}"));
         }
     }
-    let (Some(blob_key), Some(content_type)) = (row.blob_key.clone(), row.content_type.clone())
+    let Some((blob_key, content_type)) = row
+        .file()
+        .map(|file| (file.blob_key.clone(), file.content_type.clone()))
     else {
         return refuse(
             StatusCode::NOT_FOUND,

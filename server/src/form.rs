@@ -379,7 +379,10 @@ pub fn multipart_error(error: MultipartError) -> ApiError {
 /// nothing is kept, and the rest of the field is left to the caller (which may drain a bounded
 /// amount so that a browser still sending sees the refusal).
 pub async fn read_capped(mut field: Field<'_>, cap: u64) -> ApiResult<Option<Bytes>> {
-    let mut buffer = BytesMut::new();
+    // Room for the whole cap at once: a growing buffer doubles and copies, which briefly
+    // holds half as much again and more than the upload reserved (see upload.rs). Pages of
+    // the reservation that are never written are never touched, so they cost no memory.
+    let mut buffer = BytesMut::with_capacity(cap as usize);
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         if (buffer.len() + chunk.len()) as u64 > cap {
             return Ok(None);

@@ -115,7 +115,10 @@ pub async fn serve(
     // Requests in flight get a grace period, not forever: a client dripping its body must not
     // keep the process from stopping.
     let grace = Duration::from_secs(limits.shutdown_grace_secs);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("connections still open after the shutdown grace period were dropped");
     }
     Ok(())

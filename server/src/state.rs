@@ -10,7 +10,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::decode_budget::DecodeBudget;
 use crate::envelope::ApiError;
-use crate::store::{ImageRow, Store};
+use crate::store::{Image, Store};
 use crate::variants::Variant;
 
 /// Public base URLs, resolved once the listening address is known.
@@ -122,7 +122,7 @@ impl AppState {
     }
 
     /// The image record as the API shows it, with every variant's URL.
-    pub fn image_json(&self, row: &ImageRow) -> Result<Value, ApiError> {
+    pub fn image_json(&self, row: &Image) -> Result<Value, ApiError> {
         let variants = self.store().variants()?;
         Ok(image_json(row, &variants, |variant| {
             self.delivery_url(&row.id, &variant.id)
@@ -142,14 +142,10 @@ pub fn http_client() -> reqwest::Client {
 }
 
 /// Renders a record; `url_of` gives each variant's URL.
-pub fn image_json(
-    row: &ImageRow,
-    variants: &[Variant],
-    url_of: impl Fn(&Variant) -> String,
-) -> Value {
+pub fn image_json(row: &Image, variants: &[Variant], url_of: impl Fn(&Variant) -> String) -> Value {
     let mut record = json!({
         "id": row.id,
-        "filename": row.filename.clone().unwrap_or_default(),
+        "filename": row.file().map(|f| f.filename.clone()).unwrap_or_default(),
         "uploaded": row.uploaded,
         "requireSignedURLs": row.require_signed_urls,
         "variants": variants.iter().map(url_of).collect::<Vec<_>>(),
@@ -160,7 +156,7 @@ pub fn image_json(
     if let Some(meta) = &row.meta {
         record["meta"] = meta.clone();
     }
-    if row.draft {
+    if row.is_draft() {
         record["draft"] = json!(true);
     }
     record

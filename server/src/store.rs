@@ -8,13 +8,11 @@ use serde_json::Value;
 
 use crate::variants::{Fit, MetadataPolicy, Variant};
 
-/// One image record, draft or uploaded.
+/// One image record: a draft waiting for its one-time upload, or a stored image.
 #[derive(Debug, Clone)]
-pub struct ImageRow {
+pub struct Image {
     /// Image id (a UUID or a custom id).
     pub id: String,
-    /// Original file name, once uploaded.
-    pub filename: Option<String>,
     /// Creator given when the upload was created.
     pub creator: Option<String>,
     /// Private key-value metadata (a JSON object).
@@ -23,62 +21,108 @@ pub struct ImageRow {
     pub require_signed_urls: bool,
     /// RFC 3339 time the record was created or the file arrived.
     pub uploaded: String,
-    /// True until the one-time upload has delivered a file.
-    pub draft: bool,
-    /// Unix time after which a draft's upload URL is refused.
-    pub expiry: Option<i64>,
-    /// Name of the stored original under `images/`, once uploaded.
-    pub blob_key: Option<String>,
-    /// MIME type of the stored original.
-    pub content_type: Option<String>,
-    /// Pixel width of the original (0 for drafts).
-    pub width: u32,
-    /// Pixel height of the original (0 for drafts).
-    pub height: u32,
-    /// Size of the original in bytes (0 for drafts).
-    pub size: u64,
     /// Insertion order, the cursor of list pages.
     pub seq: i64,
+    /// Draft or stored, with what each state knows.
+    pub state: ImageState,
 }
 
-impl ImageRow {
+/// Where an image is in its life: the two states cannot be mixed up, so no draft has a file
+/// and no stored image has an expiry.
+#[derive(Debug, Clone)]
+pub enum ImageState {
+    /// Created by a direct upload; its URL takes one file until `expires` (unix time).
+    Draft {
+        /// Unix time after which the upload URL is refused.
+        expires: i64,
+    },
+    /// The file arrived and is stored.
+    Stored(StoredFile),
+}
+
+impl Image {
     /// A draft: the record a direct upload creates before its file arrives.
-    pub fn draft(id: String, uploaded: String, expiry: i64) -> Self {
+    pub fn draft(id: String, uploaded: String, expires: i64) -> Self {
+        Self::new(id, uploaded, ImageState::Draft { expires })
+    }
+
+    /// A stored image with nothing else set.
+    pub fn stored(id: String, uploaded: String, file: StoredFile) -> Self {
+        Self::new(id, uploaded, ImageState::Stored(file))
+    }
+
+    fn new(id: String, uploaded: String, state: ImageState) -> Self {
         Self {
             id,
-            filename: None,
             creator: None,
             meta: None,
             require_signed_urls: false,
             uploaded,
-            draft: true,
-            expiry: Some(expiry),
-            blob_key: None,
-            content_type: None,
-            width: 0,
-            height: 0,
-            size: 0,
             seq: 0,
+            state,
+        }
+    }
+
+    /// The stored file, unless this is still a draft.
+    pub fn file(&self) -> Option<&StoredFile> {
+        match &self.state {
+            ImageState::Stored(file) => Some(file),
+            ImageState::Draft { .. } => None,
+        }
+    }
+
+    /// Whether the upload has not arrived yet.
+    pub fn is_draft(&self) -> bool {
+        matches!(self.state, ImageState::Draft { .. })
+    }
+
+    /// Whether the image exists as Cloudflare shows it at unix time `now`: stored, or a draft
+    /// whose upload URL has not expired (an expired draft is gone). The one rule for the API,
+    /// the upload host and the store's claim (`expiry > now` there too).
+    ///
+    /// ```
+    /// use direct_upload_server::store::Image;
+    /// let draft = Image::draft("a".into(), "2026-01-01T00:00:00.000Z".into(), 100);
+    /// assert!(draft.is_live(99));
+    /// assert!(!draft.is_live(100));
+    /// ```
+    pub fn is_live(&self, now: i64) -> bool {
+        match self.state {
+            ImageState::Stored(_) => true,
+            ImageState::Draft { expires } => expires > now,
         }
     }
 
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         let meta: Option<String> = row.get("meta")?;
+        let state = if row.get::<_, bool>("draft")? {
+            ImageState::Draft {
+                expires: row.get::<_, Option<i64>>("expiry")?.unwrap_or(0),
+            }
+        } else {
+            ImageState::Stored(StoredFile {
+                blob_key: row
+                    .get::<_, Option<String>>("blob_key")?
+                    .unwrap_or_default(),
+                filename: row
+                    .get::<_, Option<String>>("filename")?
+                    .unwrap_or_default(),
+                content_type: row
+                    .get::<_, Option<String>>("content_type")?
+                    .unwrap_or_default(),
+                width: row.get("width")?,
+                height: row.get("height")?,
+                size: row.get::<_, i64>("size")? as u64,
+            })
+        };
         Ok(Self {
             id: row.get("id")?,
-            filename: row.get("filename")?,
             creator: row.get("creator")?,
             meta: meta.and_then(|text| serde_json::from_str(&text).ok()),
             require_signed_urls: row.get("require_signed_urls")?,
             uploaded: row.get("uploaded")?,
-            draft: row.get("draft")?,
-            expiry: row.get("expiry")?,
-            blob_key: row.get("blob_key")?,
-            content_type: row.get("content_type")?,
-            width: row.get("width")?,
-            height: row.get("height")?,
-            size: row.get::<_, i64>("size")? as u64,
             seq: row.get("seq")?,
+            state,
         })
     }
 }
@@ -248,7 +292,12 @@ impl Store {
     }
 
     /// Inserts a new record (draft or complete); a taken id is a 5409 conflict.
-    pub fn insert_image(&self, row: &ImageRow) -> Result<ImageRow, StoreError> {
+    pub fn insert_image(&self, row: &Image) -> Result<Image, StoreError> {
+        let file = row.file();
+        let expires = match row.state {
+            ImageState::Draft { expires } => Some(expires),
+            ImageState::Stored(_) => None,
+        };
         let db = self.db();
         let inserted = db.execute(
             "INSERT INTO images (id, filename, creator, meta, require_signed_urls, uploaded, draft,
@@ -257,36 +306,32 @@ impl Store {
              ON CONFLICT(id) DO NOTHING",
             params![
                 row.id,
-                row.filename,
+                file.map(|f| &f.filename),
                 row.creator,
                 row.meta.as_ref().map(Value::to_string),
                 row.require_signed_urls,
                 row.uploaded,
-                row.draft,
-                row.expiry,
-                row.blob_key,
-                row.content_type,
-                row.width,
-                row.height,
-                row.size as i64,
+                row.is_draft(),
+                expires,
+                file.map(|f| &f.blob_key),
+                file.map(|f| &f.content_type),
+                file.map_or(0, |f| f.width),
+                file.map_or(0, |f| f.height),
+                file.map_or(0, |f| f.size as i64),
             ],
         )?;
         if inserted == 0 {
             return Err(StoreError::ImageExists(row.id.clone()));
         }
         let seq = db.last_insert_rowid();
-        Ok(ImageRow { seq, ..row.clone() })
+        Ok(Image { seq, ..row.clone() })
     }
 
     /// The record with this id, drafts included.
-    pub fn get(&self, id: &str) -> Result<Option<ImageRow>, StoreError> {
+    pub fn get(&self, id: &str) -> Result<Option<Image>, StoreError> {
         Ok(self
             .db()
-            .query_row(
-                "SELECT * FROM images WHERE id = ?1",
-                [id],
-                ImageRow::from_row,
-            )
+            .query_row("SELECT * FROM images WHERE id = ?1", [id], Image::from_row)
             .optional()?)
     }
 
@@ -298,7 +343,7 @@ impl Store {
         now_unix: i64,
         uploaded: &str,
         file: &StoredFile,
-    ) -> Result<Result<ImageRow, ClaimRefusal>, StoreError> {
+    ) -> Result<Result<Image, ClaimRefusal>, StoreError> {
         let db = self.db();
         let changed = db.execute(
             "UPDATE images SET draft = 0, uploaded = ?3, filename = ?4, blob_key = ?5,
@@ -317,17 +362,15 @@ impl Store {
             ],
         )?;
         let row = db
-            .query_row(
-                "SELECT * FROM images WHERE id = ?1",
-                [id],
-                ImageRow::from_row,
-            )
+            .query_row("SELECT * FROM images WHERE id = ?1", [id], Image::from_row)
             .optional()?;
         Ok(match (changed, row) {
             (1, Some(row)) => Ok(row),
             (_, None) => Err(ClaimRefusal::Unknown),
-            (_, Some(row)) if !row.draft => Err(ClaimRefusal::AlreadyUsed),
-            (_, Some(row)) => Err(ClaimRefusal::Expired(row.expiry.unwrap_or(0))),
+            (_, Some(row)) => match row.state {
+                ImageState::Stored(_) => Err(ClaimRefusal::AlreadyUsed),
+                ImageState::Draft { expires } => Err(ClaimRefusal::Expired(expires)),
+            },
         })
     }
 
@@ -337,7 +380,7 @@ impl Store {
         id: &str,
         meta: Option<&Value>,
         require_signed_urls: Option<bool>,
-    ) -> Result<Option<ImageRow>, StoreError> {
+    ) -> Result<Option<Image>, StoreError> {
         let db = self.db();
         if let Some(meta) = meta {
             db.execute(
@@ -352,11 +395,7 @@ impl Store {
             )?;
         }
         Ok(db
-            .query_row(
-                "SELECT * FROM images WHERE id = ?1",
-                [id],
-                ImageRow::from_row,
-            )
+            .query_row("SELECT * FROM images WHERE id = ?1", [id], Image::from_row)
             .optional()?)
     }
 
@@ -415,13 +454,13 @@ impl Store {
     }
 
     /// One page (1-based) of uploaded images, oldest first.
-    pub fn list_page(&self, page: u32, per_page: u32) -> Result<Vec<ImageRow>, StoreError> {
+    pub fn list_page(&self, page: u32, per_page: u32) -> Result<Vec<Image>, StoreError> {
         let db = self.db();
         let mut statement =
             db.prepare("SELECT * FROM images WHERE draft = 0 ORDER BY seq LIMIT ?1 OFFSET ?2")?;
         let offset = (page.saturating_sub(1) as i64) * per_page as i64;
         let rows = statement
-            .query_map(params![per_page, offset], ImageRow::from_row)?
+            .query_map(params![per_page, offset], Image::from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
@@ -433,7 +472,7 @@ impl Store {
         per_page: u32,
         order: SortOrder,
         creator: Option<&str>,
-    ) -> Result<Vec<ImageRow>, StoreError> {
+    ) -> Result<Vec<Image>, StoreError> {
         let db = self.db();
         let (comparison, direction, start) = match order {
             SortOrder::Asc => (">", "ASC", i64::MIN),
@@ -447,7 +486,7 @@ impl Store {
         let rows = statement
             .query_map(
                 params![after.unwrap_or(start), creator, per_page],
-                ImageRow::from_row,
+                Image::from_row,
             )?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)

@@ -16,7 +16,7 @@ use crate::envelope::{ApiError, ApiResult};
 use crate::form::FilePart;
 use crate::ingest::ingest;
 use crate::state::{rfc3339_millis, AppState};
-use crate::store::ImageRow;
+use crate::store::Image;
 
 /// The test-control routes.
 pub fn routes() -> Router<AppState> {
@@ -64,7 +64,7 @@ async fn dead_upload_url(State(state): State<AppState>, Query(query): Query<Dead
             )))
         }
     };
-    let draft = ImageRow::draft(id.clone(), rfc3339_millis(now), expiry);
+    let draft = Image::draft(id.clone(), rfc3339_millis(now), expiry);
     state.store().insert_image(&draft)?;
     if query.state == "used" {
         let mut png = Vec::new();
@@ -159,9 +159,9 @@ async fn flaky_backend(State(state): State<AppState>, Query(query): Query<Flaky>
     }
     let now = state.now();
     let id = uuid::Uuid::new_v4().to_string();
-    let draft = ImageRow {
+    let draft = Image {
         creator: Some(query.key.clone()),
-        ..ImageRow::draft(id.clone(), rfc3339_millis(now), now.unix_timestamp() + 1800)
+        ..Image::draft(id.clone(), rfc3339_millis(now), now.unix_timestamp() + 1800)
     };
     state.store().insert_image(&draft)?;
     let url = if failing {

@@ -19,7 +19,7 @@ use crate::form::{
 use crate::imaging::MAX_FILE_BYTES;
 use crate::ingest::{ingest, remove_blob};
 use crate::state::{rfc3339_millis, AppState};
-use crate::store::ClaimRefusal;
+use crate::store::{ClaimRefusal, ImageState};
 use crate::webhook;
 
 /// The upload host's routes, nested under the upload base path.
@@ -97,15 +97,17 @@ async fn handle_upload(
                 "Upload URL not found: no pending upload for image '{id}'"
             )));
         }
-        Some(row) if !row.draft => {
-            drain(request).await;
-            return Err(used_error(id));
-        }
-        Some(row) if row.expiry.unwrap_or(0) < state.now().unix_timestamp() => {
-            drain(request).await;
-            return Err(expired_error(row.expiry.unwrap_or(0)));
-        }
-        Some(_) => {}
+        Some(row) => match row.state {
+            ImageState::Stored(_) => {
+                drain(request).await;
+                return Err(used_error(id));
+            }
+            ImageState::Draft { expires } if !row.is_live(state.now().unix_timestamp()) => {
+                drain(request).await;
+                return Err(expired_error(expires));
+            }
+            ImageState::Draft { .. } => {}
+        },
     }
     let content_type = content_type_of(&request);
     if !content_type.starts_with("multipart/form-data") {
@@ -147,7 +149,11 @@ async fn reserve_upload_memory(
     let memory = state.upload_memory();
     // Never more than the whole budget, so that one upload can always proceed alone.
     let kib = declared.div_ceil(1024).clamp(1, memory_total_kib(state)) as u32;
-    match tokio::time::timeout(UPLOAD_MEMORY_WAIT, Arc::clone(memory).acquire_many_owned(kib)).await
+    match tokio::time::timeout(
+        UPLOAD_MEMORY_WAIT,
+        Arc::clone(memory).acquire_many_owned(kib),
+    )
+    .await
     {
         Ok(Ok(permit)) => Ok(permit),
         _ => Err(ApiError::new(

@@ -387,7 +387,11 @@ async fn the_status_route_does_not_fetch_originals() {
         let (status, body) = send(site.http.get(site.url(path))).await;
         assert_eq!((status, code(&body)), (404, 5404), "{path}: {body}");
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 0, "the Images API was not asked");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "the Images API was not asked"
+    );
 }
 
 /// Review follow-up: signed URLs of a private image go to its uploader right after the upload,
@@ -407,7 +411,10 @@ async fn signed_urls_are_handed_out_only_right_after_the_upload() {
         let (_, record) = send(s.http.get(s.url(&format!("/api/images/{id}")))).await;
         record["variants"][0].as_str().unwrap().to_string()
     };
-    assert!(first_variant().await.contains("sig="), "signed for the uploader");
+    assert!(
+        first_variant().await.contains("sig="),
+        "signed for the uploader"
+    );
     send(s.http.post(s.url("/_local/advance-clock?seconds=601"))).await;
     let later = first_variant().await;
     assert!(!later.contains("sig="), "no longer signed: {later}");

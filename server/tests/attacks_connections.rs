@@ -187,10 +187,14 @@ async fn a_trickling_body_ends_at_its_deadline() {
 async fn a_client_that_never_reads_loses_its_connection() {
     let s = service_with(|c| c.connections.write_timeout_secs = 1).await;
     // A 2.5 MB original to ask for many times over.
-    let noise: Vec<u8> = (0..1200 * 800 * 3).map(|i: u32| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let noise: Vec<u8> = (0..1200 * 800 * 3)
+        .map(|i: u32| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     let image = image::RgbImage::from_raw(1200, 800, noise).unwrap();
     let mut png_bytes = std::io::Cursor::new(Vec::new());
-    image.write_to(&mut png_bytes, image::ImageFormat::Png).unwrap();
+    image
+        .write_to(&mut png_bytes, image::ImageFormat::Png)
+        .unwrap();
     let record = s.uploaded(png_bytes.get_ref(), "noise.png", &[]).await;
     let path = format!(
         "/client/v4/accounts/{}/images/v1/{}/blob",
@@ -200,7 +204,9 @@ async fn a_client_that_never_reads_loses_its_connection() {
     let addr = s.running.addr;
     let read = tokio::task::spawn_blocking(move || {
         let mut stream = TcpStream::connect(addr).unwrap();
-        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer local-dev-token\r\n\r\n");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer local-dev-token\r\n\r\n"
+        );
         // 60 pipelined requests for 2.5 MB each (150 MB), then not a byte read for 4 s.
         for _ in 0..60 {
             stream.write_all(request.as_bytes()).unwrap();
@@ -208,7 +214,9 @@ async fn a_client_that_never_reads_loses_its_connection() {
         std::thread::sleep(Duration::from_secs(4));
         let mut total = 0usize;
         let mut buffer = vec![0u8; 1 << 16];
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         loop {
             match stream.read(&mut buffer) {
                 Ok(0) | Err(_) => return total,
@@ -242,10 +250,17 @@ fn shutdown_does_not_wait_forever_for_a_slow_client() {
         .unwrap();
     let started = Instant::now();
     while !addr_file.exists() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the server never wrote --addr-file");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server never wrote --addr-file"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let addr: std::net::SocketAddr = std::fs::read_to_string(&addr_file).unwrap().trim().parse().unwrap();
+    let addr: std::net::SocketAddr = std::fs::read_to_string(&addr_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     let mut slow = TcpStream::connect(addr).unwrap();
     slow.write_all(
         b"POST /api/direct-upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
@@ -266,5 +281,8 @@ fn shutdown_does_not_wait_forever_for_a_slow_client() {
         std::thread::sleep(Duration::from_millis(100));
     };
     drop(slow);
-    assert!(status.is_some(), "the process was still running 15 s after SIGTERM");
+    assert!(
+        status.is_some(),
+        "the process was still running 15 s after SIGTERM"
+    );
 }

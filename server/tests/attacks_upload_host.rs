@@ -587,7 +587,9 @@ async fn stalled_uploads_together_hold_no_more_than_the_upload_memory() {
     let baseline = start_peak_measure();
     let mut senders = Vec::new();
     for _ in 0..20 {
-        let mut stream = tokio::net::TcpStream::connect(s.running.addr).await.unwrap();
+        let mut stream = tokio::net::TcpStream::connect(s.running.addr)
+            .await
+            .unwrap();
         let request = format!(
             "POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: {}\r\nContent-Length: {length}\r\n\r\n",
             url.path(),
@@ -609,7 +611,10 @@ async fn stalled_uploads_together_hold_no_more_than_the_upload_memory() {
     for sender in senders {
         sender.abort();
     }
-    eprintln!("20 stalled 10 MB uploads: peak memory grew by {} MB", growth / MB);
+    eprintln!(
+        "20 stalled 10 MB uploads: peak memory grew by {} MB",
+        growth / MB
+    );
     assert!(
         growth < 40 * MB + 2 * SOCKET_SLACK,
         "20 stalled 10 MB uploads grew peak memory by {} MB with a 40 MB upload budget",

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::envelope::{ok, ApiError, ApiResult};
 use crate::form::{read_form, Form};
 use crate::state::{rfc3339_millis, AppState};
-use crate::store::ImageRow;
+use crate::store::Image;
 
 /// Checks a custom id against Cloudflare's rules.
 fn check_custom_id(id: &str) -> ApiResult<()> {
@@ -83,11 +83,11 @@ pub(super) async fn create(State(state): State<AppState>, request: Request) -> A
             expiry
         }
     };
-    let row = ImageRow {
+    let row = Image {
         creator: fields.creator,
         meta: fields.meta,
         require_signed_urls: fields.require_signed_urls,
-        ..ImageRow::draft(fields.id, rfc3339_millis(now), expiry.unix_timestamp())
+        ..Image::draft(fields.id, rfc3339_millis(now), expiry.unix_timestamp())
     };
     let row = state.store().insert_image(&row)?;
     tracing::info!(id = %row.id, "direct upload created");

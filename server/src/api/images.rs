@@ -11,7 +11,7 @@ use crate::envelope::{ok, ApiError, ApiResult};
 use crate::form::{read_form, FilePart};
 use crate::ingest::{ingest, remove_blob};
 use crate::state::{rfc3339_millis, AppState};
-use crate::store::ImageRow;
+use crate::store::Image;
 
 pub(super) async fn upload(State(state): State<AppState>, request: Request) -> ApiResult {
     let form = read_form(request).await?;
@@ -37,26 +37,17 @@ pub(super) async fn upload(State(state): State<AppState>, request: Request) -> A
         )));
     }
     let stored = ingest(&state, &file).await?;
-    let row = ImageRow {
-        id: fields.id,
-        filename: Some(stored.filename.clone()),
+    let blob_key = stored.blob_key.clone();
+    let row = Image {
         creator: fields.creator,
         meta: fields.meta,
         require_signed_urls: fields.require_signed_urls,
-        uploaded: rfc3339_millis(state.now()),
-        draft: false,
-        expiry: None,
-        blob_key: Some(stored.blob_key.clone()),
-        content_type: Some(stored.content_type.clone()),
-        width: stored.width,
-        height: stored.height,
-        size: stored.size,
-        seq: 0,
+        ..Image::stored(fields.id, rfc3339_millis(state.now()), stored)
     };
     let row = match state.store().insert_image(&row) {
         Ok(row) => row,
         Err(error) => {
-            remove_blob(&state, &stored.blob_key);
+            remove_blob(&state, &blob_key);
             return Err(error.into());
         }
     };
@@ -105,7 +96,7 @@ async fn fetch_url(state: &AppState, url: &str) -> ApiResult<FilePart> {
 
 /// Resolves `v1/{*id}` to an image id and whether `/blob` was asked for. An id that exists
 /// as written wins, so a custom id ending in `/blob` still reaches its record.
-fn resolve_id(state: &AppState, raw: &str) -> ApiResult<(ImageRow, bool)> {
+fn resolve_id(state: &AppState, raw: &str) -> ApiResult<(Image, bool)> {
     if let Some(row) = visible(state, state.store().get(raw)?) {
         return Ok((row, false));
     }
@@ -120,8 +111,8 @@ fn resolve_id(state: &AppState, raw: &str) -> ApiResult<(ImageRow, bool)> {
 }
 
 /// Drafts whose upload URL expired are gone, as on Cloudflare.
-fn visible(state: &AppState, row: Option<ImageRow>) -> Option<ImageRow> {
-    row.filter(|row| !(row.draft && row.expiry.is_some_and(|e| e < state.now().unix_timestamp())))
+fn visible(state: &AppState, row: Option<Image>) -> Option<Image> {
+    row.filter(|row| row.is_live(state.now().unix_timestamp()))
 }
 
 pub(super) async fn get(
@@ -132,20 +123,15 @@ pub(super) async fn get(
     if !blob {
         return Ok(ok(state.image_json(&row)?));
     }
-    let Some(key) = &row.blob_key else {
+    let Some(file) = row.file() else {
         return Err(ApiError::not_found(format!(
             "Image '{}' is a draft: no file has been uploaded yet",
             row.id
         )));
     };
-    let bytes = tokio::fs::read(state.store().image_path(key)).await?;
+    let bytes = tokio::fs::read(state.store().image_path(&file.blob_key)).await?;
     Ok((
-        [(
-            header::CONTENT_TYPE,
-            row.content_type
-                .clone()
-                .unwrap_or_else(|| "application/octet-stream".into()),
-        )],
+        [(header::CONTENT_TYPE, file.content_type.clone())],
         Body::from(bytes),
     )
         .into_response())

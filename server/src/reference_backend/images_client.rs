@@ -108,7 +108,10 @@ impl ImagesClient {
         }
         // Only the size goes to the log: the bytes may be anything (an image, markup).
         let body: Value = serde_json::from_slice(&body).map_err(|_| {
-            ImagesApiError::Malformed(format!("HTTP {status}, {} bytes that are not JSON", body.len()))
+            ImagesApiError::Malformed(format!(
+                "HTTP {status}, {} bytes that are not JSON",
+                body.len()
+            ))
         })?;
         if body["success"].as_bool() == Some(true) && (200..300).contains(&status) {
             return Ok(body["result"].clone());

@@ -270,8 +270,7 @@ async fn image_status(
         .iter()
         .filter_map(|field| Some((field.to_string(), record.get(*field)?.clone())))
         .collect();
-    if record["requireSignedURLs"].as_bool() == Some(true)
-        && backend.within_signing_window(&record)
+    if record["requireSignedURLs"].as_bool() == Some(true) && backend.within_signing_window(&record)
     {
         let key = backend.client.signing_key().await?;
         let exp = backend.clock.now().unix_timestamp() + SIGNED_URL_LIFETIME_SECS;

@@ -132,7 +132,11 @@ mod tests {
     fn an_entry_that_is_not_an_address_ends_the_chain() {
         let proxy: IpAddr = "10.0.0.2".parse().unwrap();
         let policy = behind(&["10.0.0.0/8"], ClientIpHeader::XForwardedFor);
-        for sent in ["6.6.6.6, 198.51.100.7:4711", "6.6.6.6, unknown", "6.6.6.6, [2001:db8::1]"] {
+        for sent in [
+            "6.6.6.6, 198.51.100.7:4711",
+            "6.6.6.6, unknown",
+            "6.6.6.6, [2001:db8::1]",
+        ] {
             let forged = headers(&[("x-forwarded-for", sent)]);
             assert_eq!(client_of(proxy, &forged, &policy), proxy, "{sent}");
         }
