@@ -48,63 +48,81 @@ fn shown(name: &str) -> String {
     }
 }
 
-fn refuse(status: StatusCode, message: String) -> Response {
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-        ],
-        message,
-    )
-        .into_response()
+/// Why delivery refused; each variant is one answer (plain text, as Cloudflare's delivery
+/// answers), with request-given names passed through [`shown`].
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// The account hash in the URL is not this account's.
+    #[error("Unknown account hash '{}'", shown(.0))]
+    UnknownAccount(String),
+    /// The URL does not end in `/<image id>/<variant name>`.
+    #[error("A delivery URL ends in /<image id>/<variant name>")]
+    BadPath,
+    /// No stored image with that id.
+    #[error("Image '{}' not found", shown(.0))]
+    ImageNotFound(String),
+    /// No variant with that name.
+    #[error("Variant '{}' not found", shown(.0))]
+    VariantNotFound(String),
+    /// The image needs a signed URL and this one is not validly signed.
+    #[error("Forbidden: {0}")]
+    Forbidden(signing::SignatureError),
+    /// The store or the renderer failed.
+    #[error(transparent)]
+    Internal(#[from] ApiError),
+}
+
+impl From<crate::store::StoreError> for DeliveryError {
+    fn from(error: crate::store::StoreError) -> Self {
+        DeliveryError::Internal(error.into())
+    }
+}
+
+impl IntoResponse for DeliveryError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            DeliveryError::Internal(error) => return error.into_response(),
+            DeliveryError::Forbidden(_) => StatusCode::FORBIDDEN,
+            DeliveryError::UnknownAccount(_)
+            | DeliveryError::BadPath
+            | DeliveryError::ImageNotFound(_)
+            | DeliveryError::VariantNotFound(_) => StatusCode::NOT_FOUND,
+        };
+        (
+            status,
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            ],
+            self.to_string(),
+        )
+            .into_response()
+    }
 }
 
 async fn deliver(
     State(state): State<AppState>,
     Path((account_hash, rest)): Path<(String, String)>,
     OriginalUri(uri): OriginalUri,
-) -> Response {
+) -> Result<Response, DeliveryError> {
     if account_hash != state.urls().account_hash {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            format!("Unknown account hash '{}'", shown(&account_hash)),
-        );
+        return Err(DeliveryError::UnknownAccount(account_hash));
     }
-    let Some((id, variant_name)) = rest.rsplit_once('/') else {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            "A delivery URL ends in /<image id>/<variant name>".into(),
-        );
-    };
-    let row = match state.store().get(id) {
-        Ok(Some(row)) if !row.is_draft() => row,
-        Ok(_) => {
-            return refuse(
-                StatusCode::NOT_FOUND,
-                format!("Image '{}' not found", shown(id)),
-            )
-        }
-        Err(error) => return ApiError::from(error).into_response(),
-    };
-    let variant = match state.store().variant(variant_name) {
-        Ok(Some(variant)) => variant,
-        Ok(None) => {
-            return refuse(
-                StatusCode::NOT_FOUND,
-                format!("Variant '{}' not found", shown(variant_name)),
-            )
-        }
-        Err(error) => return ApiError::from(error).into_response(),
-    };
+    let (id, variant_name) = rest.rsplit_once('/').ok_or(DeliveryError::BadPath)?;
+    let row = state
+        .store()
+        .get(id)?
+        .filter(|row| !row.is_draft())
+        .ok_or_else(|| DeliveryError::ImageNotFound(id.to_string()))?;
+    let variant = state
+        .store()
+        .variant(variant_name)?
+        .ok_or_else(|| DeliveryError::VariantNotFound(variant_name.to_string()))?;
     let signed = row.require_signed_urls && !variant.never_require_signed_urls;
     if signed {
         // The whole path as the client sent it (OriginalUri: nesting strips the base path);
         // Cloudflare signs url.pathname, still percent-encoded.
-        let keys = match state.signing_keys() {
-            Ok(keys) => keys,
-            Err(error) => return ApiError::from(error).into_response(),
-        };
+        let keys = state.signing_keys()?;
         let now = state.now().unix_timestamp();
         // Valid when any key signed it, so that keys can be rotated without breaking links.
         let verdicts: Vec<_> = keys
@@ -122,18 +140,13 @@ async fn deliver(
                     signing::SignatureError::Mismatch => 2,
                 })
                 .unwrap_or(signing::SignatureError::Mismatch);
-            return refuse(StatusCode::FORBIDDEN, format!("Forbidden: {reason}"));
+            return Err(DeliveryError::Forbidden(reason));
         }
     }
-    let Some((blob_key, content_type)) = row
+    let (blob_key, content_type) = row
         .file()
         .map(|file| (file.blob_key.clone(), file.content_type.clone()))
-    else {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            format!("Image '{}' has no stored file", shown(id)),
-        );
-    };
+        .ok_or_else(|| DeliveryError::ImageNotFound(id.to_string()))?;
     let cached = state
         .store()
         .cache_dir()
@@ -143,12 +156,7 @@ async fn deliver(
             bytes,
             content_type: output_type(&content_type),
         },
-        Err(_) => {
-            match render_and_cache(&state, &blob_key, &content_type, variant, &cached).await {
-                Ok(rendered) => rendered,
-                Err(error) => return ApiError::from(error).into_response(),
-            }
-        }
+        Err(_) => render_and_cache(&state, &blob_key, &content_type, variant, &cached).await?,
     };
     let cache_control = if signed {
         // A browser must not keep showing a private image after its link has expired.
@@ -181,7 +189,7 @@ async fn deliver(
             ),
         );
     }
-    response
+    Ok(response)
 }
 
 /// Renders a variant that is not cached yet, and caches it. One request at a time renders a
