@@ -32,7 +32,10 @@ pub fn connection_cap(configured: u64) -> usize {
     };
     // SAFETY: getrlimit writes into the struct we own and has no other effect.
     let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-        limit.rlim_cur as u64
+        // rlim_t is u64 on Linux but not on every platform.
+        #[allow(clippy::unnecessary_cast)]
+        let soft = limit.rlim_cur as u64;
+        soft
     } else {
         u64::MAX
     };

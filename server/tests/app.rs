@@ -47,6 +47,8 @@ async fn a_configuration_that_fails_open_builds_no_router() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(dir.path());
     config.backend_metadata = "{oops".into();
-    let error = app(config).err().expect("no router for a broken policy");
+    let Err(error) = app(config) else {
+        panic!("no router for a broken policy");
+    };
     assert!(error.to_string().contains("--backend-metadata"), "{error}");
 }

@@ -196,7 +196,8 @@ async fn key_rotation_takes_effect_on_the_next_request() {
 #[tokio::test]
 async fn settings_that_fail_open_refuse_to_start() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, Box<dyn Fn(&mut direct_upload_server::Config)>); 5] = [
+    type Adjust = Box<dyn Fn(&mut direct_upload_server::Config)>;
+    let cases: [(&str, Adjust); 5] = [
         (
             "--backend-metadata",
             Box::new(|c| c.backend_metadata = "{oops".into()),

@@ -92,7 +92,7 @@ async fn fifty_concurrent_uploads_are_all_stored_and_none_mixed_up() {
         assert_eq!(body["result"]["filename"], format!("file-{i}.png"));
     }
     for (i, (id, _)) in targets.iter().enumerate() {
-        let blob = s.blob(&id).await;
+        let blob = s.blob(id).await;
         assert_eq!(blob, files[i], "image {i} holds its own bytes");
     }
     let (_, stats) = send(s.get("v1/stats")).await;
