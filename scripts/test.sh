@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# Installs what is missing, then runs every test: the native tests (widget logic, server,
-# and the built pages driven over WebDriver), the official SDKs against the service, and the
-# widget's wasm tests in headless Chromium against a real local service started here.
+# Runs every test: the native tests (widget logic, server), the built pages driven over
+# WebDriver, the official SDKs against the service, and the widget's wasm tests in headless
+# Chromium against a real local service started here.
+#   --setup   first install what is missing (scripts/setup.sh); without it nothing is installed
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
-[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+. scripts/lib.sh
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+case "${1:-}" in
+  --setup) ./scripts/setup.sh; . scripts/lib.sh ;;
+  "") ;;
+  *) echo "usage: $0 [--setup]" >&2; exit 2 ;;
+esac
+require_tools
 
 say "build the demo and the embeddable bundle (the end-to-end tests drive them)"
 ./scripts/build.sh
 
-say "native tests: widget logic, server, end-to-end pages over WebDriver"
+say "native tests: widget logic, server"
 cargo test --workspace
+
+say "end-to-end pages over WebDriver"
+cargo test -p direct-upload-e2e --features e2e
 
 say "official Cloudflare SDKs against the local service"
 ./scripts/sdk-tests.sh
