@@ -9,7 +9,7 @@
 //! | `upload-start` | `{fileName, size, attempt}` |
 //! | `upload-progress` | summary: `{files, done, failed, cancelled, pending, uploading, bytesSent, bytesTotal, percent}` |
 //! | `upload-success` | the image record: `{id, filename, uploaded, requireSignedURLs, variants}` |
-//! | `upload-error` | `{fileName, message, code, side}` (`code` and `side` may be `null`) |
+//! | `upload-error` | `{fileName, message, code, side}`: `message` is the text on screen, in the widget's language (`code` and `side` may be `null`) |
 //! | `upload-complete` | summary, once each time every file of a batch has finished |
 
 use std::cell::RefCell;
@@ -175,14 +175,11 @@ fn callbacks_for(target: &HtmlElement) -> Callbacks {
             )
         })),
         on_error: Some(Callback::new(move |f: FileFailure| {
-            let side = f.error.side().map(|s| match s {
-                Side::Backend => "backend",
-                Side::UploadHost => "upload-host",
-            });
+            let side = side_name(&f.error);
             dispatch(
                 &c,
                 "upload-error",
-                json!({"fileName": f.file_name, "message": f.error.to_string(), "code": f.error.code(), "side": side}),
+                json!({"fileName": f.file_name, "message": f.message, "code": f.error.code(), "side": side}),
             )
         })),
         on_progress: Some(Callback::new(move |s: BatchSummary| {
@@ -192,6 +189,14 @@ fn callbacks_for(target: &HtmlElement) -> Callbacks {
             dispatch(&e, "upload-complete", summary_json(&s))
         })),
     }
+}
+
+/// The side of a failure as events and `state()` name it.
+fn side_name(error: &crate::error::UploadError) -> Option<&'static str> {
+    error.side().map(|side| match side {
+        Side::Backend => "backend",
+        Side::UploadHost => "upload-host",
+    })
 }
 
 /// Callbacks must be `Send`; a DOM element is not. `SendWrapper` (checked at run time) lets
@@ -299,7 +304,7 @@ impl WidgetHandle {
         controller.add_files(list);
     }
 
-    /// The summary and every file's state: `{summary, files: [{name, size, state, error?, image?}]}`.
+    /// The summary and every file's state: `{summary, files: [{name, size, state, error?, code?, side?, image?}]}`; `error` is the text on screen.
     ///
     /// ```js
     /// const { summary, files } = widget.state();
@@ -309,6 +314,7 @@ impl WidgetHandle {
         let Some(controller) = self.controller() else {
             return JsValue::NULL;
         };
+        let lang = controller.lang_untracked();
         let files: Vec<Value> = controller
             .files_untracked()
             .into_iter()
@@ -316,7 +322,10 @@ impl WidgetHandle {
                 let mut file = json!({"name": name, "size": size, "state": state.name()});
                 match state {
                     UploadState::Failed { error } | UploadState::RetryWaiting { error, .. } => {
-                        file["error"] = json!(error.to_string())
+                        // The screen's words, in the widget's language; code and side for code.
+                        file["error"] = json!(lang.error(&error));
+                        file["code"] = json!(error.code());
+                        file["side"] = json!(side_name(&error));
                     }
                     UploadState::Done { image } => {
                         file["image"] = serde_json::to_value(&image).unwrap_or(Value::Null)

@@ -622,3 +622,113 @@ async fn destroying_a_mounted_widget_frees_its_previews_and_markup() {
         "the handle does nothing once destroyed"
     );
 }
+
+/// Every failure kind a visitor can meet: the `upload-error` event a page receives, and the
+/// `state()` it can read, say what the screen says, in the widget's language (German here).
+/// (`UploadError::Browser`, a failing browser API, cannot be provoked from a page; its text
+/// comes from the same `Lang::error` as every other kind.)
+#[wasm_bindgen_test]
+async fn error_events_say_what_the_screen_says_in_the_widgets_language() {
+    let key = unique("words");
+    let service = format!("{SERVICE}/api/direct-upload");
+    let not_an_image = || make_file(b"just some text, not a picture", "notes.png", "image/png");
+    let cases: Vec<(&str, String, web_sys::File)> = vec![
+        ("refused before upload", format!(r#""backend": "{service}""#), not_an_image()),
+        (
+            "backend unreachable",
+            r#""backend": "http://127.0.0.1:9/api/direct-upload""#.to_string(),
+            photo(),
+        ),
+        (
+            "backend status",
+            format!(r#""backend": "{SERVICE}/_local/fail?status=500""#),
+            photo(),
+        ),
+        (
+            "backend answer unusable",
+            format!(r#""backend": "{SERVICE}/_local/fail?status=200""#),
+            photo(),
+        ),
+        (
+            "upload host status",
+            format!(r#""backend": "{SERVICE}/_local/direct-upload?state=used""#),
+            photo(),
+        ),
+        (
+            "stalled",
+            format!(
+                r#""backend": "{SERVICE}/_local/flaky-backend?key={key}&fail=99&mode=stall", "stallTimeoutMs": 300"#
+            ),
+            photo(),
+        ),
+        (
+            "not confirmed",
+            format!(r#""backend": "{service}", "verify": "{SERVICE}/_local/draft-record""#),
+            photo(),
+        ),
+    ];
+    let document = web_sys::window().unwrap().document().unwrap();
+    for (kind, options, file) in cases {
+        let host: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+        document.body().unwrap().append_child(&host).unwrap();
+        let heard = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+        let listener = {
+            let heard = heard.clone();
+            Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |event: web_sys::CustomEvent| {
+                let message = js_sys::Reflect::get(&event.detail(), &"message".into())
+                    .ok()
+                    .and_then(|m| m.as_string())
+                    .unwrap_or_default();
+                heard.borrow_mut().push(message);
+            })
+        };
+        host.add_event_listener_with_callback("upload-error", listener.as_ref().unchecked_ref())
+            .unwrap();
+        let options = js_sys::JSON::parse(&format!(
+            r#"{{{options}, "lang": "de", "maxRetries": 0}}"#
+        ))
+        .unwrap();
+        let mut handle = direct_upload::embed::mount_widget(host.clone(), options).expect("mounts");
+        let input: web_sys::HtmlInputElement = host
+            .query_selector(".du__input")
+            .unwrap()
+            .unwrap()
+            .unchecked_into();
+        input.set_files(transfer(&[file]).files().as_ref());
+        input
+            .dispatch_event(&web_sys::Event::new("change").unwrap())
+            .unwrap();
+        let mut on_screen = None;
+        for _ in 0..400 {
+            leptos::task::tick().await;
+            let shown = host
+                .query_selector(".du__error:not(.du__error--passing)")
+                .unwrap()
+                .and_then(|e| e.text_content());
+            if shown.is_some() && !heard.borrow().is_empty() {
+                on_screen = shown;
+                break;
+            }
+            sleep(25).await;
+        }
+        let on_screen =
+            on_screen.unwrap_or_else(|| panic!("{kind}: no failure shown; {}", host.inner_html()));
+        let heard = heard.borrow().clone();
+        assert_eq!(heard, vec![on_screen.clone()], "{kind}: the event says what the screen says");
+        assert!(
+            !on_screen.contains("Upload host error") && !on_screen.contains("Backend error"),
+            "{kind}: the text is German, not the English developer wording: {on_screen}"
+        );
+        let state = handle.state();
+        let files = js_sys::Reflect::get(&state, &"files".into()).unwrap();
+        let first = js_sys::Reflect::get(&files, &0.into()).unwrap();
+        let error = js_sys::Reflect::get(&first, &"error".into())
+            .unwrap()
+            .as_string();
+        assert_eq!(error.as_deref(), Some(on_screen.as_str()), "{kind}: state() says it too");
+        handle.destroy();
+        host.remove_event_listener_with_callback("upload-error", listener.as_ref().unchecked_ref())
+            .unwrap();
+        host.remove();
+    }
+}

@@ -55,6 +55,9 @@ pub struct FileFailure {
     pub file_name: String,
     /// Why it failed.
     pub error: UploadError,
+    /// What the screen shows for it, in the widget's language: events and `state()` carry
+    /// this same text, so a page never shows the visitor a second wording.
+    pub message: String,
 }
 
 /// A file whose upload starts, as the `on_start` callback receives it.
@@ -171,7 +174,8 @@ impl Controller {
             .unwrap_or_default()
     }
 
-    fn lang_untracked(&self) -> Lang {
+    /// The queue's language, read without subscribing.
+    pub fn lang_untracked(&self) -> Lang {
         self.settings
             .try_with_untracked(|s| s.lang)
             .unwrap_or_default()
@@ -515,6 +519,7 @@ impl Controller {
         if let Some(callback) = self.callbacks.with_value(|c| c.on_error) {
             callback.run(FileFailure {
                 file_name: name,
+                message: self.lang_untracked().error(&error),
                 error,
             });
         }
