@@ -13,17 +13,17 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod api;
 pub mod backend;
 pub mod components;
+pub mod core;
 pub mod embed;
-pub mod error;
 mod format;
 pub mod image_tools;
 mod messages;
-pub mod queue;
 mod transport;
-pub mod validate;
+
+// The pure core under the names the crate has always had.
+pub use crate::core::{error, state as queue, validate, wire as api};
 
 pub use api::{ImageRecord, UploadTarget};
 pub use backend::{BackendConfig, Credentials};

@@ -633,7 +633,11 @@ async fn error_events_say_what_the_screen_says_in_the_widgets_language() {
     let service = format!("{SERVICE}/api/direct-upload");
     let not_an_image = || make_file(b"just some text, not a picture", "notes.png", "image/png");
     let cases: Vec<(&str, String, web_sys::File)> = vec![
-        ("refused before upload", format!(r#""backend": "{service}""#), not_an_image()),
+        (
+            "refused before upload",
+            format!(r#""backend": "{service}""#),
+            not_an_image(),
+        ),
         (
             "backend unreachable",
             r#""backend": "http://127.0.0.1:9/api/direct-upload""#.to_string(),
@@ -684,10 +688,9 @@ async fn error_events_say_what_the_screen_says_in_the_widgets_language() {
         };
         host.add_event_listener_with_callback("upload-error", listener.as_ref().unchecked_ref())
             .unwrap();
-        let options = js_sys::JSON::parse(&format!(
-            r#"{{{options}, "lang": "de", "maxRetries": 0}}"#
-        ))
-        .unwrap();
+        let options =
+            js_sys::JSON::parse(&format!(r#"{{{options}, "lang": "de", "maxRetries": 0}}"#))
+                .unwrap();
         let mut handle = direct_upload::embed::mount_widget(host.clone(), options).expect("mounts");
         let input: web_sys::HtmlInputElement = host
             .query_selector(".du__input")
@@ -714,7 +717,11 @@ async fn error_events_say_what_the_screen_says_in_the_widgets_language() {
         let on_screen =
             on_screen.unwrap_or_else(|| panic!("{kind}: no failure shown; {}", host.inner_html()));
         let heard = heard.borrow().clone();
-        assert_eq!(heard, vec![on_screen.clone()], "{kind}: the event says what the screen says");
+        assert_eq!(
+            heard,
+            vec![on_screen.clone()],
+            "{kind}: the event says what the screen says"
+        );
         assert!(
             !on_screen.contains("Upload host error") && !on_screen.contains("Backend error"),
             "{kind}: the text is German, not the English developer wording: {on_screen}"
@@ -725,7 +732,11 @@ async fn error_events_say_what_the_screen_says_in_the_widgets_language() {
         let error = js_sys::Reflect::get(&first, &"error".into())
             .unwrap()
             .as_string();
-        assert_eq!(error.as_deref(), Some(on_screen.as_str()), "{kind}: state() says it too");
+        assert_eq!(
+            error.as_deref(),
+            Some(on_screen.as_str()),
+            "{kind}: state() says it too"
+        );
         handle.destroy();
         host.remove_event_listener_with_callback("upload-error", listener.as_ref().unchecked_ref())
             .unwrap();

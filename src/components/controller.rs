@@ -10,6 +10,10 @@ use web_sys::File;
 
 use crate::api::{parse_error_detail, parse_image_record, ImageRecord};
 use crate::backend::{request_upload_target, verify_uploaded, BackendConfig};
+use crate::core::queue::{
+    admit, after_failure, after_measure, batch_completes, downscale_sizes, plan_check, to_start,
+    AfterFailure, AfterMeasure, CheckPlan,
+};
 use crate::error::{Side, UploadError};
 use crate::image_tools;
 use crate::messages::Lang;
@@ -227,11 +231,11 @@ impl Controller {
         for file in files {
             let key = self.next_key.get_value();
             self.next_key.set_value(key + 1);
-            let state = match max_files {
-                Some(max) if count >= max => UploadState::Failed {
-                    error: UploadError::Rejected(Rejection::TooManyFiles { max }),
+            let state = match admit(count, max_files) {
+                Ok(()) => UploadState::Checking,
+                Err(rejection) => UploadState::Failed {
+                    error: UploadError::Rejected(rejection),
                 },
-                _ => UploadState::Checking,
             };
             count += 1;
             let entry = FileEntry {
@@ -277,42 +281,37 @@ impl Controller {
             .await
             .unwrap_or_default();
         let found = validate::sniff_type(&head);
-        let limits_pixels = restrictions.max_side < u32::MAX || restrictions.max_pixels < u64::MAX;
-        // Decoding is only worth it when there are pixel limits to check (or to downscale to).
-        let raster =
-            found.is_some_and(|t| t != "image/svg+xml") && (limits_pixels || settings.downscale);
-        let mut verdict = validate::check_file(restrictions, found, entry.size.get_untracked());
-        if verdict.is_ok()
-            || (settings.downscale && raster && matches!(verdict, Err(Rejection::TooLarge { .. })))
-        {
-            verdict = match (raster, image_tools::pixel_size(&file).await) {
-                (false, _) => verdict,
-                (true, None) => Err(Rejection::Unreadable),
-                (true, Some((width, height))) => {
-                    entry.pixels.set(Some((width, height)));
-                    let fits = validate::check_dimensions(restrictions, width, height).and(verdict);
-                    match fits {
-                        Err(_) if settings.downscale => {
-                            self.downscale(&entry, &file, width, height, restrictions)
-                                .await
-                        }
-                        other => other,
+        let size = entry.size.get_untracked();
+        let verdict = match plan_check(restrictions, found, size, settings.downscale) {
+            CheckPlan::Decided(verdict) => verdict,
+            CheckPlan::Measure { so_far } => {
+                let pixels = image_tools::pixel_size(&file).await;
+                if pixels.is_some() {
+                    entry.pixels.set(pixels);
+                }
+                match after_measure(restrictions, so_far, pixels, settings.downscale) {
+                    AfterMeasure::Decided(verdict) => verdict,
+                    AfterMeasure::Downscale { width, height } => {
+                        self.downscale(&entry, &file, width, height, restrictions)
+                            .await
                     }
                 }
-            };
-        }
+            }
+        };
         entry
             .state
             .update(|s| *s = s.apply(UploadEvent::Checked(verdict.clone())));
         if let Err(rejection) = verdict {
-            if entry.state.get_untracked().name() == "failed" {
+            // Unless the file was cancelled or removed while it was being checked.
+            if matches!(entry.state.get_untracked(), UploadState::Failed { .. }) {
                 self.report_failure(&entry, UploadError::Rejected(rejection));
             }
         }
         self.pump();
     }
 
-    /// Replaces a file that is over the limits by a re-encoded one that fits.
+    /// Replaces a file that is over the limits by a re-encoded one that fits in
+    /// `width`×`height` and the byte limit, trying smaller sizes if quality alone cannot.
     async fn downscale(
         &self,
         entry: &FileEntry,
@@ -321,16 +320,8 @@ impl Controller {
         height: u32,
         r: &Restrictions,
     ) -> Result<(), Rejection> {
-        let (w, h) = validate::fit_within(width, height, r.max_side, r.max_pixels);
-        // If quality alone cannot bring it under the byte limit, fewer pixels will.
-        let attempts = [
-            (w, h),
-            ((w as f64 * 0.7) as u32, (h as f64 * 0.7) as u32),
-            (w / 2, h / 2),
-        ];
-        for (w, h) in attempts {
-            if let Ok(smaller) = image_tools::downscale(file, w.max(1), h.max(1), r.max_bytes).await
-            {
+        for (w, h) in downscale_sizes(width, height) {
+            if let Ok(smaller) = image_tools::downscale(file, w, h, r.max_bytes).await {
                 entry.name.set(smaller.name());
                 entry.size.set(smaller.size() as u64);
                 entry.pixels.set(Some((w, h)));
@@ -355,21 +346,13 @@ impl Controller {
     /// so none expires while waiting in the queue.
     fn pump(&self) {
         let entries = self.entries.get_untracked();
-        let concurrency = self.settings.with_untracked(|s| s.concurrency.max(1));
-        let mut active = entries
-            .iter()
-            .filter(|e| e.state.get_untracked().is_active())
-            .count();
-        for entry in entries {
-            if active >= concurrency {
-                break;
-            }
-            if entry.state.get_untracked() == UploadState::Queued {
-                entry.state.update(|s| *s = s.apply(UploadEvent::Start));
-                active += 1;
-                let controller = *self;
-                spawn_local(async move { controller.run(entry).await });
-            }
+        let concurrency = self.settings.with_untracked(|s| s.concurrency);
+        let states: Vec<UploadState> = entries.iter().map(|e| e.state.get_untracked()).collect();
+        for index in to_start(&states, concurrency) {
+            let entry = entries[index].clone();
+            entry.state.update(|s| *s = s.apply(UploadEvent::Start));
+            let controller = *self;
+            spawn_local(async move { controller.run(entry).await });
         }
         self.report_progress();
         self.check_complete();
@@ -480,18 +463,18 @@ impl Controller {
     fn fail(&self, entry: &FileEntry, error: UploadError) {
         let policy = self.settings.with_untracked(|s| s.retry);
         let used = entry.retries.get_value();
-        if !error.is_transient() || used >= policy.max_retries {
+        let AfterFailure::RetryAfter { attempt, delay_ms } =
+            after_failure(&error, used, &policy, js_sys::Math::random())
+        else {
             return self.fail_for_good(entry, error);
-        }
-        let attempt = used + 1;
+        };
         entry.retries.set_value(attempt);
         entry
             .state
             .update(|s| *s = s.apply(UploadEvent::WillRetry { error, attempt }));
-        let delay = policy.delay_ms(attempt, js_sys::Math::random());
         let (controller, state) = (*self, entry.state);
         spawn_local(async move {
-            sleep_ms(delay).await;
+            sleep_ms(delay_ms).await;
             // Only if still waiting: it may have been cancelled, removed or retried by hand.
             if matches!(
                 state.try_get_untracked(),
@@ -585,7 +568,7 @@ impl Controller {
         let keys: Vec<u32> = self.entries.with_untracked(|entries| {
             entries
                 .iter()
-                .filter(|e| !e.state.get_untracked().is_finished())
+                .filter(|e| e.state.get_untracked().can_cancel())
                 .map(|e| e.key)
                 .collect()
         });
@@ -599,7 +582,10 @@ impl Controller {
         let keys: Vec<u32> = self.entries.with_untracked(|entries| {
             entries
                 .iter()
-                .filter(|e| matches!(e.state.get_untracked(), UploadState::Failed { ref error } if !matches!(error, UploadError::Rejected(_))))
+                .filter(|e| {
+                    let state = e.state.get_untracked();
+                    matches!(state, UploadState::Failed { .. }) && state.can_retry()
+                })
                 .map(|e| e.key)
                 .collect()
         });
@@ -637,7 +623,7 @@ impl Controller {
 
     fn check_complete(&self) {
         let summary = self.summary_untracked();
-        if summary.is_complete() && self.batch_open.get_value() {
+        if batch_completes(&summary, self.batch_open.get_value()) {
             self.batch_open.set_value(false);
             self.announcement
                 .set(self.lang_untracked().status(&summary));

@@ -57,25 +57,29 @@ pub fn FileRow(
                 _ => None,
             }}
             <div class="du__actions">
-                {move || match state.get() {
-                    UploadState::Failed { error: crate::error::UploadError::Rejected(_) } => ().into_any(),
-                    UploadState::Failed { .. } | UploadState::Cancelled => view! {
-                        <button
-                            type="button"
-                            class="du__retry"
-                            aria-label=move || lang().retry_label(&name.get())
-                            on:click=move |_| controller.retry(key)
-                        >{move || lang().retry()}</button>
-                    }.into_any(),
-                    UploadState::Done { .. } => ().into_any(),
-                    _ => view! {
-                        <button
-                            type="button"
-                            class="du__cancel"
-                            aria-label=move || lang().cancel_label(&name.get())
-                            on:click=move |_| controller.cancel(key)
-                        >{move || lang().cancel()}</button>
-                    }.into_any(),
+                {move || {
+                    let now = state.get();
+                    if now.can_cancel() {
+                        view! {
+                            <button
+                                type="button"
+                                class="du__cancel"
+                                aria-label=move || lang().cancel_label(&name.get())
+                                on:click=move |_| controller.cancel(key)
+                            >{move || lang().cancel()}</button>
+                        }.into_any()
+                    } else if now.can_retry() {
+                        view! {
+                            <button
+                                type="button"
+                                class="du__retry"
+                                aria-label=move || lang().retry_label(&name.get())
+                                on:click=move |_| controller.retry(key)
+                            >{move || lang().retry()}</button>
+                        }.into_any()
+                    } else {
+                        ().into_any()
+                    }
                 }}
                 <button
                     type="button"

@@ -198,6 +198,41 @@ impl UploadState {
         }
     }
 
+    /// Whether a retry (by hand, or `retryFailed()`) can help: a failed file that was not
+    /// refused before sending, a cancelled one, or one waiting for its automatic retry.
+    /// [`UploadState::apply`] agrees: `Retry` queues exactly these.
+    ///
+    /// ```
+    /// use direct_upload::{Rejection, UploadError, UploadState};
+    ///
+    /// assert!(UploadState::Cancelled.can_retry());
+    /// let refused = UploadState::Failed { error: UploadError::Rejected(Rejection::Unreadable) };
+    /// assert!(!refused.can_retry(), "a refused file stays refused");
+    /// ```
+    pub fn can_retry(&self) -> bool {
+        match self {
+            UploadState::Failed {
+                error: UploadError::Rejected(_),
+            } => false,
+            UploadState::Failed { .. }
+            | UploadState::Cancelled
+            | UploadState::RetryWaiting { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the file can still be cancelled (it has not finished).
+    ///
+    /// ```
+    /// use direct_upload::UploadState;
+    ///
+    /// assert!(UploadState::Queued.can_cancel());
+    /// assert!(!UploadState::Cancelled.can_cancel());
+    /// ```
+    pub fn can_cancel(&self) -> bool {
+        !self.is_finished()
+    }
+
     /// Done, failed or cancelled: nothing more will happen without the user.
     ///
     /// ```
