@@ -579,15 +579,7 @@ async fn destroying_a_mounted_widget_frees_its_previews_and_markup() {
     ))
     .unwrap();
     let mut handle = direct_upload::embed::mount_widget(host.clone(), options).expect("mounts");
-    let input: web_sys::HtmlInputElement = host
-        .query_selector(".du__input")
-        .unwrap()
-        .unwrap()
-        .unchecked_into();
-    input.set_files(transfer(&[photo()]).files().as_ref());
-    input
-        .dispatch_event(&web_sys::Event::new("change").unwrap())
-        .unwrap();
+    choose_in(&host, &[photo()]);
     let mut preview = None;
     for _ in 0..200 {
         leptos::task::tick().await;
@@ -692,15 +684,7 @@ async fn error_events_say_what_the_screen_says_in_the_widgets_language() {
             js_sys::JSON::parse(&format!(r#"{{{options}, "lang": "de", "maxRetries": 0}}"#))
                 .unwrap();
         let mut handle = direct_upload::embed::mount_widget(host.clone(), options).expect("mounts");
-        let input: web_sys::HtmlInputElement = host
-            .query_selector(".du__input")
-            .unwrap()
-            .unwrap()
-            .unchecked_into();
-        input.set_files(transfer(&[file]).files().as_ref());
-        input
-            .dispatch_event(&web_sys::Event::new("change").unwrap())
-            .unwrap();
+        choose_in(&host, &[file]);
         let mut on_screen = None;
         for _ in 0..400 {
             leptos::task::tick().await;

@@ -81,43 +81,21 @@ async fn slow_headers_idle_keep_alive_and_stalled_bodies_are_closed() {
 #[test]
 fn idle_sockets_cannot_lock_out_other_clients() {
     let dir = tempfile::tempdir().unwrap();
-    let addr_file = dir.path().join("addr");
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_direct-upload-server"));
-    command
-        .args(["--listen", "127.0.0.1:0", "--header-read-timeout-secs", "2"])
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .arg("--addr-file")
-        .arg(&addr_file)
-        .stdout(std::process::Stdio::null());
-    // SAFETY: setrlimit only changes the child's own limit, between fork and exec.
-    unsafe {
-        use std::os::unix::process::CommandExt;
-        command.pre_exec(|| {
+    let (mut child, addr) = spawn_binary(
+        dir.path(),
+        &["--header-read-timeout-secs", "2"],
+        Some(|| {
             let limit = libc::rlimit {
                 rlim_cur: 256,
                 rlim_max: 256,
             };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+            // SAFETY: setrlimit only changes the child's own limit, between fork and exec.
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
-        });
-    }
-    let mut child = command.spawn().unwrap();
-    let started = Instant::now();
-    while !addr_file.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the server never wrote --addr-file"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let addr: std::net::SocketAddr = std::fs::read_to_string(&addr_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+        }),
+    );
     let idle: Vec<TcpStream> = (0..300)
         .filter_map(|_| TcpStream::connect(addr).ok())
         .collect();
@@ -238,29 +216,7 @@ async fn a_client_that_never_reads_loses_its_connection() {
 #[test]
 fn shutdown_does_not_wait_forever_for_a_slow_client() {
     let dir = tempfile::tempdir().unwrap();
-    let addr_file = dir.path().join("addr");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_direct-upload-server"))
-        .args(["--listen", "127.0.0.1:0", "--shutdown-grace-secs", "1"])
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .arg("--addr-file")
-        .arg(&addr_file)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !addr_file.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the server never wrote --addr-file"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let addr: std::net::SocketAddr = std::fs::read_to_string(&addr_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let (mut child, addr) = spawn_binary(dir.path(), &["--shutdown-grace-secs", "1"], None);
     let mut slow = TcpStream::connect(addr).unwrap();
     slow.write_all(
         b"POST /api/direct-upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",

@@ -5,23 +5,6 @@ mod common;
 use common::*;
 use serde_json::json;
 
-async fn deliver(s: &Service, url: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
-    let response = s.http.get(url).send().await.unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    (status, headers, response.bytes().await.unwrap().to_vec())
-}
-
-fn variant_url(record: &serde_json::Value, name: &str) -> String {
-    record["variants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .find(|v| v.ends_with(&format!("/{name}")))
-        .unwrap_or_else(|| panic!("no {name} variant in {record}"))
-}
-
 #[tokio::test]
 async fn default_variants_are_resized_with_the_right_headers() {
     let s = service().await;

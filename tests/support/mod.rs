@@ -103,9 +103,18 @@ pub struct Received {
     pub completions: Vec<BatchSummary>,
 }
 
+/// A widget mounted for one test; dropping it (at the end of the test) unmounts the widget,
+/// aborting its requests, and removes its element, so widgets do not pile up in the page.
 pub struct Mounted {
     pub root: HtmlElement,
     pub received: Arc<Mutex<Received>>,
+    _unmount: Box<dyn std::any::Any>,
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        self.root.remove();
+    }
 }
 
 /// The widget's real stylesheet, so that tests see the layout a visitor sees.
@@ -128,7 +137,7 @@ pub fn mount(setup: Setup) -> Mounted {
         received.clone(),
         received.clone(),
     );
-    leptos::mount::mount_to(root.clone(), move || {
+    let unmount = leptos::mount::mount_to(root.clone(), move || {
         let (a, b, c, d) = (a.clone(), b.clone(), c.clone(), d.clone());
         let s = setup.clone();
         view! {
@@ -146,9 +155,25 @@ pub fn mount(setup: Setup) -> Mounted {
                 on_complete=Callback::new(move |summary| d.lock().unwrap().completions.push(summary))
             />
         }
-    })
-    .forget();
-    Mounted { root, received }
+    });
+    Mounted {
+        root,
+        received,
+        _unmount: Box::new(unmount),
+    }
+}
+
+/// Chooses `files` through the file input of the widget inside `host`, as a person does.
+pub fn choose_in(host: &Element, files: &[File]) {
+    let input: HtmlInputElement = host
+        .query_selector(".du__input")
+        .unwrap()
+        .expect("the widget has a file input")
+        .unchecked_into();
+    input.set_files(transfer(files).files().as_ref());
+    input
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
 }
 
 pub fn transfer(files: &[File]) -> DataTransfer {
@@ -169,11 +194,7 @@ impl Mounted {
 
     /// Chooses files the way the browser does: set the input's FileList, fire `change`.
     pub fn choose(&self, files: &[File]) {
-        let input: HtmlInputElement = self.find(".du__input").unchecked_into();
-        input.set_files(transfer(files).files().as_ref());
-        input
-            .dispatch_event(&web_sys::Event::new("change").unwrap())
-            .unwrap();
+        choose_in(&self.root, files);
     }
 
     pub fn rows(&self) -> Vec<Element> {

@@ -180,3 +180,63 @@ pub fn dimensions(bytes: &[u8]) -> (u32, u32) {
     let image = image::load_from_memory(bytes).expect("delivered bytes decode as an image");
     (image.width(), image.height())
 }
+
+/// GETs a delivery URL: status, headers and bytes.
+pub async fn deliver(s: &Service, url: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let response = s.http.get(url).send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.bytes().await.unwrap().to_vec())
+}
+
+/// The URL of the variant `name` in an image record.
+pub fn variant_url(record: &serde_json::Value, name: &str) -> String {
+    record["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .find(|v| v.ends_with(&format!("/{name}")))
+        .unwrap_or_else(|| panic!("no {name} variant in {record}"))
+}
+
+/// Starts the service binary with `args` on a free port (read from `--addr-file`); the
+/// caller stops it. `prepare` runs in the child before exec (e.g. to lower a limit).
+pub fn spawn_binary(
+    data: &Path,
+    args: &[&str],
+    prepare: Option<fn() -> std::io::Result<()>>,
+) -> (std::process::Child, std::net::SocketAddr) {
+    let addr_file = data.join("addr");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_direct-upload-server"));
+    command
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .arg("--data-dir")
+        .arg(data.join("data"))
+        .arg("--addr-file")
+        .arg(&addr_file)
+        .stdout(std::process::Stdio::null());
+    if let Some(prepare) = prepare {
+        // SAFETY: `prepare` only calls async-signal-safe functions (setrlimit).
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            command.pre_exec(prepare);
+        }
+    }
+    let child = command.spawn().unwrap();
+    let started = std::time::Instant::now();
+    while !addr_file.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the server never wrote --addr-file"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let addr = std::fs::read_to_string(&addr_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    (child, addr)
+}
