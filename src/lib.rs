@@ -13,16 +13,15 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod backend;
+pub mod browser;
 pub mod components;
 pub mod core;
 pub mod embed;
 mod format;
-pub mod image_tools;
 mod messages;
-mod transport;
 
-// The pure core under the names the crate has always had.
+// The core and the browser layer under the names the crate has always had.
+pub use crate::browser::{backend, image as image_tools};
 pub use crate::core::{error, state as queue, validate, wire as api};
 
 pub use api::{ImageRecord, UploadTarget};

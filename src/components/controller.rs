@@ -10,6 +10,8 @@ use web_sys::File;
 
 use crate::api::{parse_error_detail, parse_image_record, ImageRecord};
 use crate::backend::{request_upload_target, verify_uploaded, BackendConfig};
+use crate::browser::timer;
+use crate::browser::transport::{UploadOutcome, XhrUpload};
 use crate::core::queue::{
     admit, after_failure, after_measure, batch_completes, downscale_sizes, plan_check, to_start,
     AfterFailure, AfterMeasure, CheckPlan,
@@ -18,7 +20,6 @@ use crate::error::{Side, UploadError};
 use crate::image_tools;
 use crate::messages::Lang;
 use crate::queue::{BatchSummary, RetryPolicy, UploadEvent, UploadState};
-use crate::transport::{UploadOutcome, XhrUpload};
 use crate::validate::{self, Rejection, Restrictions};
 
 /// One file in the widget's list.
@@ -139,16 +140,6 @@ pub struct Controller {
     callbacks: StoredValue<Callbacks>,
     /// Whether files were added since the last `on_complete`.
     batch_open: StoredValue<bool>,
-}
-
-async fn sleep_ms(ms: u32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ =
-                window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 impl Controller {
@@ -464,7 +455,7 @@ impl Controller {
         let policy = self.settings.with_untracked(|s| s.retry);
         let used = entry.retries.get_value();
         let AfterFailure::RetryAfter { attempt, delay_ms } =
-            after_failure(&error, used, &policy, js_sys::Math::random())
+            after_failure(&error, used, &policy, timer::random())
         else {
             return self.fail_for_good(entry, error);
         };
@@ -474,7 +465,7 @@ impl Controller {
             .update(|s| *s = s.apply(UploadEvent::WillRetry { error, attempt }));
         let (controller, state) = (*self, entry.state);
         spawn_local(async move {
-            sleep_ms(delay_ms).await;
+            timer::sleep_ms(delay_ms).await;
             // Only if still waiting: it may have been cancelled, removed or retried by hand.
             if matches!(
                 state.try_get_untracked(),

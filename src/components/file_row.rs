@@ -1,9 +1,8 @@
 //! One file in the list: preview, name, size, progress, error, and once stored its variants.
 
+use crate::browser::visible::visible_once;
 use leptos::html;
 use leptos::prelude::*;
-use wasm_bindgen::prelude::*;
-use web_sys::{IntersectionObserver, IntersectionObserverEntry};
 
 use super::controller::{Controller, FileEntry};
 use crate::api::ImageRecord;
@@ -105,39 +104,8 @@ fn LocalPreview(
 ) -> impl IntoView {
     let holder = NodeRef::<html::Span>::new();
     let url = RwSignal::new(None::<String>);
-    let visible = RwSignal::new(false);
-    let observer: StoredValue<
-        Option<(IntersectionObserver, Closure<dyn FnMut(js_sys::Array)>)>,
-        LocalStorage,
-    > = StoredValue::new_local(None);
-
-    // Watch the holder once it is in the DOM.
-    Effect::new(move |_| {
-        let Some(element) = holder.get() else { return };
-        if observer.with_value(Option::is_some) {
-            return;
-        }
-        let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
-            let seen = entries.iter().any(|e| {
-                e.unchecked_into::<IntersectionObserverEntry>()
-                    .is_intersecting()
-            });
-            if seen {
-                visible.set(true);
-            }
-        });
-        // The row is watched, not the holder: an empty holder takes no room, and a box of no
-        // size never intersects.
-        let row = element
-            .closest(".du__file")
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| element.clone().into());
-        if let Ok(watcher) = IntersectionObserver::new(callback.as_ref().unchecked_ref()) {
-            watcher.observe(&row);
-            observer.set_value(Some((watcher, callback)));
-        }
-    });
+    // The row is watched, not the holder: an empty holder takes no room.
+    let visible = visible_once(holder, ".du__file");
 
     // Make the preview when visible and the size is known; drop it when the file is stored.
     let stored = move || matches!(entry.state.get(), UploadState::Done { .. });
@@ -156,12 +124,6 @@ fn LocalPreview(
                 let Some((width, height)) = pixels else {
                     return;
                 };
-                // Stop watching: the preview stays until the row goes or the file is stored.
-                if let Some((watcher, _)) =
-                    observer.with_value(|o| o.as_ref().map(|(w, _)| (w.clone(), ())))
-                {
-                    watcher.disconnect();
-                }
                 leptos::task::spawn_local(async move {
                     if let Ok(made) =
                         image_tools::preview_url(&file, width, height, PREVIEW_PX).await
@@ -180,9 +142,6 @@ fn LocalPreview(
     on_cleanup(move || {
         if let Some(old) = url.try_get_untracked().flatten() {
             image_tools::revoke(&old);
-        }
-        if let Some(Some((watcher, _))) = observer.try_update_value(|o| o.take()) {
-            watcher.disconnect();
         }
     });
 
@@ -223,12 +182,7 @@ fn Variants(
                                 type="button"
                                 class="du__copy"
                                 aria-label=lang().copy_label(&name)
-                                on:click=move |_| {
-                                    if let Some(window) = web_sys::window() {
-                                        let _ = window.navigator().clipboard().write_text(&url_for_copy);
-                                        copied.set(true);
-                                    }
-                                }
+                                on:click=move |_| copied.set(crate::browser::clipboard::copy_text(&url_for_copy))
                             >{move || if copied.get() { lang().copied() } else { lang().copy() }}</button>
                         </li>
                     }

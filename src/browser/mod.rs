@@ -1,0 +1,16 @@
+//! Every call into the browser (`web_sys`, `js_sys`), each behind a small typed wrapper, so
+//! that the core stays pure and the components only arrange views.
+//!
+//! - [`transport`]: the upload as an `XMLHttpRequest` that aborts on drop;
+//! - [`backend`]: the one-time URL request and the verification;
+//! - [`image`]: head bytes, pixel size, previews, downscaling;
+//! - [`timer`]: sleeping and randomness for retries;
+//! - [`visible`]: "has this scrolled into view yet";
+//! - [`clipboard`]: copying a URL.
+
+pub mod backend;
+pub mod clipboard;
+pub mod image;
+pub mod timer;
+pub(crate) mod transport;
+pub mod visible;

@@ -1,0 +1,54 @@
+//! "Has this element scrolled into view yet?", as a signal, with the observer's lifetime
+//! tied to the component that asked.
+
+use leptos::html;
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{IntersectionObserver, IntersectionObserverEntry};
+
+type Watcher = (IntersectionObserver, Closure<dyn FnMut(js_sys::Array)>);
+
+/// Becomes `true`, once, when the element behind `node` (or, if it has one, its closest
+/// ancestor matching `closest`) first intersects the viewport. The observer stops then, and
+/// when the calling component is disposed.
+///
+/// Watching an ancestor matters for an element that takes no room until it has content: a
+/// box of no size never intersects.
+pub fn visible_once(node: NodeRef<html::Span>, closest: &'static str) -> ReadSignal<bool> {
+    let (visible, set_visible) = signal(false);
+    let watcher: StoredValue<Option<Watcher>, LocalStorage> = StoredValue::new_local(None);
+    let stop = move || {
+        if let Some(Some((observer, _))) = watcher.try_update_value(Option::take) {
+            observer.disconnect();
+        }
+    };
+    Effect::new(move |_| {
+        let Some(element) = node.get() else { return };
+        if visible.get_untracked() || watcher.with_value(Option::is_some) {
+            return;
+        }
+        let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+            let seen = entries.iter().any(|entry| {
+                entry
+                    .unchecked_into::<IntersectionObserverEntry>()
+                    .is_intersecting()
+            });
+            if seen {
+                set_visible.set(true);
+                stop();
+            }
+        });
+        let target = element
+            .closest(closest)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| element.clone().into());
+        if let Ok(observer) = IntersectionObserver::new(callback.as_ref().unchecked_ref()) {
+            observer.observe(&target);
+            watcher.set_value(Some((observer, callback)));
+        }
+    });
+    on_cleanup(stop);
+    visible
+}
