@@ -5,31 +5,68 @@ import init, { mount as mountWidget } from "./__WIDGET_JS__";
 /** Resolves once the WebAssembly module is ready. */
 export const ready = init({ module_or_path: new URL("./__WIDGET_WASM__", import.meta.url) });
 
+// The element's attributes by kind. src/options.rs is the one option list; a test there
+// fails if these lists drift from it.
+const TEXTS = ["backend", "credentials", "verify", "lang"];
+const NUMBERS = ["concurrency", "max-files", "min-size", "max-size", "max-side", "max-pixels", "max-retries", "retry-delay-ms", "max-delay-ms", "stall-timeout-ms"];
+const JSONS = ["headers", "body"];
+const LISTS = ["accept"];
+const FLAGS = ["downscale"];
+const ATTRIBUTES = [...TEXTS, ...NUMBERS, ...JSONS, ...LISTS, ...FLAGS];
+const camel = (name) => name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+const OPTION_NAMES = new Set(ATTRIBUTES.map(camel));
+// Attributes any element may carry; anything else on <direct-upload> is probably a typo.
+const GLOBAL = /^(id|class|style|hidden|title|tabindex|slot|part|dir|inert|translate|nonce|is|(data|aria|on)-?.*)$/;
+
+const warn = (message) => console.warn(`direct-upload: ${message}`);
+
+/** Options that no version of the widget knows are named in a warning, not silently dropped. */
+function checked(options) {
+  for (const name of Object.keys(options ?? {})) {
+    if (!OPTION_NAMES.has(name)) warn(`unknown option "${name}" (known: ${[...OPTION_NAMES].join(", ")})`);
+  }
+  return options;
+}
+
 /**
- * Mounts the widget into `element`. Options: backend (required), headers, credentials, body,
- * verify, concurrency, lang, downscale, accept, maxFiles, minSize, maxSize, maxRetries,
- * retryDelayMs, stallTimeoutMs. Returns a handle: cancelAll(), retryFailed(), addFiles(files),
- * state(), configure(options), destroy().
+ * Mounts the widget into `element`. Options (see the README's table): backend (required),
+ * headers, credentials, body, verify, concurrency, lang, downscale, accept, maxFiles, minSize,
+ * maxSize, maxSide, maxPixels, maxRetries, retryDelayMs, maxDelayMs, stallTimeoutMs. Returns a
+ * handle: cancelAll(), retryFailed(), addFiles(files), state(), configure(options), destroy().
  */
 export async function mount(element, options) {
   await ready;
-  return mountWidget(element, options);
+  return mountWidget(element, checked(options));
 }
-
-const STRINGS = ["backend", "verify", "lang", "credentials"];
-const NUMBERS = ["concurrency", "max-files", "min-size", "max-size", "max-retries", "retry-delay-ms", "stall-timeout-ms"];
-const JSONS = ["headers", "body"];
-const camel = (name) => name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
 
 function optionsOf(element) {
   const options = {};
-  for (const name of STRINGS) if (element.hasAttribute(name)) options[camel(name)] = element.getAttribute(name);
-  for (const name of NUMBERS) if (element.hasAttribute(name)) options[camel(name)] = Number(element.getAttribute(name));
-  for (const name of JSONS) if (element.hasAttribute(name)) options[name] = JSON.parse(element.getAttribute(name));
-  if (element.hasAttribute("accept")) {
-    options.accept = element.getAttribute("accept").split(",").map((t) => t.trim()).filter(Boolean);
+  for (const attribute of element.getAttributeNames()) {
+    if (!ATTRIBUTES.includes(attribute) && !GLOBAL.test(attribute)) warn(`unknown attribute "${attribute}"`);
   }
-  options.downscale = element.hasAttribute("downscale") && element.getAttribute("downscale") !== "false";
+  const value = (name) => element.getAttribute(name);
+  for (const name of TEXTS) if (element.hasAttribute(name)) options[camel(name)] = value(name);
+  for (const name of NUMBERS) {
+    if (!element.hasAttribute(name)) continue;
+    const number = Number(value(name));
+    if (value(name).trim() === "" || !Number.isInteger(number) || number < 0) {
+      warn(`attribute ${name}="${value(name)}" is not a whole number; ignored`);
+    } else {
+      options[camel(name)] = number;
+    }
+  }
+  for (const name of JSONS) {
+    if (!element.hasAttribute(name)) continue;
+    try {
+      options[camel(name)] = JSON.parse(value(name));
+    } catch (error) {
+      warn(`attribute ${name} is not JSON (${error.message}); ignored`);
+    }
+  }
+  for (const name of LISTS) {
+    if (element.hasAttribute(name)) options[camel(name)] = value(name).split(",").map((t) => t.trim()).filter(Boolean);
+  }
+  for (const name of FLAGS) options[camel(name)] = element.hasAttribute(name) && value(name) !== "false";
   return options;
 }
 
@@ -41,7 +78,7 @@ function reportError(element, error) {
 /** `<direct-upload backend="/api/direct-upload" max-files="5" lang="de">` */
 export class DirectUploadElement extends HTMLElement {
   static get observedAttributes() {
-    return [...STRINGS, ...NUMBERS, ...JSONS, "accept", "downscale"];
+    return ATTRIBUTES;
   }
 
   async connectedCallback() {

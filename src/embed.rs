@@ -27,7 +27,9 @@ use crate::components::widget::UploadView;
 use crate::error::Side;
 use crate::messages::Lang;
 use crate::queue::{BatchSummary, RetryPolicy, UploadState};
-use crate::validate::{Restrictions, CLOUDFLARE_MAX_BYTES};
+use crate::validate::{
+    Restrictions, CLOUDFLARE_MAX_BYTES, CLOUDFLARE_MAX_PIXELS, CLOUDFLARE_MAX_SIDE,
+};
 
 /// Options of the JavaScript API and, as attributes, of `<direct-upload>`. Only `backend` is
 /// required; everything else has the component's defaults.
@@ -38,7 +40,9 @@ use crate::validate::{Restrictions, CLOUDFLARE_MAX_BYTES};
 /// let options: EmbedOptions = serde_json::from_str(r#"{"backend": "/api/direct-upload", "maxFiles": 5}"#).unwrap();
 /// assert_eq!(options.max_files, Some(5));
 /// ```
+/// Its fields are the entries of [`crate::options::OPTIONS`], one for one (a test checks).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 #[serde(rename_all = "camelCase", default)]
 pub struct EmbedOptions {
     /// Backend URL that answers `{id, uploadURL}`.
@@ -65,10 +69,16 @@ pub struct EmbedOptions {
     pub min_size: Option<u64>,
     /// Largest file in bytes (never above 10 MB).
     pub max_size: Option<u64>,
+    /// Longest side in pixels (never above 12,000).
+    pub max_side: Option<u32>,
+    /// Most pixels (never above 100 megapixels).
+    pub max_pixels: Option<u64>,
     /// Automatic retries (default 3).
     pub max_retries: Option<u32>,
     /// First retry delay in ms (default 1000).
     pub retry_delay_ms: Option<u32>,
+    /// Longest retry delay in ms (default 30000).
+    pub max_delay_ms: Option<u32>,
     /// Stall timeout in ms (default 30000, 0: off).
     pub stall_timeout_ms: Option<u32>,
 }
@@ -99,6 +109,14 @@ impl EmbedOptions {
             .max_size
             .unwrap_or(CLOUDFLARE_MAX_BYTES)
             .min(CLOUDFLARE_MAX_BYTES);
+        restrictions.max_side = self
+            .max_side
+            .unwrap_or(CLOUDFLARE_MAX_SIDE)
+            .min(CLOUDFLARE_MAX_SIDE);
+        restrictions.max_pixels = self
+            .max_pixels
+            .unwrap_or(CLOUDFLARE_MAX_PIXELS)
+            .min(CLOUDFLARE_MAX_PIXELS);
         let defaults = RetryPolicy::default();
         Ok(Settings {
             backend: BackendConfig {
@@ -118,7 +136,7 @@ impl EmbedOptions {
             retry: RetryPolicy {
                 max_retries: self.max_retries.unwrap_or(defaults.max_retries),
                 base_delay_ms: self.retry_delay_ms.unwrap_or(defaults.base_delay_ms),
-                max_delay_ms: defaults.max_delay_ms,
+                max_delay_ms: self.max_delay_ms.unwrap_or(defaults.max_delay_ms),
                 stall_timeout_ms: self.stall_timeout_ms.unwrap_or(defaults.stall_timeout_ms),
             },
             downscale: self.downscale,

@@ -19,6 +19,7 @@ pub mod core;
 pub mod embed;
 mod format;
 mod messages;
+pub mod options;
 
 // The core and the browser layer under the names the crate has always had.
 pub use crate::browser::{backend, image as image_tools};

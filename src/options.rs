@@ -1,0 +1,205 @@
+//! The one list of the widget's options for pages without Rust: each option's JavaScript
+//! name, its `<direct-upload>` attribute, its kind, default and meaning. The element's
+//! attribute lists in `js/direct-upload.js`, [`EmbedOptions`](crate::embed::EmbedOptions) and
+//! the README's table are pinned to it by tests, so adding an option is one entry here (plus
+//! its field), and a copy that drifts fails the build's tests.
+
+/// How an option's value is written in an attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Text, as written.
+    Text,
+    /// A whole number.
+    Number,
+    /// JSON (an object).
+    Json,
+    /// Comma-separated values (a list in the JavaScript API).
+    List,
+    /// Present means on (`downscale="false"` means off).
+    Flag,
+}
+
+impl Kind {
+    /// The kind as the README names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Number => "number",
+            Kind::Json => "JSON",
+            Kind::List => "comma-separated (array in JS)",
+            Kind::Flag => "flag",
+        }
+    }
+}
+
+/// One option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionSpec {
+    /// Name in the JavaScript API (`mount(el, {maxFiles: 5})`).
+    pub name: &'static str,
+    /// Attribute of `<direct-upload>` (`max-files="5"`).
+    pub attribute: &'static str,
+    /// How the value is written.
+    pub kind: Kind,
+    /// The default, as the README shows it.
+    pub default: &'static str,
+    /// What it does.
+    pub doc: &'static str,
+}
+
+const fn option(
+    name: &'static str,
+    attribute: &'static str,
+    kind: Kind,
+    default: &'static str,
+    doc: &'static str,
+) -> OptionSpec {
+    OptionSpec {
+        name,
+        attribute,
+        kind,
+        default,
+        doc,
+    }
+}
+
+/// Every option of the JavaScript API and the element, in the README's order.
+///
+/// ```
+/// use direct_upload::options::OPTIONS;
+///
+/// let max_files = OPTIONS.iter().find(|o| o.name == "maxFiles").unwrap();
+/// assert_eq!(max_files.attribute, "max-files");
+/// ```
+pub const OPTIONS: &[OptionSpec] = &[
+    option("backend", "backend", Kind::Text, "required", "URL that answers `{id, uploadURL}`"),
+    option("headers", "headers", Kind::Json, "none", "extra headers on backend requests (e.g. a CSRF token)"),
+    option("credentials", "credentials", Kind::Text, "`same-origin`", "fetch credentials of backend requests: `omit`, `same-origin` or `include`"),
+    option("body", "body", Kind::Json, "`{}`", "JSON body of the backend request, e.g. `{\"metadata\": {\"album\": \"x\"}}`"),
+    option("verify", "verify", Kind::Text, "none", "after each upload, `GET {verify}/{id}` must show the image is no longer a draft"),
+    option("concurrency", "concurrency", Kind::Number, "`3`", "files uploading at once"),
+    option("lang", "lang", Kind::Text, "`en`", "language of every word: `en` or `de`"),
+    option("downscale", "downscale", Kind::Flag, "off", "re-encode images over the limits to fit instead of refusing them"),
+    option("accept", "accept", Kind::List, "PNG, JPEG, GIF, WebP, SVG", "accepted MIME types, found from the bytes"),
+    option("maxFiles", "max-files", Kind::Number, "none", "most files in the list"),
+    option("minSize", "min-size", Kind::Number, "`1`", "smallest file, in bytes"),
+    option("maxSize", "max-size", Kind::Number, "`10485760`", "largest file, in bytes (never above Cloudflare's 10 MB)"),
+    option("maxSide", "max-side", Kind::Number, "`12000`", "longest side in pixels (never above Cloudflare's 12,000)"),
+    option("maxPixels", "max-pixels", Kind::Number, "`100000000`", "most pixels (never above Cloudflare's 100 megapixels)"),
+    option("maxRetries", "max-retries", Kind::Number, "`3`", "automatic retries of a passing failure, each with a fresh URL"),
+    option("retryDelayMs", "retry-delay-ms", Kind::Number, "`1000`", "wait before the first retry; each further retry doubles it"),
+    option("maxDelayMs", "max-delay-ms", Kind::Number, "`30000`", "longest wait between retries"),
+    option("stallTimeoutMs", "stall-timeout-ms", Kind::Number, "`30000`", "an upload with no progress for this long is aborted and retried (`0`: never)"),
+];
+
+/// The README's table of options, made from [`OPTIONS`] (a test checks the README holds it).
+pub fn readme_table() -> String {
+    let mut table = String::from(
+        "| attribute | JS option | kind | default | what it does |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for o in OPTIONS {
+        table.push_str(&format!(
+            "| `{}` | `{}` | {} | {} | {} |\n",
+            o.attribute,
+            o.name,
+            o.kind.name(),
+            o.default,
+            o.doc
+        ));
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names in a JavaScript `const NAME = ["a", "b"];` line of the element's script.
+    fn js_list(script: &str, constant: &str) -> Vec<String> {
+        let start = format!("const {constant} = [");
+        let line = script
+            .lines()
+            .find(|l| l.starts_with(&start))
+            .unwrap_or_else(|| panic!("js/direct-upload.js has no {constant} list"));
+        line[start.len()..line.find(']').unwrap()]
+            .split(',')
+            .map(|n| n.trim().trim_matches('"').to_string())
+            .filter(|n| !n.is_empty())
+            .collect()
+    }
+
+    fn attributes_of(kind: Kind) -> Vec<String> {
+        OPTIONS
+            .iter()
+            .filter(|o| o.kind == kind)
+            .map(|o| o.attribute.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_elements_attribute_lists_are_the_option_list() {
+        let script = include_str!("../js/direct-upload.js");
+        for (constant, kind) in [
+            ("TEXTS", Kind::Text),
+            ("NUMBERS", Kind::Number),
+            ("JSONS", Kind::Json),
+            ("LISTS", Kind::List),
+            ("FLAGS", Kind::Flag),
+        ] {
+            assert_eq!(
+                js_list(script, constant),
+                attributes_of(kind),
+                "js/direct-upload.js {constant} must list the {kind:?} options of src/options.rs"
+            );
+        }
+    }
+
+    #[test]
+    fn the_javascript_names_are_the_attributes_in_camel_case() {
+        for o in OPTIONS {
+            let mut camel = String::new();
+            let mut upper = false;
+            for c in o.attribute.chars() {
+                match c {
+                    '-' => upper = true,
+                    c if upper => {
+                        camel.push(c.to_ascii_uppercase());
+                        upper = false;
+                    }
+                    c => camel.push(c),
+                }
+            }
+            assert_eq!(camel, o.name, "the element turns {} into {camel}", o.attribute);
+        }
+    }
+
+    #[test]
+    fn embed_options_take_exactly_these_names() {
+        // An object setting every listed option comes back whole: every name is a field, and
+        // there is no field the list does not name.
+        let mut all = serde_json::Map::new();
+        for o in OPTIONS {
+            let sample = match o.kind {
+                Kind::Text => serde_json::json!("x"),
+                Kind::Number => serde_json::json!(1),
+                Kind::Json => serde_json::json!({}),
+                Kind::List => serde_json::json!(["image/png"]),
+                Kind::Flag => serde_json::json!(true),
+            };
+            all.insert(o.name.to_string(), sample);
+        }
+        let all = serde_json::Value::Object(all);
+        let parsed: crate::embed::EmbedOptions = serde_json::from_value(all.clone()).unwrap();
+        assert_eq!(serde_json::to_value(parsed).unwrap(), all);
+    }
+
+    #[test]
+    fn the_readme_shows_the_option_list() {
+        let readme = include_str!("../README.md");
+        assert!(
+            readme.contains(&readme_table()),
+            "README.md must hold the table made by options::readme_table():\n{}",
+            readme_table()
+        );
+    }
+}
