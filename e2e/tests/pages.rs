@@ -437,3 +437,54 @@ async fn the_javascript_api_mounts_reads_state_and_destroys() {
     );
     visit.end().await;
 }
+
+#[tokio::test]
+async fn unknown_and_malformed_attributes_and_options_are_named_in_a_warning() {
+    let visit = Visit::new().await;
+    visit.open("/plain.html").await;
+    let warnings = visit
+        .client
+        .execute_async(
+            r#"
+            const finish = arguments[arguments.length - 1];
+            (async () => {
+                const warnings = [];
+                console.warn = (message) => warnings.push(String(message));
+                const { mount, ready } = await import('/embed/direct-upload.js');
+                await ready;
+                const element = document.createElement('direct-upload');
+                element.setAttribute('backend', '/api/direct-upload');
+                element.setAttribute('max-filez', '3');
+                element.setAttribute('max-files', 'three');
+                element.setAttribute('headers', '{not json');
+                element.setAttribute('data-section', 'kept quiet');
+                document.body.append(element);
+                await new Promise((resolve) => setTimeout(resolve, 200));
+                const widget = await mount(document.createElement('div'), { backend: '/api/direct-upload', maxFilez: 2 });
+                widget.destroy();
+                element.remove();
+                return warnings;
+            })().then(finish, (e) => finish([String(e)]));
+            "#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    let warnings: Vec<String> = serde_json::from_value(warnings).unwrap();
+    for expected in [
+        "unknown attribute \"max-filez\"",
+        "max-files=\"three\" is not a whole number",
+        "headers is not JSON",
+        "unknown option \"maxFilez\"",
+    ] {
+        assert!(
+            warnings.iter().any(|w| w.contains(expected)),
+            "no warning containing {expected}: {warnings:?}"
+        );
+    }
+    assert!(
+        !warnings.iter().any(|w| w.contains("data-section")),
+        "global attributes are not warned about: {warnings:?}"
+    );
+    visit.end().await;
+}
