@@ -18,10 +18,14 @@ type Watcher = (IntersectionObserver, Closure<dyn FnMut(js_sys::Array)>);
 pub fn visible_once(node: NodeRef<html::Span>, closest: &'static str) -> ReadSignal<bool> {
     let (visible, set_visible) = signal(false);
     let watcher: StoredValue<Option<Watcher>, LocalStorage> = StoredValue::new_local(None);
+    // Disconnects but keeps the callback alive: `stop` runs inside that very callback, and a
+    // closure must not be dropped while it runs. Both go when the owner is disposed.
     let stop = move || {
-        if let Some(Some((observer, _))) = watcher.try_update_value(Option::take) {
-            observer.disconnect();
-        }
+        watcher.try_with_value(|watching| {
+            if let Some((observer, _)) = watching {
+                observer.disconnect();
+            }
+        });
     };
     Effect::new(move |_| {
         let Some(element) = node.get() else { return };
@@ -35,7 +39,8 @@ pub fn visible_once(node: NodeRef<html::Span>, closest: &'static str) -> ReadSig
                     .is_intersecting()
             });
             if seen {
-                set_visible.set(true);
+                // The component may be gone by the time the browser reports.
+                let _ = set_visible.try_set(true);
                 stop();
             }
         });
