@@ -22,11 +22,11 @@ use wasm_bindgen::prelude::*;
 use web_sys::{CustomEvent, CustomEventInit, HtmlElement};
 
 use crate::backend::{BackendConfig, Credentials};
-use crate::components::controller::{Callbacks, Controller, FileFailure, FileStarted, Settings};
 use crate::components::widget::UploadView;
 use crate::error::Side;
 use crate::messages::Lang;
 use crate::queue::{BatchSummary, RetryPolicy, UploadState};
+use crate::uploader::{Callbacks, FileFailure, FileStarted, Settings, Uploader};
 use crate::validate::{
     Restrictions, CLOUDFLARE_MAX_BYTES, CLOUDFLARE_MAX_PIXELS, CLOUDFLARE_MAX_SIDE,
 };
@@ -241,7 +241,7 @@ fn parse_options(options: &JsValue) -> Result<EmbedOptions, JsValue> {
 /// ```
 #[wasm_bindgen]
 pub struct WidgetHandle {
-    controller: Rc<RefCell<Option<Controller>>>,
+    uploader: Rc<RefCell<Option<Uploader>>>,
     unmount: Option<Box<dyn std::any::Any>>,
 }
 
@@ -261,20 +261,20 @@ pub fn mount_widget(target: HtmlElement, options: JsValue) -> Result<WidgetHandl
     let slot = Rc::new(RefCell::new(None));
     let filled = slot.clone();
     let handle = leptos::mount::mount_to(target, move || {
-        let controller = Controller::new(settings, callbacks);
-        *filled.borrow_mut() = Some(controller);
-        view! { <UploadView controller=controller/> }
+        let uploader = Uploader::new(settings, callbacks);
+        *filled.borrow_mut() = Some(uploader);
+        view! { <UploadView uploader=uploader/> }
     });
     Ok(WidgetHandle {
-        controller: slot,
+        uploader: slot,
         unmount: Some(Box::new(handle)),
     })
 }
 
 #[wasm_bindgen]
 impl WidgetHandle {
-    fn controller(&self) -> Option<Controller> {
-        *self.controller.borrow()
+    fn uploader(&self) -> Option<Uploader> {
+        *self.uploader.borrow()
     }
 
     /// Cancels every file that has not finished (running requests are aborted).
@@ -284,8 +284,8 @@ impl WidgetHandle {
     /// ```
     #[wasm_bindgen(js_name = cancelAll)]
     pub fn cancel_all(&self) {
-        if let Some(controller) = self.controller() {
-            controller.cancel_all();
+        if let Some(uploader) = self.uploader() {
+            uploader.cancel_all();
         }
     }
 
@@ -296,8 +296,8 @@ impl WidgetHandle {
     /// ```
     #[wasm_bindgen(js_name = retryFailed)]
     pub fn retry_failed(&self) {
-        if let Some(controller) = self.controller() {
-            controller.retry_failed();
+        if let Some(uploader) = self.uploader() {
+            uploader.retry_failed();
         }
     }
 
@@ -308,7 +308,7 @@ impl WidgetHandle {
     /// ```
     #[wasm_bindgen(js_name = addFiles)]
     pub fn add_files(&self, files: JsValue) {
-        let Some(controller) = self.controller() else {
+        let Some(uploader) = self.uploader() else {
             return;
         };
         let list: Vec<web_sys::File> = if let Some(list) = files.dyn_ref::<web_sys::FileList>() {
@@ -319,7 +319,7 @@ impl WidgetHandle {
                 .filter_map(|f| f.dyn_into::<web_sys::File>().ok())
                 .collect()
         };
-        controller.add_files(list);
+        uploader.add_files(list);
     }
 
     /// The summary and every file's state: `{summary, files: [{name, size, state, error?, code?, side?, image?}]}`; `error` is the text on screen.
@@ -329,11 +329,11 @@ impl WidgetHandle {
     /// files.filter((f) => f.state === "failed").forEach((f) => console.warn(f.name, f.error));
     /// ```
     pub fn state(&self) -> JsValue {
-        let Some(controller) = self.controller() else {
+        let Some(uploader) = self.uploader() else {
             return JsValue::NULL;
         };
-        let lang = controller.lang_untracked();
-        let files: Vec<Value> = controller
+        let lang = uploader.lang_untracked();
+        let files: Vec<Value> = uploader
             .files_untracked()
             .into_iter()
             .map(|(name, size, state)| {
@@ -353,7 +353,7 @@ impl WidgetHandle {
                 file
             })
             .collect();
-        to_js(&json!({"summary": summary_json(&controller.summary_now()), "files": files}))
+        to_js(&json!({"summary": summary_json(&uploader.summary_now()), "files": files}))
     }
 
     /// Applies new options to the running widget (files already added keep going).
@@ -365,8 +365,8 @@ impl WidgetHandle {
         let settings = parse_options(&options)?
             .settings()
             .map_err(|e| JsValue::from_str(&format!("direct-upload: {e}")))?;
-        if let Some(controller) = self.controller() {
-            controller.configure(move |current| *current = settings);
+        if let Some(uploader) = self.uploader() {
+            uploader.configure(move |current| *current = settings);
         }
         Ok(())
     }
@@ -379,8 +379,8 @@ impl WidgetHandle {
     /// widget.free(); // releases the handle itself (wasm-bindgen)
     /// ```
     pub fn destroy(&mut self) {
-        if let Some(controller) = self.controller.borrow_mut().take() {
-            controller.cancel_all();
+        if let Some(uploader) = self.uploader.borrow_mut().take() {
+            uploader.cancel_all();
         }
         self.unmount.take();
     }

@@ -20,6 +20,7 @@ pub mod embed;
 mod format;
 mod messages;
 pub mod options;
+pub(crate) mod uploader;
 
 // The core and the browser layer under the names the crate has always had.
 pub use crate::browser::{backend, image as image_tools};

@@ -72,24 +72,132 @@ const fn option(
 /// assert_eq!(max_files.attribute, "max-files");
 /// ```
 pub const OPTIONS: &[OptionSpec] = &[
-    option("backend", "backend", Kind::Text, "required", "URL that answers `{id, uploadURL}`"),
-    option("headers", "headers", Kind::Json, "none", "extra headers on backend requests (e.g. a CSRF token)"),
-    option("credentials", "credentials", Kind::Text, "`same-origin`", "fetch credentials of backend requests: `omit`, `same-origin` or `include`"),
-    option("body", "body", Kind::Json, "`{}`", "JSON body of the backend request, e.g. `{\"metadata\": {\"album\": \"x\"}}`"),
-    option("verify", "verify", Kind::Text, "none", "after each upload, `GET {verify}/{id}` must show the image is no longer a draft"),
-    option("concurrency", "concurrency", Kind::Number, "`3`", "files uploading at once"),
-    option("lang", "lang", Kind::Text, "`en`", "language of every word: `en` or `de`"),
-    option("downscale", "downscale", Kind::Flag, "off", "re-encode images over the limits to fit instead of refusing them"),
-    option("accept", "accept", Kind::List, "PNG, JPEG, GIF, WebP, SVG", "accepted MIME types, found from the bytes"),
-    option("maxFiles", "max-files", Kind::Number, "none", "most files in the list"),
-    option("minSize", "min-size", Kind::Number, "`1`", "smallest file, in bytes"),
-    option("maxSize", "max-size", Kind::Number, "`10485760`", "largest file, in bytes (never above Cloudflare's 10 MB)"),
-    option("maxSide", "max-side", Kind::Number, "`12000`", "longest side in pixels (never above Cloudflare's 12,000)"),
-    option("maxPixels", "max-pixels", Kind::Number, "`100000000`", "most pixels (never above Cloudflare's 100 megapixels)"),
-    option("maxRetries", "max-retries", Kind::Number, "`3`", "automatic retries of a passing failure, each with a fresh URL"),
-    option("retryDelayMs", "retry-delay-ms", Kind::Number, "`1000`", "wait before the first retry; each further retry doubles it"),
-    option("maxDelayMs", "max-delay-ms", Kind::Number, "`30000`", "longest wait between retries"),
-    option("stallTimeoutMs", "stall-timeout-ms", Kind::Number, "`30000`", "an upload with no progress for this long is aborted and retried (`0`: never)"),
+    option(
+        "backend",
+        "backend",
+        Kind::Text,
+        "required",
+        "URL that answers `{id, uploadURL}`",
+    ),
+    option(
+        "headers",
+        "headers",
+        Kind::Json,
+        "none",
+        "extra headers on backend requests (e.g. a CSRF token)",
+    ),
+    option(
+        "credentials",
+        "credentials",
+        Kind::Text,
+        "`same-origin`",
+        "fetch credentials of backend requests: `omit`, `same-origin` or `include`",
+    ),
+    option(
+        "body",
+        "body",
+        Kind::Json,
+        "`{}`",
+        "JSON body of the backend request, e.g. `{\"metadata\": {\"album\": \"x\"}}`",
+    ),
+    option(
+        "verify",
+        "verify",
+        Kind::Text,
+        "none",
+        "after each upload, `GET {verify}/{id}` must show the image is no longer a draft",
+    ),
+    option(
+        "concurrency",
+        "concurrency",
+        Kind::Number,
+        "`3`",
+        "files uploading at once",
+    ),
+    option(
+        "lang",
+        "lang",
+        Kind::Text,
+        "`en`",
+        "language of every word: `en` or `de`",
+    ),
+    option(
+        "downscale",
+        "downscale",
+        Kind::Flag,
+        "off",
+        "re-encode images over the limits to fit instead of refusing them",
+    ),
+    option(
+        "accept",
+        "accept",
+        Kind::List,
+        "PNG, JPEG, GIF, WebP, SVG",
+        "accepted MIME types, found from the bytes",
+    ),
+    option(
+        "maxFiles",
+        "max-files",
+        Kind::Number,
+        "none",
+        "most files in the list",
+    ),
+    option(
+        "minSize",
+        "min-size",
+        Kind::Number,
+        "`1`",
+        "smallest file, in bytes",
+    ),
+    option(
+        "maxSize",
+        "max-size",
+        Kind::Number,
+        "`10485760`",
+        "largest file, in bytes (never above Cloudflare's 10 MB)",
+    ),
+    option(
+        "maxSide",
+        "max-side",
+        Kind::Number,
+        "`12000`",
+        "longest side in pixels (never above Cloudflare's 12,000)",
+    ),
+    option(
+        "maxPixels",
+        "max-pixels",
+        Kind::Number,
+        "`100000000`",
+        "most pixels (never above Cloudflare's 100 megapixels)",
+    ),
+    option(
+        "maxRetries",
+        "max-retries",
+        Kind::Number,
+        "`3`",
+        "automatic retries of a passing failure, each with a fresh URL",
+    ),
+    option(
+        "retryDelayMs",
+        "retry-delay-ms",
+        Kind::Number,
+        "`1000`",
+        "wait before the first retry; each further retry doubles it",
+    ),
+    option(
+        "maxDelayMs",
+        "max-delay-ms",
+        Kind::Number,
+        "`30000`",
+        "longest wait between retries",
+    ),
+    option(
+        "stallTimeoutMs",
+        "stall-timeout-ms",
+        Kind::Number,
+        "`30000`",
+        "an upload with no progress for this long is aborted and retried (`0`: never)",
+    ),
 ];
 
 /// The README's table of options, made from [`OPTIONS`] (a test checks the README holds it).
@@ -169,7 +277,11 @@ mod tests {
                     c => camel.push(c),
                 }
             }
-            assert_eq!(camel, o.name, "the element turns {} into {camel}", o.attribute);
+            assert_eq!(
+                camel, o.name,
+                "the element turns {} into {camel}",
+                o.attribute
+            );
         }
     }
 

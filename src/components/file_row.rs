@@ -4,10 +4,10 @@ use crate::browser::visible::visible_once;
 use leptos::html;
 use leptos::prelude::*;
 
-use super::controller::{Controller, FileEntry};
 use crate::api::ImageRecord;
 use crate::image_tools;
 use crate::queue::UploadState;
+use crate::uploader::{FileEntry, Uploader};
 
 /// Longest side of a local preview, in CSS pixels times two for sharp screens.
 const PREVIEW_PX: u32 = 128;
@@ -18,9 +18,9 @@ pub fn FileRow(
     /// The file shown.
     entry: FileEntry,
     /// The queue it belongs to.
-    controller: Controller,
+    uploader: Uploader,
 ) -> impl IntoView {
-    let lang = move || controller.lang();
+    let lang = move || uploader.lang();
     let state = entry.state;
     let key = entry.key;
     let name = entry.name;
@@ -33,7 +33,7 @@ pub fn FileRow(
             matches!(state.get(), UploadState::Failed { .. }).then(|| error_ref.clone())
         }>
             <div class="du__file-head">
-                <LocalPreview entry=entry.clone() controller=controller/>
+                <LocalPreview entry=entry.clone() uploader=uploader/>
                 <span class="du__name" title=move || name.get()>{move || name.get()}</span>
                 <span class="du__size">{move || lang().bytes(entry.size.get())}</span>
                 <span class="du__file-status">{move || lang().state(&state.get(), percent())}</span>
@@ -52,7 +52,7 @@ pub fn FileRow(
                 UploadState::RetryWaiting { error, .. } => Some(view! {
                     <p class="du__error du__error--passing">{lang().error(&error)}</p>
                 }.into_any()),
-                UploadState::Done { image } => Some(view! { <Variants image=image controller=controller/> }.into_any()),
+                UploadState::Done { image } => Some(view! { <Variants image=image uploader=uploader/> }.into_any()),
                 _ => None,
             }}
             <div class="du__actions">
@@ -64,7 +64,7 @@ pub fn FileRow(
                                 type="button"
                                 class="du__cancel"
                                 aria-label=move || lang().cancel_label(&name.get())
-                                on:click=move |_| controller.cancel(key)
+                                on:click=move |_| uploader.cancel(key)
                             >{move || lang().cancel()}</button>
                         }.into_any()
                     } else if now.can_retry() {
@@ -73,7 +73,7 @@ pub fn FileRow(
                                 type="button"
                                 class="du__retry"
                                 aria-label=move || lang().retry_label(&name.get())
-                                on:click=move |_| controller.retry(key)
+                                on:click=move |_| uploader.retry(key)
                             >{move || lang().retry()}</button>
                         }.into_any()
                     } else {
@@ -85,7 +85,7 @@ pub fn FileRow(
                     class="du__remove"
                     aria-label=move || lang().remove_label(&name.get())
                     hidden=move || !state.get().is_finished()
-                    on:click=move |_| controller.remove(key)
+                    on:click=move |_| uploader.remove(key)
                 >{move || lang().remove()}</button>
             </div>
         </li>
@@ -100,7 +100,7 @@ fn LocalPreview(
     /// The file.
     entry: FileEntry,
     /// Its queue, which holds the `File`.
-    controller: Controller,
+    uploader: Uploader,
 ) -> impl IntoView {
     let holder = NodeRef::<html::Span>::new();
     let url = RwSignal::new(None::<String>);
@@ -118,7 +118,7 @@ fn LocalPreview(
                 url.set(None);
             }
             (true, None) => {
-                let Some(file) = controller.file(entry.key) else {
+                let Some(file) = uploader.file(entry.key) else {
                     return;
                 };
                 let Some((width, height)) = pixels else {
@@ -148,7 +148,7 @@ fn LocalPreview(
     view! {
         <span class="du__preview" node_ref=holder hidden=stored>
             {move || url.get().map(|src| view! {
-                <img class="du__preview-img" src=src alt=move || controller.lang().preview_alt(&entry.name.get())/>
+                <img class="du__preview-img" src=src alt=move || uploader.lang().preview_alt(&entry.name.get())/>
             })}
         </span>
     }
@@ -160,9 +160,9 @@ fn Variants(
     /// The image record from the upload host.
     image: ImageRecord,
     /// The queue, for the language of the labels.
-    controller: Controller,
+    uploader: Uploader,
 ) -> impl IntoView {
-    let lang = move || controller.lang();
+    let lang = move || uploader.lang();
     let preview = image.preview_url().map(str::to_string);
     let filename = image.filename.clone().unwrap_or_else(|| image.id.clone());
     view! {

@@ -6,12 +6,12 @@ use serde_json::Value;
 use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent};
 
-use super::controller::{Callbacks, Controller, FileFailure, FileStarted, Settings};
 use super::file_row::FileRow;
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
 use crate::messages::Lang;
 use crate::queue::{BatchSummary, RetryPolicy};
+use crate::uploader::{Callbacks, FileFailure, FileStarted, Settings, Uploader};
 use crate::validate::Restrictions;
 
 fn files_of(list: Option<FileList>) -> Vec<web_sys::File> {
@@ -92,7 +92,7 @@ pub fn DirectUpload(
     #[prop(optional, into)]
     on_complete: Option<Callback<BatchSummary>>,
 ) -> impl IntoView {
-    let controller = Controller::new(
+    let uploader = Uploader::new(
         Settings {
             backend: BackendConfig {
                 url: backend,
@@ -116,20 +116,20 @@ pub fn DirectUpload(
             on_complete,
         },
     );
-    view! { <UploadView controller=controller/> }
+    view! { <UploadView uploader=uploader/> }
 }
 
 /// The widget's markup around a ready queue; [`DirectUpload`] and the JavaScript API share it.
 #[component]
 pub(crate) fn UploadView(
     /// The queue to show and drive.
-    controller: Controller,
+    uploader: Uploader,
 ) -> impl IntoView {
-    let lang = move || controller.lang();
+    let lang = move || uploader.lang();
     let input_ref = NodeRef::<html::Input>::new();
     // Counting enter/leave keeps the highlight steady while the pointer crosses child elements.
     let drag_depth = RwSignal::new(0i32);
-    let summary = Memo::new(move |_| controller.summary());
+    let summary = Memo::new(move |_| uploader.summary());
 
     // The whole zone opens the picker; the button inside is what keyboard users focus
     // (Enter and Space click it, and its click bubbles here).
@@ -151,21 +151,21 @@ pub(crate) fn UploadView(
         else {
             return;
         };
-        controller.add_files(files_of(input.files()));
+        uploader.add_files(files_of(input.files()));
         // Cleared so that choosing the same file again fires `change` again.
         input.set_value("");
     };
     let on_drop = move |event: DragEvent| {
         event.prevent_default();
         drag_depth.set(0);
-        controller.add_files(files_of(event.data_transfer().and_then(|d| d.files())));
+        uploader.add_files(files_of(event.data_transfer().and_then(|d| d.files())));
     };
     // Paste while focus is anywhere in the widget: files from the clipboard are added.
     let on_paste = move |event: ClipboardEvent| {
         let files = files_of(event.clipboard_data().and_then(|d| d.files()));
         if !files.is_empty() {
             event.prevent_default();
-            controller.add_files(files);
+            uploader.add_files(files);
         }
     };
 
@@ -188,7 +188,7 @@ pub(crate) fn UploadView(
                     class="du__input"
                     type="file"
                     multiple
-                    accept=move || controller.picker_accept()
+                    accept=move || uploader.picker_accept()
                     tabindex="-1"
                     aria-hidden="true"
                     on:change=on_change
@@ -209,19 +209,19 @@ pub(crate) fn UploadView(
                         type="button"
                         class="du__clear"
                         hidden=move || { let s = summary.get(); s.done + s.cancelled == 0 }
-                        on:click=move |_| controller.clear_finished()
+                        on:click=move |_| uploader.clear_finished()
                     >{move || lang().clear_finished()}</button>
                 </div>
             </div>
             // Polite, and only for finished files and batches: progress events would flood it.
             <p class="du__announcer" role="status" aria-live="polite" aria-atomic="true">
-                {move || controller.announcement.get()}
+                {move || uploader.announcement.get()}
             </p>
             <ul class="du__files">
                 <For
-                    each=move || controller.entries.get()
+                    each=move || uploader.entries.get()
                     key=|entry| entry.key
-                    children=move |entry| view! { <FileRow entry=entry controller=controller/> }
+                    children=move |entry| view! { <FileRow entry=entry uploader=uploader/> }
                 />
             </ul>
         </section>

@@ -1,8 +1,7 @@
-//! The upload queue behind the widget: checks files, runs uploads within the concurrency
-//! limit, retries what failed for a passing reason, and reports to the host page. It is
-//! `Copy` (arena handles), so event handlers and views can all hold it.
-
-use std::collections::HashMap;
+//! The reactive shell around the core: it holds the list (each entry with its signals, its
+//! `File` and its running upload), asks [`crate::core::queue`] what to do, does it through
+//! [`crate::browser`], and reports to the host page. It is `Copy` (arena handles), so event
+//! handlers and views can all hold it.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -22,7 +21,8 @@ use crate::messages::Lang;
 use crate::queue::{BatchSummary, RetryPolicy, UploadEvent, UploadState};
 use crate::validate::{self, Rejection, Restrictions};
 
-/// One file in the widget's list.
+/// One file in the widget's list: its signals, the browser's `File` and its running upload,
+/// all in one place and all disposed together when the file is removed.
 #[derive(Debug, Clone)]
 pub struct FileEntry {
     /// Stable key for the list and for the browser handles.
@@ -37,6 +37,29 @@ pub struct FileEntry {
     pub state: RwSignal<UploadState>,
     /// Automatic retries used so far.
     retries: StoredValue<u32>,
+    /// The file (replaced when it is re-encoded); its bytes never enter wasm memory.
+    file: StoredValue<File, LocalStorage>,
+    /// The request sending it, while one runs (dropping it aborts the request).
+    upload: StoredValue<Option<XhrUpload>, LocalStorage>,
+}
+
+impl FileEntry {
+    /// Whether the entry is still in the list: async work checks this after every wait,
+    /// since a removed entry's signals are disposed.
+    fn alive(&self) -> bool {
+        self.state.try_get_untracked().is_some()
+    }
+
+    /// Frees the entry's signals and values; a running upload is aborted (dropped).
+    fn dispose(&self) {
+        self.name.dispose();
+        self.size.dispose();
+        self.pixels.dispose();
+        self.state.dispose();
+        self.retries.dispose();
+        self.file.dispose();
+        self.upload.dispose();
+    }
 }
 
 /// A failed file, as the `on_error` callback receives it.
@@ -128,13 +151,11 @@ pub struct Settings {
 
 /// The queue: file list, browser handles that are not `Send`, and settings.
 #[derive(Clone, Copy)]
-pub struct Controller {
+pub struct Uploader {
     /// The files, in the order they were added.
     pub entries: RwSignal<Vec<FileEntry>>,
     /// The latest sentence for the polite live region.
     pub announcement: RwSignal<String>,
-    files: StoredValue<HashMap<u32, File>, LocalStorage>,
-    running: StoredValue<HashMap<u32, XhrUpload>, LocalStorage>,
     next_key: StoredValue<u32>,
     settings: RwSignal<Settings>,
     callbacks: StoredValue<Callbacks>,
@@ -142,14 +163,12 @@ pub struct Controller {
     batch_open: StoredValue<bool>,
 }
 
-impl Controller {
+impl Uploader {
     /// A queue with these settings and callbacks.
     pub fn new(settings: Settings, callbacks: Callbacks) -> Self {
         Self {
             entries: RwSignal::new(Vec::new()),
             announcement: RwSignal::new(String::new()),
-            files: StoredValue::new_local(HashMap::new()),
-            running: StoredValue::new_local(HashMap::new()),
             next_key: StoredValue::new(0),
             settings: RwSignal::new(settings),
             callbacks: StoredValue::new(callbacks),
@@ -184,7 +203,7 @@ impl Controller {
 
     /// The file behind an entry, if it is still in the list.
     pub fn file(&self, key: u32) -> Option<File> {
-        self.files.with_value(|files| files.get(&key).cloned())
+        self.entry(key).and_then(|entry| entry.file.try_get_value())
     }
 
     fn summarize(entries: &[FileEntry], tracked: bool) -> BatchSummary {
@@ -236,10 +255,9 @@ impl Controller {
                 pixels: RwSignal::new(None),
                 state: RwSignal::new(state),
                 retries: StoredValue::new(0),
+                file: StoredValue::new_local(file),
+                upload: StoredValue::new_local(None),
             };
-            self.files.update_value(|files| {
-                files.insert(key, file);
-            });
             added.push(entry);
         }
         if added.is_empty() {
@@ -250,8 +268,8 @@ impl Controller {
             .update(|entries| entries.extend(added.iter().cloned()));
         for entry in added {
             if entry.state.get_untracked() == UploadState::Checking {
-                let controller = *self;
-                spawn_local(async move { controller.check(entry).await });
+                let uploader = *self;
+                spawn_local(async move { uploader.check(entry).await });
             } else if let UploadState::Failed { error } = entry.state.get_untracked() {
                 self.report_failure(&entry, error);
             }
@@ -263,7 +281,7 @@ impl Controller {
     /// pixel size as the browser decodes it. With `downscale`, an image over the limits is
     /// re-encoded to fit instead of being refused.
     async fn check(self, entry: FileEntry) {
-        let Some(file) = self.file(entry.key) else {
+        let Some(file) = entry.file.try_get_value() else {
             return;
         };
         let settings = self.settings.get_untracked();
@@ -271,12 +289,18 @@ impl Controller {
         let head = image_tools::read_head(&file, validate::HEAD_BYTES)
             .await
             .unwrap_or_default();
+        if !entry.alive() {
+            return;
+        }
         let found = validate::sniff_type(&head);
         let size = entry.size.get_untracked();
         let verdict = match plan_check(restrictions, found, size, settings.downscale) {
             CheckPlan::Decided(verdict) => verdict,
             CheckPlan::Measure { so_far } => {
                 let pixels = image_tools::pixel_size(&file).await;
+                if !entry.alive() {
+                    return;
+                }
                 if pixels.is_some() {
                     entry.pixels.set(pixels);
                 }
@@ -289,6 +313,9 @@ impl Controller {
                 }
             }
         };
+        if !entry.alive() {
+            return;
+        }
         entry
             .state
             .update(|s| *s = s.apply(UploadEvent::Checked(verdict.clone())));
@@ -312,13 +339,16 @@ impl Controller {
         r: &Restrictions,
     ) -> Result<(), Rejection> {
         for (w, h) in downscale_sizes(width, height) {
-            if let Ok(smaller) = image_tools::downscale(file, w, h, r.max_bytes).await {
+            let made = image_tools::downscale(file, w, h, r.max_bytes).await;
+            if !entry.alive() {
+                // Removed meanwhile: the verdict will not be applied.
+                return Ok(());
+            }
+            if let Ok(smaller) = made {
                 entry.name.set(smaller.name());
                 entry.size.set(smaller.size() as u64);
                 entry.pixels.set(Some((w, h)));
-                self.files.update_value(|files| {
-                    files.insert(entry.key, smaller);
-                });
+                entry.file.set_value(smaller);
                 return Ok(());
             }
         }
@@ -342,8 +372,8 @@ impl Controller {
         for index in to_start(&states, concurrency) {
             let entry = entries[index].clone();
             entry.state.update(|s| *s = s.apply(UploadEvent::Start));
-            let controller = *self;
-            spawn_local(async move { controller.run(entry).await });
+            let uploader = *self;
+            spawn_local(async move { uploader.run(entry).await });
         }
         self.report_progress();
         self.check_complete();
@@ -361,7 +391,7 @@ impl Controller {
         }
         // Every try asks for a fresh URL: a used or expired one is never posted to twice.
         let target = request_upload_target(&settings.backend).await;
-        if entry.state.get_untracked() != UploadState::RequestingUrl {
+        if entry.state.try_get_untracked() != Some(UploadState::RequestingUrl) {
             // Cancelled or removed while the URL was on its way.
             return self.pump();
         }
@@ -369,7 +399,7 @@ impl Controller {
             Ok(target) => target,
             Err(error) => return self.fail(&entry, error),
         };
-        let Some(file) = self.file(entry.key) else {
+        let Some(file) = entry.file.try_get_value() else {
             return self.pump();
         };
         entry.state.update(|s| {
@@ -378,29 +408,24 @@ impl Controller {
             })
         });
         let state = entry.state;
-        let controller = self;
+        let uploader = self;
         let upload = match XhrUpload::start(
             &target.upload_url,
             &file,
             settings.retry.stall_timeout_ms,
             move |sent, total| {
-                state.update(|s| *s = s.apply(UploadEvent::Progress { sent, total }));
-                controller.report_progress();
+                state.try_update(|s| *s = s.apply(UploadEvent::Progress { sent, total }));
+                uploader.report_progress();
             },
         ) {
             Ok(upload) => upload,
             Err(error) => return self.fail(&entry, error),
         };
         let finished = upload.finished();
-        self.running.update_value(|running| {
-            running.insert(entry.key, upload);
-        });
+        entry.upload.set_value(Some(upload));
         let _ = finished.await;
-        let Some(upload) = self
-            .running
-            .try_update_value(|running| running.remove(&entry.key))
-            .flatten()
-        else {
+        // Gone if the file was cancelled (the upload was taken and aborted) or removed.
+        let Some(upload) = entry.upload.try_update_value(Option::take).flatten() else {
             return self.pump();
         };
         let image = match upload.outcome() {
@@ -433,7 +458,11 @@ impl Controller {
             }
         };
         if let Some(verify) = &settings.verify {
-            if let Err(error) = verify_uploaded(&settings.backend, verify, &image.id).await {
+            let verified = verify_uploaded(&settings.backend, verify, &image.id).await;
+            if !entry.alive() {
+                return self.pump();
+            }
+            if let Err(error) = verified {
                 // The file did reach the upload host: never retried automatically.
                 return self.fail_for_good(&entry, error);
             }
@@ -463,7 +492,7 @@ impl Controller {
         entry
             .state
             .update(|s| *s = s.apply(UploadEvent::WillRetry { error, attempt }));
-        let (controller, state) = (*self, entry.state);
+        let (uploader, state) = (*self, entry.state);
         spawn_local(async move {
             timer::sleep_ms(delay_ms).await;
             // Only if still waiting: it may have been cancelled, removed or retried by hand.
@@ -472,7 +501,7 @@ impl Controller {
                 Some(UploadState::RetryWaiting { .. })
             ) {
                 state.update(|s| *s = s.apply(UploadEvent::RetryDue));
-                controller.pump();
+                uploader.pump();
             }
         });
         self.pump();
@@ -504,12 +533,9 @@ impl Controller {
     pub fn cancel(&self, key: u32) {
         if let Some(entry) = self.entry(key) {
             entry.state.update(|s| *s = s.apply(UploadEvent::Cancel));
-        }
-        if let Some(Some(upload)) = self
-            .running
-            .try_update_value(|running| running.remove(&key))
-        {
-            upload.abort();
+            if let Some(Some(upload)) = entry.upload.try_update_value(Option::take) {
+                upload.abort();
+            }
         }
         self.pump();
     }
@@ -525,13 +551,18 @@ impl Controller {
         self.pump();
     }
 
-    /// Removes a file from the list, cancelling it first.
+    /// Removes a file from the list, cancelling it first, and frees everything it held.
     pub fn remove(&self, key: u32) {
         self.cancel(key);
+        let Some(entry) = self.entry(key) else {
+            return;
+        };
         self.entries
             .update(|entries| entries.retain(|e| e.key != key));
-        self.files.update_value(|files| {
-            files.remove(&key);
+        // After the list has re-rendered: its row may still read the signals until then.
+        spawn_local(async move {
+            leptos::task::tick().await;
+            entry.dispose();
         });
     }
 
