@@ -16,9 +16,21 @@ const ATTRIBUTES = [...TEXTS, ...NUMBERS, ...JSONS, ...LISTS, ...FLAGS];
 const camel = (name) => name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
 const OPTION_NAMES = new Set(ATTRIBUTES.map(camel));
 // Attributes any element may carry; anything else on <direct-upload> is probably a typo.
-const GLOBAL = /^(id|class|style|hidden|title|tabindex|slot|part|dir|inert|translate|nonce|is|(data|aria|on)-?.*)$/;
+const GLOBAL = /^(id|class|style|hidden|title|tabindex|slot|part|dir|inert|translate|nonce|is|role|accesskey|autofocus|autocapitalize|contenteditable|draggable|enterkeyhint|inputmode|popover|spellcheck|item[a-z]*|(data|aria)-.*|on[a-z]+)$/;
+// Every option is a whole number below 2^32 where it is a number.
+const MAX_NUMBER = 0xffffffff;
 
 const warn = (message) => console.warn(`direct-upload: ${message}`);
+// Each element warns about each problem once, not again on every attribute change.
+const warned = new WeakMap();
+function warnOnce(element, message) {
+  const seen = warned.get(element) ?? new Set();
+  warned.set(element, seen);
+  if (!seen.has(message)) {
+    seen.add(message);
+    warn(message);
+  }
+}
 
 /** Options that no version of the widget knows are named in a warning, not silently dropped. */
 function checked(options) {
@@ -36,21 +48,24 @@ function checked(options) {
  */
 export async function mount(element, options) {
   await ready;
-  return mountWidget(element, checked(options));
+  const handle = mountWidget(element, checked(options));
+  const configure = handle.configure.bind(handle);
+  handle.configure = (changed) => configure(checked(changed));
+  return handle;
 }
 
 function optionsOf(element) {
   const options = {};
   for (const attribute of element.getAttributeNames()) {
-    if (!ATTRIBUTES.includes(attribute) && !GLOBAL.test(attribute)) warn(`unknown attribute "${attribute}"`);
+    if (!ATTRIBUTES.includes(attribute) && !GLOBAL.test(attribute)) warnOnce(element, `unknown attribute "${attribute}"`);
   }
   const value = (name) => element.getAttribute(name);
   for (const name of TEXTS) if (element.hasAttribute(name)) options[camel(name)] = value(name);
   for (const name of NUMBERS) {
     if (!element.hasAttribute(name)) continue;
     const number = Number(value(name));
-    if (value(name).trim() === "" || !Number.isInteger(number) || number < 0) {
-      warn(`attribute ${name}="${value(name)}" is not a whole number; ignored`);
+    if (value(name).trim() === "" || !Number.isInteger(number) || number < 0 || number > MAX_NUMBER) {
+      warnOnce(element, `attribute ${name}="${value(name)}" is not a whole number from 0 to ${MAX_NUMBER}; ignored`);
     } else {
       options[camel(name)] = number;
     }
@@ -60,7 +75,7 @@ function optionsOf(element) {
     try {
       options[camel(name)] = JSON.parse(value(name));
     } catch (error) {
-      warn(`attribute ${name} is not JSON (${error.message}); ignored`);
+      warnOnce(element, `attribute ${name} is not JSON (${error.message}); ignored`);
     }
   }
   for (const name of LISTS) {

@@ -14,7 +14,11 @@ rm -f "$data/addr"
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT INT TERM
 # Trunk proxies /api/ to the service: start it only once the service listens.
-for _ in $(seq 300); do [ -s "$data/addr" ] && break; sleep 0.1; done
+for _ in $(seq 300); do
+  [ -s "$data/addr" ] && break
+  kill -0 $server 2>/dev/null || break
+  sleep 0.1
+done
 [ -s "$data/addr" ] || { echo "the local service did not start (is port 8787 taken?)" >&2; exit 1; }
 
 echo

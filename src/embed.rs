@@ -109,14 +109,15 @@ impl EmbedOptions {
             .max_size
             .unwrap_or(CLOUDFLARE_MAX_BYTES)
             .min(CLOUDFLARE_MAX_BYTES);
+        // At least one pixel: a limit of 0 would refuse (or downscale to nothing) every image.
         restrictions.max_side = self
             .max_side
             .unwrap_or(CLOUDFLARE_MAX_SIDE)
-            .min(CLOUDFLARE_MAX_SIDE);
+            .clamp(1, CLOUDFLARE_MAX_SIDE);
         restrictions.max_pixels = self
             .max_pixels
             .unwrap_or(CLOUDFLARE_MAX_PIXELS)
-            .min(CLOUDFLARE_MAX_PIXELS);
+            .clamp(1, CLOUDFLARE_MAX_PIXELS);
         let defaults = RetryPolicy::default();
         Ok(Settings {
             backend: BackendConfig {

@@ -176,6 +176,22 @@ impl Uploader {
         }
     }
 
+    /// Whether the widget still exists: work that resumes after a wait checks this, since an
+    /// unmounted widget's signals are gone.
+    fn alive(&self) -> bool {
+        self.entries.try_with_untracked(|_| ()).is_some()
+    }
+
+    /// Aborts every running request without reporting anything: the widget is going away.
+    pub fn shut_down(&self) {
+        let entries = self.entries.try_get_untracked().unwrap_or_default();
+        for entry in entries {
+            if let Some(Some(upload)) = entry.upload.try_update_value(Option::take) {
+                upload.abort();
+            }
+        }
+    }
+
     /// The queue's language (reactive: views that show text follow a change of language).
     pub fn lang(&self) -> Lang {
         self.settings.try_with(|s| s.lang).unwrap_or_default()
@@ -248,7 +264,7 @@ impl Uploader {
                 },
             };
             count += 1;
-            let entry = FileEntry {
+            added.push(FileEntry {
                 key,
                 name: RwSignal::new(file.name()),
                 size: RwSignal::new(file.size() as u64),
@@ -257,8 +273,7 @@ impl Uploader {
                 retries: StoredValue::new(0),
                 file: StoredValue::new_local(file),
                 upload: StoredValue::new_local(None),
-            };
-            added.push(entry);
+            });
         }
         if added.is_empty() {
             return;
@@ -289,7 +304,7 @@ impl Uploader {
         let head = image_tools::read_head(&file, validate::HEAD_BYTES)
             .await
             .unwrap_or_default();
-        if !entry.alive() {
+        if !(self.alive() && entry.alive()) {
             return;
         }
         let found = validate::sniff_type(&head);
@@ -298,7 +313,7 @@ impl Uploader {
             CheckPlan::Decided(verdict) => verdict,
             CheckPlan::Measure { so_far } => {
                 let pixels = image_tools::pixel_size(&file).await;
-                if !entry.alive() {
+                if !(self.alive() && entry.alive()) {
                     return;
                 }
                 if pixels.is_some() {
@@ -313,7 +328,7 @@ impl Uploader {
                 }
             }
         };
-        if !entry.alive() {
+        if !(self.alive() && entry.alive()) {
             return;
         }
         entry
@@ -340,7 +355,7 @@ impl Uploader {
     ) -> Result<(), Rejection> {
         for (w, h) in downscale_sizes(width, height) {
             let made = image_tools::downscale(file, w, h, r.max_bytes).await;
-            if !entry.alive() {
+            if !(self.alive() && entry.alive()) {
                 // Removed meanwhile: the verdict will not be applied.
                 return Ok(());
             }
@@ -366,6 +381,9 @@ impl Uploader {
     /// Starts queued files while slots are free. A URL is asked for only when its file starts,
     /// so none expires while waiting in the queue.
     fn pump(&self) {
+        if !self.alive() {
+            return;
+        }
         let entries = self.entries.get_untracked();
         let concurrency = self.settings.with_untracked(|s| s.concurrency);
         let states: Vec<UploadState> = entries.iter().map(|e| e.state.get_untracked()).collect();
@@ -459,7 +477,7 @@ impl Uploader {
         };
         if let Some(verify) = &settings.verify {
             let verified = verify_uploaded(&settings.backend, verify, &image.id).await;
-            if !entry.alive() {
+            if !(self.alive() && entry.alive()) {
                 return self.pump();
             }
             if let Err(error) = verified {
@@ -481,6 +499,9 @@ impl Uploader {
     /// A failed try: retried after a backoff when the failure is passing and retries are
     /// left, failed for good otherwise.
     fn fail(&self, entry: &FileEntry, error: UploadError) {
+        if !self.alive() || !entry.alive() {
+            return;
+        }
         let policy = self.settings.with_untracked(|s| s.retry);
         let used = entry.retries.get_value();
         let AfterFailure::RetryAfter { attempt, delay_ms } =
@@ -508,6 +529,9 @@ impl Uploader {
     }
 
     fn fail_for_good(&self, entry: &FileEntry, error: UploadError) {
+        if !self.alive() || !entry.alive() {
+            return;
+        }
         entry
             .state
             .update(|s| *s = s.apply(UploadEvent::Failed(error.clone())));
@@ -516,6 +540,9 @@ impl Uploader {
     }
 
     fn report_failure(&self, entry: &FileEntry, error: UploadError) {
+        if !self.alive() {
+            return;
+        }
         let name = entry.name.get_untracked();
         self.announcement
             .set(self.lang().announce_failed(&name, &error));
@@ -638,6 +665,9 @@ impl Uploader {
     }
 
     fn report_progress(&self) {
+        if !self.alive() {
+            return;
+        }
         if let Some(callback) = self.callbacks.with_value(|c| c.on_progress) {
             callback.run(self.summary_untracked());
         }

@@ -126,6 +126,8 @@ pub(crate) fn UploadView(
     uploader: Uploader,
 ) -> impl IntoView {
     let lang = move || uploader.lang();
+    // Unmounting the widget aborts its requests (the embed's destroy() cancels them too).
+    on_cleanup(move || uploader.shut_down());
     let input_ref = NodeRef::<html::Input>::new();
     // Counting enter/leave keeps the highlight steady while the pointer crosses child elements.
     let drag_depth = RwSignal::new(0i32);
