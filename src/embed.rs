@@ -24,7 +24,7 @@ use web_sys::{CustomEvent, CustomEventInit, HtmlElement};
 use crate::backend::{BackendConfig, Credentials};
 use crate::components::widget::UploadView;
 use crate::error::Side;
-use crate::messages::Lang;
+use crate::i18n::Lang;
 use crate::queue::{BatchSummary, RetryPolicy, UploadState};
 use crate::uploader::{Callbacks, FileFailure, FileStarted, Settings, Uploader};
 use crate::validate::{

@@ -17,8 +17,7 @@ pub mod browser;
 pub mod components;
 pub mod core;
 pub mod embed;
-mod format;
-mod messages;
+mod i18n;
 pub mod options;
 pub(crate) mod uploader;
 
@@ -30,6 +29,6 @@ pub use api::{ImageRecord, UploadTarget};
 pub use backend::{BackendConfig, Credentials};
 pub use components::{DirectUpload, FileFailure, FileStarted};
 pub use error::{Side, UploadError};
-pub use messages::Lang;
+pub use i18n::Lang;
 pub use queue::{BatchSummary, RetryPolicy, UploadState};
 pub use validate::{Rejection, Restrictions};

@@ -16,8 +16,8 @@ use crate::core::queue::{
     AfterFailure, AfterMeasure, CheckPlan,
 };
 use crate::error::{Side, UploadError};
+use crate::i18n::Lang;
 use crate::image_tools;
-use crate::messages::Lang;
 use crate::queue::{BatchSummary, RetryPolicy, UploadEvent, UploadState};
 use crate::validate::{self, Rejection, Restrictions};
 

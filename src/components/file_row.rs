@@ -104,6 +104,9 @@ fn LocalPreview(
 ) -> impl IntoView {
     let holder = NodeRef::<html::Span>::new();
     let url = RwSignal::new(None::<String>);
+    // One preview at a time: the effect runs again when the size becomes known or the row
+    // becomes visible, and a second build would leave the first one's object URL behind.
+    let building = StoredValue::new(false);
     // The row is watched, not the holder: an empty holder takes no room.
     let visible = visible_once(holder, ".du__file");
 
@@ -124,10 +127,14 @@ fn LocalPreview(
                 let Some((width, height)) = pixels else {
                     return;
                 };
+                if building.get_value() {
+                    return;
+                }
+                building.set_value(true);
                 leptos::task::spawn_local(async move {
-                    if let Ok(made) =
-                        image_tools::preview_url(&file, width, height, PREVIEW_PX).await
-                    {
+                    let made = image_tools::preview_url(&file, width, height, PREVIEW_PX).await;
+                    building.try_set_value(false);
+                    if let Ok(made) = made {
                         // The row may have gone while the preview was made.
                         if url.try_set(Some(made.clone())).is_some() {
                             image_tools::revoke(&made);

@@ -9,7 +9,7 @@ use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent}
 use super::file_row::FileRow;
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
-use crate::messages::Lang;
+use crate::i18n::Lang;
 use crate::queue::{BatchSummary, RetryPolicy};
 use crate::uploader::{Callbacks, FileFailure, FileStarted, Settings, Uploader};
 use crate::validate::Restrictions;
