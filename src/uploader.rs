@@ -37,6 +37,9 @@ pub struct FileEntry {
     pub state: RwSignal<UploadState>,
     /// Automatic retries used so far.
     retries: StoredValue<u32>,
+    /// Counts scheduled retries (never reset), so a timer from an earlier wait cannot end a
+    /// later one early after a retry by hand.
+    scheduled: StoredValue<u32>,
     /// The file (replaced when it is re-encoded); its bytes never enter wasm memory.
     file: StoredValue<File, LocalStorage>,
     /// The request sending it, while one runs (dropping it aborts the request).
@@ -57,6 +60,7 @@ impl FileEntry {
         self.pixels.dispose();
         self.state.dispose();
         self.retries.dispose();
+        self.scheduled.dispose();
         self.file.dispose();
         self.upload.dispose();
     }
@@ -271,6 +275,7 @@ impl Uploader {
                 pixels: RwSignal::new(None),
                 state: RwSignal::new(state),
                 retries: StoredValue::new(0),
+                scheduled: StoredValue::new(0),
                 file: StoredValue::new_local(file),
                 upload: StoredValue::new_local(None),
             });
@@ -477,7 +482,10 @@ impl Uploader {
         };
         if let Some(verify) = &settings.verify {
             let verified = verify_uploaded(&settings.backend, verify, &image.id).await;
-            if !(self.alive() && entry.alive()) {
+            // Gone, or cancelled while the backend was asked: the answer no longer matters.
+            if !(self.alive() && entry.alive())
+                || !matches!(entry.state.get_untracked(), UploadState::Uploading { .. })
+            {
                 return self.pump();
             }
             if let Err(error) = verified {
@@ -513,14 +521,19 @@ impl Uploader {
         entry
             .state
             .update(|s| *s = s.apply(UploadEvent::WillRetry { error, attempt }));
-        let (uploader, state) = (*self, entry.state);
+        let turn = entry.scheduled.get_value() + 1;
+        entry.scheduled.set_value(turn);
+        let (uploader, state, scheduled) = (*self, entry.state, entry.scheduled);
         spawn_local(async move {
             timer::sleep_ms(delay_ms).await;
-            // Only if still waiting: it may have been cancelled, removed or retried by hand.
-            if matches!(
-                state.try_get_untracked(),
-                Some(UploadState::RetryWaiting { .. })
-            ) {
+            // Only if still waiting for this very retry: it may have been cancelled, removed,
+            // or retried by hand and be waiting for a later one.
+            if scheduled.try_get_value() == Some(turn)
+                && matches!(
+                    state.try_get_untracked(),
+                    Some(UploadState::RetryWaiting { .. })
+                )
+            {
                 state.update(|s| *s = s.apply(UploadEvent::RetryDue));
                 uploader.pump();
             }
