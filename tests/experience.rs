@@ -381,6 +381,41 @@ async fn verification_asks_the_backend_before_showing_done() {
     );
 }
 
+/// A file cancelled while the backend is asked to confirm it stays cancelled, and the page
+/// hears of no success (the upload host has it, but the visitor said no).
+#[wasm_bindgen_test]
+async fn cancelling_during_verification_reports_no_success() {
+    let key = unique("verify-cancel");
+    let widget = mount(Setup {
+        verify: Some(format!("{SERVICE}/_local/slow-record/3000")),
+        ..Setup::new(format!("{SERVICE}/_local/flaky-backend?key={key}&fail=0"))
+    });
+    widget.choose(&[photo()]);
+    // Once the service holds the file, the widget is waiting for the (3 s) confirmation.
+    let mut stored = false;
+    for _ in 0..400 {
+        if !stored_for(&key).await.is_empty() {
+            stored = true;
+            break;
+        }
+        sleep(25).await;
+    }
+    assert!(stored, "the upload reached the service");
+    assert_eq!(
+        widget.states(),
+        ["uploading"],
+        "still waiting for the confirmation"
+    );
+    widget.click(".du__cancel");
+    sleep(3_500).await;
+    leptos::task::tick().await;
+    assert_eq!(widget.states(), ["cancelled"]);
+    assert!(
+        widget.received.lock().unwrap().successes.is_empty(),
+        "no success for a cancelled file"
+    );
+}
+
 #[wasm_bindgen_test]
 async fn a_photo_over_the_limits_is_downscaled_in_the_browser() {
     // About 24 megapixels of noise as a JPEG: far over 10 MB.

@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/flaky-backend/count", axum::routing::get(flaky_count))
         .route("/stall/{id}", post(stall))
         .route("/draft-record/{id}", axum::routing::get(draft_record))
+        .route("/slow-record/{ms}/{id}", axum::routing::get(slow_record))
         .layer(CorsLayer::very_permissive())
 }
 
@@ -192,6 +193,15 @@ async fn stall(body: axum::body::Bytes) -> Response {
 }
 
 /// A backend whose image-status route claims every image is still a draft.
+/// A verification endpoint that takes `ms` milliseconds (at most 10 s) to say the image is
+/// stored, so a test can act while the widget waits for it.
+async fn slow_record(
+    axum::extract::Path((ms, id)): axum::extract::Path<(u64, String)>,
+) -> Response {
+    tokio::time::sleep(std::time::Duration::from_millis(ms.min(10_000))).await;
+    Json(json!({"id": id, "variants": []})).into_response()
+}
+
 async fn draft_record(axum::extract::Path(id): axum::extract::Path<String>) -> Response {
     Json(json!({"id": id, "draft": true, "variants": []})).into_response()
 }
