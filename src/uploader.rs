@@ -608,52 +608,41 @@ impl Uploader {
 
     /// Removes every stored or cancelled file from the list.
     pub fn clear_finished(&self) {
-        let finished: Vec<u32> = self.entries.with_untracked(|entries| {
-            entries
-                .iter()
-                .filter(|e| {
-                    matches!(
-                        e.state.get_untracked(),
-                        UploadState::Done { .. } | UploadState::Cancelled
-                    )
-                })
-                .map(|e| e.key)
-                .collect()
-        });
-        for key in finished {
+        for key in self
+            .keys_where(|state| matches!(state, UploadState::Done { .. } | UploadState::Cancelled))
+        {
             self.remove(key);
         }
     }
 
     /// Cancels every file that has not finished.
     pub fn cancel_all(&self) {
-        let keys: Vec<u32> = self.entries.with_untracked(|entries| {
-            entries
-                .iter()
-                .filter(|e| e.state.get_untracked().can_cancel())
-                .map(|e| e.key)
-                .collect()
-        });
-        for key in keys {
+        for key in self.keys_where(UploadState::can_cancel) {
             self.cancel(key);
         }
     }
 
     /// Retries every failed file that a retry can help (not the ones refused before sending).
     pub fn retry_failed(&self) {
-        let keys: Vec<u32> = self.entries.with_untracked(|entries| {
-            entries
-                .iter()
-                .filter(|e| {
-                    let state = e.state.get_untracked();
-                    matches!(state, UploadState::Failed { .. }) && state.can_retry()
-                })
-                .map(|e| e.key)
-                .collect()
-        });
-        for key in keys {
+        for key in self
+            .keys_where(|state| matches!(state, UploadState::Failed { .. }) && state.can_retry())
+        {
             self.retry(key);
         }
+    }
+
+    /// The keys of the files whose state passes `wanted`, read first so that acting on them
+    /// may change the list.
+    fn keys_where(&self, wanted: impl Fn(&UploadState) -> bool) -> Vec<u32> {
+        self.entries
+            .try_with_untracked(|entries| {
+                entries
+                    .iter()
+                    .filter(|e| e.state.with_untracked(&wanted))
+                    .map(|e| e.key)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The files and their states, for pages that read the widget's state.

@@ -43,6 +43,9 @@ impl UploadLimits {
     }
 }
 
+/// Most bytes an image's metadata may have, as serialised JSON (Cloudflare's rule).
+pub const MAX_METADATA_BYTES: usize = 1024;
+
 /// Deepest nesting of metadata accepted, in objects and arrays (`{"a":"x"}` is 1 level,
 /// `metadata[a][b]=x` is 2), whatever the encoding. A `serde_json::Value` is dropped and
 /// serialized recursively, so field names like `metadata[a][a]…` 16,000 levels deep (48 KB)

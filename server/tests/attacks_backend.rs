@@ -65,13 +65,26 @@ async fn the_status_route_shows_only_public_fields() {
     assert_eq!(record["id"], id);
 }
 
+/// A site's backend in production mode (`CF_*` set) whose "Cloudflare" is `upstream`, served
+/// on a port of its own.
+async fn site_calling(upstream: axum::Router, token: &str) -> Service {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, upstream).await.unwrap() });
+    let token = token.to_string();
+    service_with(move |c| {
+        c.cf_account_id = Some("acc".into());
+        c.cf_api_token = Some(token);
+        c.cf_api_base = format!("http://{addr}/client/v4");
+    })
+    .await
+}
+
 /// #1: in production mode, what the upstream API says never reaches the browser, and an
 /// answer that is not the record asked for is refused.
 #[tokio::test]
 async fn upstream_bodies_never_reach_a_browser() {
     // A hostile or broken "Cloudflare" that answers every call with a secret in its body.
-    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream_addr = upstream.local_addr().unwrap();
     let app = axum::Router::new().fallback(|request: axum::extract::Request| async move {
         let path = request.uri().path().to_string();
         if path.ends_with("/v1/leaky") {
@@ -86,13 +99,7 @@ async fn upstream_bodies_never_reach_a_browser() {
         )
             .into_response()
     });
-    tokio::spawn(async move { axum::serve(upstream, app).await.unwrap() });
-    let site = service_with(|c| {
-        c.cf_account_id = Some("acc".into());
-        c.cf_api_token = Some("tok-999".into());
-        c.cf_api_base = format!("http://{upstream_addr}/client/v4");
-    })
-    .await;
+    let site = site_calling(app, "tok-999").await;
     for (method, path) in [
         ("POST", "/api/direct-upload"),
         ("GET", "/api/images/some-id"),
@@ -371,19 +378,11 @@ async fn the_status_route_does_not_fetch_originals() {
     use std::sync::Arc;
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&calls);
-    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream_addr = upstream.local_addr().unwrap();
     let app = axum::Router::new().fallback(move || {
         counted.fetch_add(1, Ordering::SeqCst);
         async { (axum::http::StatusCode::OK, "\u{89}PNG raw bytes").into_response() }
     });
-    tokio::spawn(async move { axum::serve(upstream, app).await.unwrap() });
-    let site = service_with(|c| {
-        c.cf_account_id = Some("acc".into());
-        c.cf_api_token = Some("tok".into());
-        c.cf_api_base = format!("http://{upstream_addr}/client/v4");
-    })
-    .await;
+    let site = site_calling(app, "tok").await;
     for path in ["/api/images/some-id/blob", "/api/images/blob"] {
         let (status, body) = send(site.http.get(site.url(path))).await;
         assert_eq!((status, code(&body)), (404, 5404), "{path}: {body}");

@@ -7,6 +7,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::envelope::{ok, ApiError, ApiResult};
+use crate::form::MAX_METADATA_BYTES;
 use crate::form::{read_form, Form};
 use crate::state::{rfc3339_millis, AppState};
 use crate::store::Image;
@@ -41,9 +42,9 @@ pub(super) fn create_fields(form: &Form) -> ApiResult<CreateFields> {
     };
     if let Some(meta) = &form.metadata {
         let size = meta.to_string().len();
-        if size > 1024 {
+        if size > MAX_METADATA_BYTES {
             return Err(ApiError::bad_request(format!(
-                "metadata is {size} bytes: it must be at most 1024 bytes"
+                "metadata is {size} bytes: it must be at most {MAX_METADATA_BYTES} bytes"
             )));
         }
     }

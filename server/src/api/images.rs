@@ -154,8 +154,11 @@ pub(super) async fn update(
         ));
     }
     if let Some(meta) = &form.metadata {
-        if meta.to_string().len() > 1024 {
-            return Err(ApiError::bad_request("metadata must be at most 1024 bytes"));
+        if meta.to_string().len() > crate::form::MAX_METADATA_BYTES {
+            return Err(ApiError::bad_request(format!(
+                "metadata must be at most {} bytes",
+                crate::form::MAX_METADATA_BYTES
+            )));
         }
     }
     let row = state

@@ -7,8 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::config::Config;
 
-/// Most bytes Cloudflare accepts for an image's metadata (serialised JSON).
-pub const MAX_METADATA_BYTES: usize = 1024;
+pub use crate::form::MAX_METADATA_BYTES;
 
 /// A setting that cannot be used; the message names the flag and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
