@@ -1,28 +1,31 @@
 //! The reactive shell around the core: it holds the list (each entry with its signals, its
-//! `File` and its running upload), asks [`crate::core::queue`] what to do, does it through
-//! [`crate::browser`], and reports to the host page. It is `Copy` (arena handles), so event
-//! handlers and views can all hold it.
+//! `File` and its running upload), tells [`crate::core::queue::Queue`] what happened, does
+//! the effects it answers with through [`crate::browser`], and reports to the host page. It is
+//! `Copy` (arena handles), so event handlers and views can all hold it.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use web_sys::File;
 
-use crate::api::{parse_error_detail, parse_image_record, ImageRecord};
+use crate::api::{parse_host_answer, ImageRecord, UploadTarget};
 use crate::backend::{request_upload_target, verify_uploaded, BackendConfig};
 use crate::browser::timer;
 use crate::browser::transport::{UploadOutcome, XhrUpload};
-use crate::core::queue::{
-    admit, after_failure, after_measure, batch_completes, downscale_sizes, plan_check, to_start,
-    AfterFailure, AfterMeasure, CheckPlan,
-};
-use crate::error::{Side, UploadError};
+use crate::core::check::{after_measure, downscale_sizes, plan_check, AfterMeasure, CheckPlan};
+use crate::core::queue::{Effect, Happened, Now, Queue, QueueConfig};
+use crate::error::UploadError;
 use crate::i18n::Lang;
 use crate::image_tools;
-use crate::queue::{BatchSummary, RetryPolicy, UploadEvent, UploadState};
+use crate::queue::{BatchSummary, RetryPolicy, UploadState};
 use crate::validate::{self, Rejection, Restrictions};
 
+/// Files added in one task: a thousand files dropped at once become rows a hundred at a time,
+/// so the first rows show at once and the page never freezes.
+const ADD_CHUNK: usize = 100;
+
 /// One file in the widget's list: its signals, the browser's `File` and its running upload,
-/// all in one place and all disposed together when the file is removed.
+/// all in one place and all disposed together when the file is removed. The queue holds the
+/// file's truth; `state` mirrors it for the view.
 #[derive(Debug, Clone)]
 pub struct FileEntry {
     /// Stable key for the list and for the browser handles.
@@ -35,11 +38,6 @@ pub struct FileEntry {
     pub pixels: RwSignal<Option<(u32, u32)>>,
     /// Where the upload is.
     pub state: RwSignal<UploadState>,
-    /// Automatic retries used so far.
-    retries: StoredValue<u32>,
-    /// Counts scheduled retries (never reset), so a timer from an earlier wait cannot end a
-    /// later one early after a retry by hand.
-    scheduled: StoredValue<u32>,
     /// The file (replaced when it is re-encoded); its bytes never enter wasm memory.
     file: StoredValue<File, LocalStorage>,
     /// The request sending it, while one runs (dropping it aborts the request).
@@ -47,6 +45,18 @@ pub struct FileEntry {
 }
 
 impl FileEntry {
+    fn new(key: u32, file: File) -> Self {
+        Self {
+            key,
+            name: RwSignal::new(file.name()),
+            size: RwSignal::new(file.size() as u64),
+            pixels: RwSignal::new(None),
+            state: RwSignal::new(UploadState::Checking),
+            file: StoredValue::new_local(file),
+            upload: StoredValue::new_local(None),
+        }
+    }
+
     /// Whether the entry is still in the list: async work checks this after every wait,
     /// since a removed entry's signals are disposed.
     fn alive(&self) -> bool {
@@ -59,8 +69,6 @@ impl FileEntry {
         self.size.dispose();
         self.pixels.dispose();
         self.state.dispose();
-        self.retries.dispose();
-        self.scheduled.dispose();
         self.file.dispose();
         self.upload.dispose();
     }
@@ -156,15 +164,30 @@ pub struct Settings {
 /// The queue: file list, browser handles that are not `Send`, and settings.
 #[derive(Clone, Copy)]
 pub struct Uploader {
-    /// The files, in the order they were added.
+    /// The files, in the order they were added (sorted by key).
     pub entries: RwSignal<Vec<FileEntry>>,
+    /// The batch at a glance, kept up to date by the queue (never recounted).
+    pub summary: RwSignal<BatchSummary>,
     /// The latest sentence for the polite live region.
     pub announcement: RwSignal<String>,
+    queue: StoredValue<Queue>,
     next_key: StoredValue<u32>,
     settings: RwSignal<Settings>,
     callbacks: StoredValue<Callbacks>,
-    /// Whether files were added since the last `on_complete`.
-    batch_open: StoredValue<bool>,
+    /// Progress reported since the last animation frame, one latest figure per file.
+    progress: StoredValue<Vec<(u32, u64, u64)>>,
+}
+
+impl Settings {
+    /// The parts of the settings the queue's rules read.
+    fn queue_config(&self) -> QueueConfig {
+        QueueConfig {
+            concurrency: self.concurrency,
+            max_files: self.restrictions.max_files,
+            retry: self.retry,
+            verify: self.verify.is_some(),
+        }
+    }
 }
 
 impl Uploader {
@@ -172,11 +195,13 @@ impl Uploader {
     pub fn new(settings: Settings, callbacks: Callbacks) -> Self {
         Self {
             entries: RwSignal::new(Vec::new()),
+            summary: RwSignal::new(BatchSummary::default()),
             announcement: RwSignal::new(String::new()),
+            queue: StoredValue::new(Queue::new(settings.queue_config())),
             next_key: StoredValue::new(0),
             settings: RwSignal::new(settings),
             callbacks: StoredValue::new(callbacks),
-            batch_open: StoredValue::new(false),
+            progress: StoredValue::new(Vec::new()),
         }
     }
 
@@ -218,7 +243,8 @@ impl Uploader {
     /// Changes settings while the widget runs; files already added keep going.
     pub fn configure(&self, change: impl FnOnce(&mut Settings)) {
         self.settings.update(change);
-        self.pump();
+        let config = self.settings.with_untracked(Settings::queue_config);
+        self.tell([Happened::Configured(config)]);
     }
 
     /// The file behind an entry, if it is still in the list.
@@ -226,80 +252,177 @@ impl Uploader {
         self.entry(key).and_then(|entry| entry.file.try_get_value())
     }
 
-    fn summarize(entries: &[FileEntry], tracked: bool) -> BatchSummary {
-        let states: Vec<(u64, UploadState)> = entries
-            .iter()
-            .map(|e| {
-                if tracked {
-                    (e.size.get(), e.state.get())
-                } else {
-                    (e.size.get_untracked(), e.state.get_untracked())
-                }
-            })
-            .collect();
-        BatchSummary::of(states.iter().map(|(size, state)| (*size, state)))
+    fn entry(&self, key: u32) -> Option<FileEntry> {
+        self.entries.try_with_untracked(|entries| {
+            // Keys only grow and the list keeps its order: it is sorted by key.
+            let index = entries.binary_search_by_key(&key, |e| e.key).ok()?;
+            Some(entries[index].clone())
+        })?
     }
 
-    /// The batch summary (reactive: read it inside a closure or `Memo`).
-    pub fn summary(&self) -> BatchSummary {
-        self.entries.with(|entries| Self::summarize(entries, true))
-    }
-
-    fn summary_untracked(&self) -> BatchSummary {
-        self.entries
-            .with_untracked(|entries| Self::summarize(entries, false))
-    }
-
-    /// Adds files: each is checked against the restrictions, then queued. Files past
-    /// `max_files` are listed as refused, so the user sees why.
-    pub fn add_files(&self, files: impl IntoIterator<Item = File>) {
-        let (max_files, mut count) = (
-            self.settings.with_untracked(|s| s.restrictions.max_files),
-            self.entries.with_untracked(|entries| entries.len()),
-        );
-        let mut added = Vec::new();
-        for file in files {
-            let key = self.next_key.get_value();
-            self.next_key.set_value(key + 1);
-            let state = match admit(count, max_files) {
-                Ok(()) => UploadState::Checking,
-                Err(rejection) => UploadState::Failed {
-                    error: UploadError::Rejected(rejection),
-                },
-            };
-            count += 1;
-            added.push(FileEntry {
-                key,
-                name: RwSignal::new(file.name()),
-                size: RwSignal::new(file.size() as u64),
-                pixels: RwSignal::new(None),
-                state: RwSignal::new(state),
-                retries: StoredValue::new(0),
-                scheduled: StoredValue::new(0),
-                file: StoredValue::new_local(file),
-                upload: StoredValue::new_local(None),
-            });
-        }
-        if added.is_empty() {
+    /// Tells the queue what happened, shows the states that changed, and does what the queue
+    /// answers.
+    fn tell(&self, events: impl IntoIterator<Item = Happened>) {
+        let now = Now {
+            ms: timer::now_ms(),
+            random: timer::random(),
+        };
+        let Some((effects, changed, summary)) = self.queue.try_update_value(|queue| {
+            let mut effects = Vec::new();
+            for happened in events {
+                effects.extend(queue.handle(happened, now));
+            }
+            let changed: Vec<(u32, UploadState)> = queue
+                .take_changed()
+                .into_iter()
+                .filter_map(|key| Some((key, queue.state(key)?.clone())))
+                .collect();
+            (effects, changed, queue.summary())
+        }) else {
             return;
-        }
-        self.batch_open.set_value(true);
-        self.entries
-            .update(|entries| entries.extend(added.iter().cloned()));
-        for entry in added {
-            if entry.state.get_untracked() == UploadState::Checking {
-                let uploader = *self;
-                spawn_local(async move { uploader.check(entry).await });
-            } else if let UploadState::Failed { error } = entry.state.get_untracked() {
-                self.report_failure(&entry, error);
+        };
+        for (key, state) in changed {
+            if let Some(entry) = self.entry(key) {
+                entry.state.try_set(state);
             }
         }
-        self.pump();
+        if self.summary.try_get_untracked() != Some(summary) {
+            self.summary.try_set(summary);
+            if let Some(callback) = self.callbacks.with_value(|c| c.on_progress) {
+                callback.run(summary);
+            }
+        }
+        for effect in effects {
+            self.perform(effect);
+        }
+    }
+
+    fn perform(&self, effect: Effect) {
+        if !self.alive() {
+            return;
+        }
+        match effect {
+            Effect::Check { key } => {
+                if let Some(entry) = self.entry(key) {
+                    let uploader = *self;
+                    spawn_local(async move { uploader.check(entry).await });
+                }
+            }
+            Effect::RequestUrl { key } => {
+                let backend = self.settings.with_untracked(|s| s.backend.clone());
+                let uploader = *self;
+                spawn_local(async move {
+                    let answer = request_upload_target(&backend).await;
+                    uploader.tell([Happened::UrlAnswered { key, answer }]);
+                });
+            }
+            Effect::Started { key, attempt } => {
+                let (Some(entry), Some(callback)) =
+                    (self.entry(key), self.callbacks.with_value(|c| c.on_start))
+                else {
+                    return;
+                };
+                callback.run(FileStarted {
+                    file_name: entry.name.get_untracked(),
+                    size: entry.size.get_untracked(),
+                    attempt,
+                });
+            }
+            Effect::Send { key, target } => self.send(key, target),
+            Effect::Abort { key } => {
+                if let Some(Some(upload)) = self
+                    .entry(key)
+                    .and_then(|entry| entry.upload.try_update_value(Option::take))
+                {
+                    upload.abort();
+                }
+            }
+            Effect::Verify { key, id } => {
+                let settings = self.settings.get_untracked();
+                let uploader = *self;
+                spawn_local(async move {
+                    let verify = settings.verify.as_deref().unwrap_or_default();
+                    let answer = verify_uploaded(&settings.backend, verify, &id).await;
+                    uploader.tell([Happened::Verified { key, answer }]);
+                });
+            }
+            Effect::Wait { key, turn, ms } => {
+                let uploader = *self;
+                spawn_local(async move {
+                    timer::sleep_ms(ms).await;
+                    uploader.tell([Happened::WaitOver { key, turn }]);
+                });
+            }
+            Effect::Stored { key, image } => {
+                if let Some(entry) = self.entry(key) {
+                    self.announcement.set(
+                        self.lang_untracked()
+                            .announce_done(&entry.name.get_untracked()),
+                    );
+                }
+                if let Some(callback) = self.callbacks.with_value(|c| c.on_success) {
+                    callback.run(image);
+                }
+            }
+            Effect::Failed { key, error } => self.report_failure(key, error),
+            Effect::Completed(summary) => {
+                self.announcement
+                    .set(self.lang_untracked().status(&summary));
+                if let Some(callback) = self.callbacks.with_value(|c| c.on_complete) {
+                    callback.run(summary);
+                }
+            }
+        }
+    }
+
+    /// Adds files: each is listed, checked against the restrictions, then queued. Files past
+    /// `max_files` are listed as refused, so the user sees why. Many files are added a chunk
+    /// per task, so the page stays responsive.
+    pub fn add_files(&self, files: impl IntoIterator<Item = File>) {
+        let mut files: Vec<File> = files.into_iter().collect();
+        if files.len() <= ADD_CHUNK {
+            return self.add_chunk(files);
+        }
+        let rest = files.split_off(ADD_CHUNK);
+        self.add_chunk(files);
+        let uploader = *self;
+        spawn_local(async move {
+            for chunk in rest.chunks(ADD_CHUNK) {
+                // A task boundary: the browser paints and handles input between chunks.
+                timer::sleep_ms(0).await;
+                if !uploader.alive() {
+                    return;
+                }
+                uploader.add_chunk(chunk.to_vec());
+            }
+        });
+    }
+
+    fn add_chunk(&self, files: Vec<File>) {
+        if files.is_empty() {
+            return;
+        }
+        let first = self.next_key.get_value();
+        let added: Vec<FileEntry> = files
+            .into_iter()
+            .zip(first..)
+            .map(|(file, key)| FileEntry::new(key, file))
+            .collect();
+        self.next_key.set_value(first + added.len() as u32);
+        let events: Vec<Happened> = added
+            .iter()
+            .map(|entry| Happened::Added {
+                key: entry.key,
+                size: entry.size.get_untracked(),
+            })
+            .collect();
+        self.entries.update(|entries| entries.extend(added));
+        self.tell(events);
     }
 
     /// Checks one file: its type from its first bytes, its size, and (for raster images) its
-    /// pixel size as the browser decodes it. With `downscale`, an image over the limits is
-    /// re-encoded to fit instead of being refused.
+    /// pixel size. With `downscale`, an image over the limits is re-encoded to fit instead of
+    /// being refused.
     async fn check(self, entry: FileEntry) {
         let Some(file) = entry.file.try_get_value() else {
             return;
@@ -336,16 +459,12 @@ impl Uploader {
         if !(self.alive() && entry.alive()) {
             return;
         }
-        entry
-            .state
-            .update(|s| *s = s.apply(UploadEvent::Checked(verdict.clone())));
-        if let Err(rejection) = verdict {
-            // Unless the file was cancelled or removed while it was being checked.
-            if matches!(entry.state.get_untracked(), UploadState::Failed { .. }) {
-                self.report_failure(&entry, UploadError::Rejected(rejection));
-            }
-        }
-        self.pump();
+        let size = entry.size.get_untracked();
+        self.tell([Happened::Checked {
+            key: entry.key,
+            verdict,
+            size,
+        }]);
     }
 
     /// Replaces a file that is over the limits by a re-encoded one that fits in
@@ -378,191 +497,81 @@ impl Uploader {
         })
     }
 
-    fn entry(&self, key: u32) -> Option<FileEntry> {
-        self.entries
-            .with_untracked(|entries| entries.iter().find(|e| e.key == key).cloned())
-    }
-
-    /// Starts queued files while slots are free. A URL is asked for only when its file starts,
-    /// so none expires while waiting in the queue.
-    fn pump(&self) {
-        if !self.alive() {
-            return;
-        }
-        let entries = self.entries.get_untracked();
-        let concurrency = self.settings.with_untracked(|s| s.concurrency);
-        let states: Vec<UploadState> = entries.iter().map(|e| e.state.get_untracked()).collect();
-        for index in to_start(&states, concurrency) {
-            let entry = entries[index].clone();
-            entry.state.update(|s| *s = s.apply(UploadEvent::Start));
-            let uploader = *self;
-            spawn_local(async move { uploader.run(entry).await });
-        }
-        self.report_progress();
-        self.check_complete();
-    }
-
-    async fn run(self, entry: FileEntry) {
-        let settings = self.settings.get_untracked();
-        if let Some(callback) = self.callbacks.with_value(|c| c.on_start) {
-            let started = FileStarted {
-                file_name: entry.name.get_untracked(),
-                size: entry.size.get_untracked(),
-                attempt: entry.retries.get_value() + 1,
-            };
-            callback.run(started);
-        }
-        // Every try asks for a fresh URL: a used or expired one is never posted to twice.
-        let target = request_upload_target(&settings.backend).await;
-        if entry.state.try_get_untracked() != Some(UploadState::RequestingUrl) {
-            // Cancelled or removed while the URL was on its way.
-            return self.pump();
-        }
-        let target = match target {
-            Ok(target) => target,
-            Err(error) => return self.fail(&entry, error),
-        };
+    /// POSTs a file to its one-time URL; progress and the host's answer go to the queue.
+    fn send(&self, key: u32, target: UploadTarget) {
+        let Some(entry) = self.entry(key) else { return };
         let Some(file) = entry.file.try_get_value() else {
-            return self.pump();
+            return;
         };
-        entry.state.update(|s| {
-            *s = s.apply(UploadEvent::UrlReceived {
-                total: entry.size.get_untracked(),
-            })
-        });
-        let state = entry.state;
-        let uploader = self;
-        let upload = match XhrUpload::start(
+        let stall_timeout_ms = self.settings.with_untracked(|s| s.retry.stall_timeout_ms);
+        let uploader = *self;
+        let started = XhrUpload::start(
             &target.upload_url,
             &file,
-            settings.retry.stall_timeout_ms,
-            move |sent, total| {
-                state.try_update(|s| *s = s.apply(UploadEvent::Progress { sent, total }));
-                uploader.report_progress();
-            },
-        ) {
+            stall_timeout_ms,
+            move |sent, total| uploader.progress(key, sent, total),
+        );
+        let upload = match started {
             Ok(upload) => upload,
-            Err(error) => return self.fail(&entry, error),
+            Err(error) => {
+                return self.tell([Happened::Sent {
+                    key,
+                    answer: Err(error),
+                }])
+            }
         };
         let finished = upload.finished();
         entry.upload.set_value(Some(upload));
-        let _ = finished.await;
-        // Gone if the file was cancelled (the upload was taken and aborted) or removed.
-        let Some(upload) = entry.upload.try_update_value(Option::take).flatten() else {
-            return self.pump();
-        };
-        let image = match upload.outcome() {
-            UploadOutcome::Aborted => return self.pump(),
-            UploadOutcome::Failed(error) => return self.fail(&entry, error),
-            UploadOutcome::Answered(answer) if (200..300).contains(&answer.status) => {
-                match parse_image_record(&answer.body) {
-                    Ok(image) => image,
-                    Err(malformed) => {
-                        return self.fail(
-                            &entry,
-                            UploadError::Malformed {
-                                side: Side::UploadHost,
-                                detail: malformed.0,
-                            },
-                        )
-                    }
-                }
-            }
-            UploadOutcome::Answered(answer) => {
-                let detail = parse_error_detail(&answer.body);
-                return self.fail(
-                    &entry,
-                    UploadError::Status {
-                        side: Side::UploadHost,
-                        status: answer.status,
-                        detail,
-                    },
-                );
-            }
-        };
-        if let Some(verify) = &settings.verify {
-            let verified = verify_uploaded(&settings.backend, verify, &image.id).await;
-            // Gone, or cancelled while the backend was asked: the answer no longer matters.
-            if !(self.alive() && entry.alive())
-                || !matches!(entry.state.get_untracked(), UploadState::Uploading { .. })
-            {
-                return self.pump();
-            }
-            if let Err(error) = verified {
-                // The file did reach the upload host: never retried automatically.
-                return self.fail_for_good(&entry, error);
-            }
-        }
-        entry
-            .state
-            .update(|s| *s = s.apply(UploadEvent::Succeeded(image.clone())));
-        self.announcement
-            .set(self.lang().announce_done(&entry.name.get_untracked()));
-        if let Some(callback) = self.callbacks.with_value(|c| c.on_success) {
-            callback.run(image);
-        }
-        self.pump();
-    }
-
-    /// A failed try: retried after a backoff when the failure is passing and retries are
-    /// left, failed for good otherwise.
-    fn fail(&self, entry: &FileEntry, error: UploadError) {
-        if !self.alive() || !entry.alive() {
-            return;
-        }
-        let policy = self.settings.with_untracked(|s| s.retry);
-        let used = entry.retries.get_value();
-        let AfterFailure::RetryAfter { attempt, delay_ms } =
-            after_failure(&error, used, &policy, timer::random())
-        else {
-            return self.fail_for_good(entry, error);
-        };
-        entry.retries.set_value(attempt);
-        entry
-            .state
-            .update(|s| *s = s.apply(UploadEvent::WillRetry { error, attempt }));
-        let turn = entry.scheduled.get_value() + 1;
-        entry.scheduled.set_value(turn);
-        let (uploader, state, scheduled) = (*self, entry.state, entry.scheduled);
         spawn_local(async move {
-            timer::sleep_ms(delay_ms).await;
-            // Only if still waiting for this very retry: it may have been cancelled, removed,
-            // or retried by hand and be waiting for a later one.
-            if scheduled.try_get_value() == Some(turn)
-                && matches!(
-                    state.try_get_untracked(),
-                    Some(UploadState::RetryWaiting { .. })
-                )
-            {
-                state.update(|s| *s = s.apply(UploadEvent::RetryDue));
-                uploader.pump();
-            }
+            let _ = finished.await;
+            // Gone if the file was cancelled (the upload was taken and aborted) or removed.
+            let Some(upload) = entry.upload.try_update_value(Option::take).flatten() else {
+                return;
+            };
+            let answer = match upload.outcome() {
+                UploadOutcome::Aborted => return,
+                UploadOutcome::Failed(error) => Err(error),
+                UploadOutcome::Answered(answer) => parse_host_answer(answer.status, &answer.body),
+            };
+            uploader.tell([Happened::Sent { key, answer }]);
         });
-        self.pump();
     }
 
-    fn fail_for_good(&self, entry: &FileEntry, error: UploadError) {
-        if !self.alive() || !entry.alive() {
-            return;
+    /// Keeps the latest progress of a file; the queue hears all of it once per animation
+    /// frame, so a hundred progress events a second cost one update of the list.
+    fn progress(&self, key: u32, sent: u64, total: u64) {
+        let first = self.progress.try_update_value(|pending| {
+            let first = pending.is_empty();
+            match pending.iter_mut().find(|(k, ..)| *k == key) {
+                Some(latest) => *latest = (key, sent, total),
+                None => pending.push((key, sent, total)),
+            }
+            first
+        });
+        if first == Some(true) {
+            let uploader = *self;
+            timer::on_next_frame(move || {
+                let Some(pending) = uploader.progress.try_update_value(std::mem::take) else {
+                    return;
+                };
+                uploader.tell(
+                    pending
+                        .into_iter()
+                        .map(|(key, sent, total)| Happened::Progress { key, sent, total }),
+                );
+            });
         }
-        entry
-            .state
-            .update(|s| *s = s.apply(UploadEvent::Failed(error.clone())));
-        self.report_failure(entry, error);
-        self.pump();
     }
 
-    fn report_failure(&self, entry: &FileEntry, error: UploadError) {
-        if !self.alive() {
-            return;
-        }
+    fn report_failure(&self, key: u32, error: UploadError) {
+        let Some(entry) = self.entry(key) else { return };
         let name = entry.name.get_untracked();
-        self.announcement
-            .set(self.lang().announce_failed(&name, &error));
+        let lang = self.lang_untracked();
+        self.announcement.set(lang.announce_failed(&name, &error));
         if let Some(callback) = self.callbacks.with_value(|c| c.on_error) {
             callback.run(FileFailure {
                 file_name: name,
-                message: self.lang_untracked().error(&error),
+                message: lang.error(&error),
                 error,
             });
         }
@@ -571,32 +580,21 @@ impl Uploader {
     /// Cancels a file that is checking, queued, running or waiting to retry; a running
     /// request is aborted.
     pub fn cancel(&self, key: u32) {
-        if let Some(entry) = self.entry(key) {
-            entry.state.update(|s| *s = s.apply(UploadEvent::Cancel));
-            if let Some(Some(upload)) = entry.upload.try_update_value(Option::take) {
-                upload.abort();
-            }
-        }
-        self.pump();
+        self.tell([Happened::Cancel { key }]);
     }
 
     /// Puts a failed or cancelled file back in the queue with its retries renewed; it will
     /// get a fresh upload URL.
     pub fn retry(&self, key: u32) {
-        if let Some(entry) = self.entry(key) {
-            entry.retries.set_value(0);
-            entry.state.update(|s| *s = s.apply(UploadEvent::Retry));
-            self.batch_open.set_value(true);
-        }
-        self.pump();
+        self.tell([Happened::Retry { key }]);
     }
 
     /// Removes a file from the list, cancelling it first, and frees everything it held.
     pub fn remove(&self, key: u32) {
-        self.cancel(key);
         let Some(entry) = self.entry(key) else {
             return;
         };
+        self.tell([Happened::Remove { key }]);
         self.entries
             .update(|entries| entries.retain(|e| e.key != key));
         // After the list has re-rendered: its row may still read the signals until then.
@@ -617,31 +615,22 @@ impl Uploader {
 
     /// Cancels every file that has not finished.
     pub fn cancel_all(&self) {
-        for key in self.keys_where(UploadState::can_cancel) {
-            self.cancel(key);
-        }
+        let keys = self.keys_where(UploadState::can_cancel);
+        self.tell(keys.into_iter().map(|key| Happened::Cancel { key }));
     }
 
     /// Retries every failed file that a retry can help (not the ones refused before sending).
     pub fn retry_failed(&self) {
-        for key in self
-            .keys_where(|state| matches!(state, UploadState::Failed { .. }) && state.can_retry())
-        {
-            self.retry(key);
-        }
+        let keys = self
+            .keys_where(|state| matches!(state, UploadState::Failed { .. }) && state.can_retry());
+        self.tell(keys.into_iter().map(|key| Happened::Retry { key }));
     }
 
     /// The keys of the files whose state passes `wanted`, read first so that acting on them
     /// may change the list.
     fn keys_where(&self, wanted: impl Fn(&UploadState) -> bool) -> Vec<u32> {
-        self.entries
-            .try_with_untracked(|entries| {
-                entries
-                    .iter()
-                    .filter(|e| e.state.with_untracked(&wanted))
-                    .map(|e| e.key)
-                    .collect()
-            })
+        self.queue
+            .try_with_value(|queue| queue.keys_where(wanted))
             .unwrap_or_default()
     }
 
@@ -663,27 +652,6 @@ impl Uploader {
 
     /// The batch summary, read without subscribing.
     pub fn summary_now(&self) -> BatchSummary {
-        self.summary_untracked()
-    }
-
-    fn report_progress(&self) {
-        if !self.alive() {
-            return;
-        }
-        if let Some(callback) = self.callbacks.with_value(|c| c.on_progress) {
-            callback.run(self.summary_untracked());
-        }
-    }
-
-    fn check_complete(&self) {
-        let summary = self.summary_untracked();
-        if batch_completes(&summary, self.batch_open.get_value()) {
-            self.batch_open.set_value(false);
-            self.announcement
-                .set(self.lang_untracked().status(&summary));
-            if let Some(callback) = self.callbacks.with_value(|c| c.on_complete) {
-                callback.run(summary);
-            }
-        }
+        self.summary.try_get_untracked().unwrap_or_default()
     }
 }

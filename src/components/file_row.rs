@@ -24,7 +24,7 @@ pub fn FileRow(
     let state = entry.state;
     let key = entry.key;
     let name = entry.name;
-    let percent = move || (state.get().fraction() * 100.0).floor() as u32;
+    let percent = move || state.get().percent();
     let error_id = format!("du-error-{key}");
     let error_ref = error_id.clone();
 

@@ -131,7 +131,7 @@ pub(crate) fn UploadView(
     let input_ref = NodeRef::<html::Input>::new();
     // Counting enter/leave keeps the highlight steady while the pointer crosses child elements.
     let drag_depth = RwSignal::new(0i32);
-    let summary = Memo::new(move |_| uploader.summary());
+    let summary = uploader.summary;
 
     // The whole zone opens the picker; the button inside is what keyboard users focus
     // (Enter and Space click it, and its click bubbles here).

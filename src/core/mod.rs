@@ -2,11 +2,14 @@
 //! rule is tested natively with `cargo test` in well under a second.
 //!
 //! - [`state`]: one file's [`UploadState`](state::UploadState) and its total `apply`;
-//! - [`queue`]: the list's rules: which files start, when to retry, when a batch is complete;
-//! - [`validate`]: restrictions, type sniffing, the check plan;
+//! - [`queue`]: the list as a state machine: which files start, when URLs are asked for,
+//!   when to retry, when a batch is complete, as effects for the shell to do;
+//! - [`validate`]: restrictions and type sniffing;
+//! - [`check`]: the check plan: measure the pixels? downscale?
 //! - [`wire`]: what the backend and the upload host answer, as typed results;
 //! - [`error`]: [`UploadError`](error::UploadError), knowing its side and code.
 
+pub mod check;
 pub mod error;
 pub mod queue;
 pub mod state;

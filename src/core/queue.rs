@@ -1,11 +1,689 @@
-//! The list's rules, as pure functions the browser shell asks: how many files run and which
-//! start, whether a failed try is retried and after how long, when a batch is complete, and
-//! how a file is checked (decode it? downscale it?). They are the rules most likely to change,
-//! so they live here, where a native test runs them in microseconds.
+//! The list's rules: how many files run and which start, when a file's one-time URL is asked
+//! for, whether a failed try is retried and after how long, when a batch is complete. They are
+//! the rules most likely to change, so they live here, in pure Rust, where a native test runs
+//! a whole batch in microseconds.
+//!
+//! [`Queue`] is the list as data. The browser shell tells it what happened (a [`Happened`]:
+//! files added, a check's verdict, a URL arrived, the upload host answered, a timer fired, the
+//! visitor cancelled) and does the [`Effect`]s it answers with (check this file, ask for a
+//! URL, send, abort, wait, report). The small functions below it are the single rules it is
+//! built from, each tested on its own.
+//!
+//! ```
+//! use direct_upload::core::queue::{Effect, Happened, Queue, QueueConfig, Now};
+//!
+//! let mut queue = Queue::new(QueueConfig { concurrency: 1, ..QueueConfig::default() });
+//! let now = Now { ms: 0, random: 0.5 };
+//! let effects = queue.handle(Happened::Added { key: 7, size: 1_000 }, now);
+//! // Checking starts at once, and so does the request for the URL the file will need.
+//! assert_eq!(effects, vec![Effect::Check { key: 7 }, Effect::RequestUrl { key: 7 }]);
+//! ```
+
+use std::borrow::Borrow;
 
 use super::error::UploadError;
-use super::state::{BatchSummary, RetryPolicy, UploadState};
-use super::validate::{check_dimensions, check_file, fit_within, Rejection, Restrictions};
+use super::state::{BatchSummary, RetryPolicy, UploadEvent, UploadState};
+use super::validate::Rejection;
+use super::wire::{ImageRecord, UploadTarget};
+
+#[cfg(test)]
+mod scenarios;
+
+/// How many files are checked at once: checks read the file (and may decode it), so a
+/// thousand files dropped together are checked a few at a time, in order, and the first ones
+/// can start while the rest wait.
+pub const CHECKS_AT_ONCE: usize = 4;
+
+/// A URL asked for ahead of its file's turn is used only this long after it arrived. One-time
+/// URLs expire (Cloudflare's shortest allowed expiry is two minutes); an older one is replaced
+/// by a fresh request rather than risked.
+pub const URL_FRESH_MS: u64 = 60_000;
+
+/// A running upload with this many bytes or fewer left is about to free its slot: the next
+/// file's URL is asked for now, so the slot is refilled in the same task it frees.
+pub const TAIL_BYTES: u64 = 1 << 20;
+
+/// What the queue is configured with (the parts of the settings its rules read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// Uploads at once (0 counts as 1).
+    pub concurrency: usize,
+    /// Most files in the list, if limited.
+    pub max_files: Option<usize>,
+    /// Retries and their backoff.
+    pub retry: RetryPolicy,
+    /// Whether each upload is confirmed with the backend before it counts as stored.
+    pub verify: bool,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 3,
+            max_files: None,
+            retry: RetryPolicy::default(),
+            verify: false,
+        }
+    }
+}
+
+/// The moment an event is handled: the clock (for the age of URLs asked for ahead) and a
+/// uniform random number in [0, 1) (for retry jitter), passed in so the queue stays pure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Now {
+    /// Milliseconds on any monotonic clock.
+    pub ms: u64,
+    /// Uniform in [0, 1).
+    pub random: f64,
+}
+
+/// Something that happened, as the shell tells the queue.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Happened {
+    /// A file of `size` bytes joined the list under `key` (keys only grow).
+    Added {
+        /// The file's key.
+        key: u32,
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// A file's check ended; `size` is its size now (smaller if it was re-encoded).
+    Checked {
+        /// The file's key.
+        key: u32,
+        /// Accepted, or why not.
+        verdict: Result<(), Rejection>,
+        /// Its size in bytes after the check.
+        size: u64,
+    },
+    /// The backend answered a URL request made for `key`.
+    UrlAnswered {
+        /// The key the request was made for.
+        key: u32,
+        /// The one-time URL, or why there is none.
+        answer: Result<UploadTarget, UploadError>,
+    },
+    /// The browser reported upload progress (`sent` of `total` bytes of the request body).
+    Progress {
+        /// The file's key.
+        key: u32,
+        /// Bytes sent.
+        sent: u64,
+        /// Bytes to send.
+        total: u64,
+    },
+    /// The upload host answered (an aborted request answers nothing).
+    Sent {
+        /// The file's key.
+        key: u32,
+        /// The stored image, or why not.
+        answer: Result<ImageRecord, UploadError>,
+    },
+    /// The backend answered the confirmation of an upload.
+    Verified {
+        /// The file's key.
+        key: u32,
+        /// Confirmed, or why not.
+        answer: Result<(), UploadError>,
+    },
+    /// The wait asked for by [`Effect::Wait`] is over.
+    WaitOver {
+        /// The file's key.
+        key: u32,
+        /// The wait's turn, as the effect gave it.
+        turn: u32,
+    },
+    /// The visitor cancelled a file.
+    Cancel {
+        /// The file's key.
+        key: u32,
+    },
+    /// The visitor asked to try a file again.
+    Retry {
+        /// The file's key.
+        key: u32,
+    },
+    /// The visitor removed a file from the list.
+    Remove {
+        /// The file's key.
+        key: u32,
+    },
+    /// The settings changed.
+    Configured(QueueConfig),
+}
+
+/// What the shell must do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Check the file against the restrictions, then tell [`Happened::Checked`].
+    Check {
+        /// The file's key.
+        key: u32,
+    },
+    /// Ask the backend for a one-time URL, then tell [`Happened::UrlAnswered`] with this key.
+    RequestUrl {
+        /// The key to answer with.
+        key: u32,
+    },
+    /// The file takes an upload slot: report that try `attempt` starts.
+    Started {
+        /// The file's key.
+        key: u32,
+        /// 1 for the first try, 2 for the first retry, …
+        attempt: u32,
+    },
+    /// POST the file to `target`, then tell [`Happened::Progress`] and [`Happened::Sent`].
+    Send {
+        /// The file's key.
+        key: u32,
+        /// Where to.
+        target: UploadTarget,
+    },
+    /// Abort the file's running upload (it answers nothing afterwards).
+    Abort {
+        /// The file's key.
+        key: u32,
+    },
+    /// Confirm with the backend that image `id` is stored, then tell [`Happened::Verified`].
+    Verify {
+        /// The file's key.
+        key: u32,
+        /// The image id to confirm.
+        id: String,
+    },
+    /// Wait `ms`, then tell [`Happened::WaitOver`] with this key and turn.
+    Wait {
+        /// The file's key.
+        key: u32,
+        /// Which wait this is (a stale timer names an older turn and is ignored).
+        turn: u32,
+        /// Milliseconds.
+        ms: u32,
+    },
+    /// Report a stored file.
+    Stored {
+        /// The file's key.
+        key: u32,
+        /// Its image record.
+        image: ImageRecord,
+    },
+    /// Report a file that failed for good.
+    Failed {
+        /// The file's key.
+        key: u32,
+        /// Why.
+        error: UploadError,
+    },
+    /// Report that every file of the batch has finished.
+    Completed(BatchSummary),
+}
+
+/// Where a file's one-time URL is.
+#[derive(Debug, Clone, PartialEq, Default)]
+enum Url {
+    /// None asked for.
+    #[default]
+    None,
+    /// Asked for; the answer will name this file's key.
+    Asked,
+    /// Here, since `at` ms.
+    Ready { target: UploadTarget, at: u64 },
+    /// The request asked ahead failed; the failure counts when the file's turn comes.
+    Refused(UploadError),
+}
+
+/// One file as the queue sees it.
+#[derive(Debug, Clone, PartialEq)]
+struct Item {
+    key: u32,
+    size: u64,
+    state: UploadState,
+    /// Whether its check has been started (checks run [`CHECKS_AT_ONCE`] at a time).
+    check_started: bool,
+    /// Automatic retries used since it was added or retried by hand.
+    retries: u32,
+    /// Counts the waits it was given; a timer names its turn.
+    turn: u32,
+    url: Url,
+    /// The image the host stored while the backend confirms it.
+    confirming: Option<ImageRecord>,
+}
+
+/// The list's rules as a state machine over plain data: see the [module docs](self).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queue {
+    config: QueueConfig,
+    items: Vec<Item>,
+    summary: BatchSummary,
+    /// Whether files were added or retried since the batch last completed.
+    batch_open: bool,
+    /// Keys whose state changed since [`Queue::take_changed`].
+    changed: Vec<u32>,
+}
+
+impl Queue {
+    /// An empty queue.
+    pub fn new(config: QueueConfig) -> Self {
+        Self {
+            config,
+            items: Vec::new(),
+            summary: BatchSummary::default(),
+            batch_open: false,
+            changed: Vec::new(),
+        }
+    }
+
+    /// The batch summary, kept up to date as states change (not recounted).
+    pub fn summary(&self) -> BatchSummary {
+        self.summary
+    }
+
+    /// A file's state, if it is in the list.
+    pub fn state(&self, key: u32) -> Option<&UploadState> {
+        self.find(key).map(|index| &self.items[index].state)
+    }
+
+    /// The keys whose state changed since the last call, each once, in list order.
+    pub fn take_changed(&mut self) -> Vec<u32> {
+        let mut changed = std::mem::take(&mut self.changed);
+        changed.sort_unstable();
+        changed.dedup();
+        changed
+    }
+
+    /// The keys of the files whose state passes `wanted`, in list order.
+    pub fn keys_where(&self, wanted: impl Fn(&UploadState) -> bool) -> Vec<u32> {
+        self.items
+            .iter()
+            .filter(|item| wanted(&item.state))
+            .map(|item| item.key)
+            .collect()
+    }
+
+    /// Takes in what happened and answers what to do; then fills free slots, asks for URLs
+    /// ahead where a slot is about to free, and reports a completed batch.
+    pub fn handle(&mut self, happened: Happened, now: Now) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.apply(happened, now, &mut effects);
+        self.advance(now, &mut effects);
+        effects
+    }
+
+    fn find(&self, key: u32) -> Option<usize> {
+        // Keys only grow and the list keeps its order, so it is sorted by key.
+        self.items.binary_search_by_key(&key, |item| item.key).ok()
+    }
+
+    /// Moves a file to a new state, keeping the summary and the changed keys right.
+    fn set_state(&mut self, index: usize, state: UploadState) {
+        let item = &mut self.items[index];
+        if item.state == state {
+            return;
+        }
+        self.summary.remove(item.size, &item.state);
+        self.summary.add(item.size, &state);
+        item.state = state;
+        self.changed.push(item.key);
+    }
+
+    fn event(&mut self, index: usize, event: UploadEvent) {
+        let next = self.items[index].state.apply(event);
+        self.set_state(index, next);
+    }
+
+    fn apply(&mut self, happened: Happened, now: Now, effects: &mut Vec<Effect>) {
+        match happened {
+            Happened::Added { key, size } => {
+                let state = match admit(self.items.len(), self.config.max_files) {
+                    Ok(()) => UploadState::Checking,
+                    Err(rejection) => UploadState::Failed {
+                        error: UploadError::Rejected(rejection),
+                    },
+                };
+                self.summary.add(size, &state);
+                self.batch_open = true;
+                self.changed.push(key);
+                if let UploadState::Failed { error } = &state {
+                    effects.push(Effect::Failed {
+                        key,
+                        error: error.clone(),
+                    });
+                }
+                self.items.push(Item {
+                    key,
+                    size,
+                    state,
+                    check_started: false,
+                    retries: 0,
+                    turn: 0,
+                    url: Url::None,
+                    confirming: None,
+                });
+            }
+            Happened::Checked { key, verdict, size } => {
+                let Some(index) = self.find(key) else { return };
+                if self.items[index].state != UploadState::Checking {
+                    return; // cancelled meanwhile
+                }
+                let item = &mut self.items[index];
+                self.summary.remove(item.size, &item.state);
+                item.size = size;
+                self.summary.add(item.size, &item.state);
+                self.event(index, UploadEvent::Checked(verdict.clone()));
+                if let Err(rejection) = verdict {
+                    effects.push(Effect::Failed {
+                        key,
+                        error: UploadError::Rejected(rejection),
+                    });
+                    self.pass_on_url(index, now, effects);
+                }
+            }
+            Happened::UrlAnswered { key, answer } => self.url_answered(key, answer, now, effects),
+            Happened::Progress { key, sent, total } => {
+                if let Some(index) = self.find(key) {
+                    self.event(index, UploadEvent::Progress { sent, total });
+                }
+            }
+            Happened::Sent { key, answer } => {
+                let Some(index) = self.find(key) else { return };
+                if !matches!(self.items[index].state, UploadState::Uploading { .. })
+                    || self.items[index].confirming.is_some()
+                {
+                    return;
+                }
+                match answer {
+                    Ok(image) if self.config.verify => {
+                        effects.push(Effect::Verify {
+                            key,
+                            id: image.id.clone(),
+                        });
+                        self.items[index].confirming = Some(image);
+                    }
+                    Ok(image) => self.stored(index, image, effects),
+                    Err(error) => self.try_failed(index, error, now, effects),
+                }
+            }
+            Happened::Verified { key, answer } => {
+                let Some(index) = self.find(key) else { return };
+                let Some(image) = self.items[index].confirming.take() else {
+                    return; // cancelled while the backend was asked
+                };
+                match answer {
+                    Ok(()) => self.stored(index, image, effects),
+                    // The file did reach the upload host: never retried automatically.
+                    Err(error) => self.failed_for_good(index, error, effects),
+                }
+            }
+            Happened::WaitOver { key, turn } => {
+                let Some(index) = self.find(key) else { return };
+                // Only the wait for this very retry: a retry by hand may have started a newer one.
+                if self.items[index].turn == turn {
+                    self.event(index, UploadEvent::RetryDue);
+                }
+            }
+            Happened::Cancel { key } => {
+                if let Some(index) = self.find(key) {
+                    self.cancel(index, now, effects);
+                }
+            }
+            Happened::Retry { key } => {
+                let Some(index) = self.find(key) else { return };
+                if self.items[index].state.can_retry() {
+                    self.items[index].retries = 0;
+                    // A timer still running for an automatic retry must not end a later wait.
+                    self.items[index].turn += 1;
+                    self.event(index, UploadEvent::Retry);
+                    self.batch_open = true;
+                }
+            }
+            Happened::Remove { key } => {
+                let Some(index) = self.find(key) else { return };
+                self.cancel(index, now, effects);
+                let item = self.items.remove(index);
+                self.summary.remove(item.size, &item.state);
+                self.changed.retain(|changed| *changed != key);
+            }
+            Happened::Configured(config) => self.config = config,
+        }
+    }
+
+    fn cancel(&mut self, index: usize, now: Now, effects: &mut Vec<Effect>) {
+        let item = &mut self.items[index];
+        if !item.state.can_cancel() {
+            return;
+        }
+        if matches!(item.state, UploadState::Uploading { .. }) {
+            effects.push(Effect::Abort { key: item.key });
+        }
+        item.confirming = None;
+        self.event(index, UploadEvent::Cancel);
+        self.pass_on_url(index, now, effects);
+    }
+
+    fn stored(&mut self, index: usize, image: ImageRecord, effects: &mut Vec<Effect>) {
+        self.event(index, UploadEvent::Succeeded(image.clone()));
+        effects.push(Effect::Stored {
+            key: self.items[index].key,
+            image,
+        });
+    }
+
+    fn failed_for_good(&mut self, index: usize, error: UploadError, effects: &mut Vec<Effect>) {
+        self.event(index, UploadEvent::Failed(error.clone()));
+        effects.push(Effect::Failed {
+            key: self.items[index].key,
+            error,
+        });
+    }
+
+    /// A try failed: waited for and tried again with a fresh URL when the failure passes
+    /// and retries are left, failed for good otherwise.
+    fn try_failed(
+        &mut self,
+        index: usize,
+        error: UploadError,
+        now: Now,
+        effects: &mut Vec<Effect>,
+    ) {
+        let used = self.items[index].retries;
+        match after_failure(&error, used, &self.config.retry, now.random) {
+            AfterFailure::GiveUp => self.failed_for_good(index, error, effects),
+            AfterFailure::RetryAfter { attempt, delay_ms } => {
+                let item = &mut self.items[index];
+                item.retries = attempt;
+                item.turn += 1;
+                item.url = Url::None;
+                effects.push(Effect::Wait {
+                    key: item.key,
+                    turn: item.turn,
+                    ms: delay_ms,
+                });
+                self.event(index, UploadEvent::WillRetry { error, attempt });
+            }
+        }
+    }
+
+    fn url_answered(
+        &mut self,
+        key: u32,
+        answer: Result<UploadTarget, UploadError>,
+        now: Now,
+        effects: &mut Vec<Effect>,
+    ) {
+        let asked = self
+            .find(key)
+            .filter(|index| self.items[*index].url == Url::Asked);
+        let Some(index) = asked else {
+            // Its file is gone or has no use for it: a URL is not tied to a file, so the
+            // next file waiting gets it; a failure for a file that is gone means nothing.
+            if let Ok(target) = answer {
+                self.give_url(target, now.ms, None, now, effects);
+            }
+            return;
+        };
+        match (&self.items[index].state, answer) {
+            (UploadState::RequestingUrl, Ok(target)) => {
+                self.items[index].url = Url::None;
+                self.send(index, target, effects);
+            }
+            (UploadState::RequestingUrl, Err(error)) => {
+                self.items[index].url = Url::None;
+                self.try_failed(index, error, now, effects);
+            }
+            (UploadState::Checking | UploadState::Queued, Ok(target)) => {
+                self.items[index].url = Url::Ready { target, at: now.ms };
+            }
+            (UploadState::Checking | UploadState::Queued, Err(error)) => {
+                self.items[index].url = Url::Refused(error);
+            }
+            (_, answer) => {
+                self.items[index].url = Url::None;
+                if let Ok(target) = answer {
+                    self.give_url(target, now.ms, Some(index), now, effects);
+                }
+            }
+        }
+    }
+
+    /// A file leaving the line hands its unused URL to the next file that has none.
+    fn pass_on_url(&mut self, index: usize, now: Now, effects: &mut Vec<Effect>) {
+        if let Url::Ready { target, at } = std::mem::take(&mut self.items[index].url) {
+            self.give_url(target, at, Some(index), now, effects);
+        }
+    }
+
+    /// A URL its file has no use for goes, while fresh, to a file holding a slot and waiting
+    /// for its own (sent at once), else to the first file in line without one.
+    fn give_url(
+        &mut self,
+        target: UploadTarget,
+        at: u64,
+        except: Option<usize>,
+        now: Now,
+        effects: &mut Vec<Effect>,
+    ) {
+        if now.ms.saturating_sub(at) > URL_FRESH_MS {
+            return;
+        }
+        let taker = |wanted: fn(&Item) -> bool| {
+            self.items
+                .iter()
+                .enumerate()
+                .position(|(index, item)| Some(index) != except && wanted(item))
+        };
+        if let Some(index) = taker(|item| item.state == UploadState::RequestingUrl) {
+            // Its own request's answer, when it comes, is passed on in turn.
+            self.items[index].url = Url::None;
+            self.send(index, target, effects);
+        } else if let Some(index) = taker(|item| {
+            matches!(item.state, UploadState::Checking | UploadState::Queued)
+                && item.url == Url::None
+        }) {
+            self.items[index].url = Url::Ready { target, at };
+        }
+    }
+
+    fn send(&mut self, index: usize, target: UploadTarget, effects: &mut Vec<Effect>) {
+        let total = self.items[index].size;
+        self.event(index, UploadEvent::UrlReceived { total });
+        effects.push(Effect::Send {
+            key: self.items[index].key,
+            target,
+        });
+    }
+
+    /// Fills free slots in list order, asks for URLs ahead, starts checks, and reports a
+    /// completed batch.
+    fn advance(&mut self, now: Now, effects: &mut Vec<Effect>) {
+        // Checks first, so that a file's check starts before its URL is asked for.
+        let mut checking = self
+            .items
+            .iter()
+            .filter(|item| item.state == UploadState::Checking && item.check_started)
+            .count();
+        for item in &mut self.items {
+            if checking >= CHECKS_AT_ONCE {
+                break;
+            }
+            if item.state == UploadState::Checking && !item.check_started {
+                item.check_started = true;
+                checking += 1;
+                effects.push(Effect::Check { key: item.key });
+            }
+        }
+        // A failed URL asked ahead frees its slot again at once, so loop until none frees.
+        loop {
+            let states: Vec<&UploadState> = self.items.iter().map(|item| &item.state).collect();
+            let Some(&index) = to_start(&states, self.config.concurrency).first() else {
+                break;
+            };
+            self.start(index, now, effects);
+        }
+        self.ask_ahead(effects);
+        if batch_completes(&self.summary, self.batch_open) {
+            self.batch_open = false;
+            effects.push(Effect::Completed(self.summary));
+        }
+    }
+
+    /// A queued file takes a slot: with a fresh URL it is sent at once; otherwise it waits
+    /// for the one asked for, or asks now.
+    fn start(&mut self, index: usize, now: Now, effects: &mut Vec<Effect>) {
+        let item = &self.items[index];
+        effects.push(Effect::Started {
+            key: item.key,
+            attempt: item.retries + 1,
+        });
+        self.event(index, UploadEvent::Start);
+        match std::mem::take(&mut self.items[index].url) {
+            Url::Ready { target, at } if now.ms.saturating_sub(at) <= URL_FRESH_MS => {
+                self.send(index, target, effects)
+            }
+            Url::Asked => self.items[index].url = Url::Asked,
+            Url::Refused(error) => self.try_failed(index, error, now, effects),
+            Url::None | Url::Ready { .. } => {
+                self.items[index].url = Url::Asked;
+                effects.push(Effect::RequestUrl {
+                    key: self.items[index].key,
+                });
+            }
+        }
+    }
+
+    /// Asks for URLs ahead of their files' turn: one per slot that is free (its file is still
+    /// being checked) or about to free (its upload is in its last [`TAIL_BYTES`]), and never
+    /// more than one per slot.
+    fn ask_ahead(&mut self, effects: &mut Vec<Effect>) {
+        let concurrency = self.config.concurrency.max(1);
+        let running = self.items.iter().filter(|i| i.state.is_active()).count();
+        let ending = self
+            .items
+            .iter()
+            .filter(|item| match item.state {
+                UploadState::Uploading { sent, total } => total.saturating_sub(sent) <= TAIL_BYTES,
+                _ => false,
+            })
+            .count();
+        let wanted = (concurrency.saturating_sub(running) + ending).min(concurrency);
+        let waiting =
+            |item: &Item| matches!(item.state, UploadState::Checking | UploadState::Queued);
+        let mut ahead = self
+            .items
+            .iter()
+            .filter(|item| waiting(item) && item.url != Url::None)
+            .count();
+        for item in &mut self.items {
+            if ahead >= wanted {
+                break;
+            }
+            if waiting(item) && item.url == Url::None {
+                item.url = Url::Asked;
+                ahead += 1;
+                effects.push(Effect::RequestUrl { key: item.key });
+            }
+        }
+    }
+}
 
 /// What happens after a try failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,13 +740,13 @@ pub fn after_failure(
 /// let list = [UploadState::RequestingUrl, UploadState::Queued, UploadState::Checking, UploadState::Queued, UploadState::Queued];
 /// assert_eq!(to_start(&list, 3), vec![1, 3]);
 /// ```
-pub fn to_start(states: &[UploadState], concurrency: usize) -> Vec<usize> {
-    let running = states.iter().filter(|s| s.is_active()).count();
+pub fn to_start<S: Borrow<UploadState>>(states: &[S], concurrency: usize) -> Vec<usize> {
+    let running = states.iter().filter(|s| (*s).borrow().is_active()).count();
     let free = concurrency.max(1).saturating_sub(running);
     states
         .iter()
         .enumerate()
-        .filter(|(_, state)| **state == UploadState::Queued)
+        .filter(|(_, state)| *(*state).borrow() == UploadState::Queued)
         .map(|(index, _)| index)
         .take(free)
         .collect()
@@ -104,118 +782,6 @@ pub fn admit(listed: usize, max_files: Option<usize>) -> Result<(), Rejection> {
         Some(max) if listed >= max => Err(Rejection::TooManyFiles { max }),
         _ => Ok(()),
     }
-}
-
-/// How a file is checked, from what is known before decoding (its type from its first bytes,
-/// and its size).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckPlan {
-    /// The verdict is known without decoding.
-    Decided(Result<(), Rejection>),
-    /// Decode the image to learn its pixel size, then ask [`after_measure`]; `so_far` is
-    /// the verdict on type and size (a file too large in bytes may still be downscaled).
-    Measure {
-        /// Verdict on type and size.
-        so_far: Result<(), Rejection>,
-    },
-}
-
-/// Plans the check: decoding is only worth it for a raster image when there are pixel limits
-/// to check, or when `downscale` may have to re-encode it (also when it is too large in
-/// bytes, which fewer pixels can fix).
-///
-/// ```
-/// use direct_upload::core::queue::{plan_check, CheckPlan};
-/// use direct_upload::{Rejection, Restrictions};
-///
-/// let limits = Restrictions::default();
-/// assert_eq!(plan_check(&limits, Some("image/svg+xml"), 2_000, false), CheckPlan::Decided(Ok(())));
-/// assert_eq!(plan_check(&limits, Some("image/png"), 2_000, false), CheckPlan::Measure { so_far: Ok(()) });
-/// let huge = plan_check(&limits, Some("image/jpeg"), 20_000_000, true);
-/// assert!(matches!(huge, CheckPlan::Measure { so_far: Err(Rejection::TooLarge { .. }) }));
-/// ```
-pub fn plan_check(
-    restrictions: &Restrictions,
-    found: Option<&str>,
-    size: u64,
-    downscale: bool,
-) -> CheckPlan {
-    let pixel_limits = restrictions.max_side < u32::MAX || restrictions.max_pixels < u64::MAX;
-    let raster = found.is_some_and(|t| t != "image/svg+xml") && (pixel_limits || downscale);
-    let verdict = check_file(restrictions, found, size);
-    let fixable = downscale && matches!(verdict, Err(Rejection::TooLarge { .. }));
-    if raster && (verdict.is_ok() || fixable) {
-        CheckPlan::Measure { so_far: verdict }
-    } else {
-        CheckPlan::Decided(verdict)
-    }
-}
-
-/// What follows a measurement.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AfterMeasure {
-    /// The verdict is known.
-    Decided(Result<(), Rejection>),
-    /// Re-encode the image to fit `width`×`height` (and the byte limit), then accept it.
-    Downscale {
-        /// Target width.
-        width: u32,
-        /// Target height.
-        height: u32,
-    },
-}
-
-/// Decides after decoding: `pixels` is `None` when the browser could not decode the image.
-///
-/// ```
-/// use direct_upload::core::queue::{after_measure, AfterMeasure};
-/// use direct_upload::Restrictions;
-///
-/// let limits = Restrictions::default(); // 12,000 px a side, 100 MP
-/// assert_eq!(after_measure(&limits, Ok(()), Some((6_000, 4_000)), true), AfterMeasure::Decided(Ok(())));
-/// assert_eq!(after_measure(&limits, Ok(()), Some((24_000, 1_000)), true), AfterMeasure::Downscale { width: 12_000, height: 500 });
-/// assert!(matches!(after_measure(&limits, Ok(()), Some((24_000, 1_000)), false), AfterMeasure::Decided(Err(_))));
-/// ```
-pub fn after_measure(
-    restrictions: &Restrictions,
-    so_far: Result<(), Rejection>,
-    pixels: Option<(u32, u32)>,
-    downscale: bool,
-) -> AfterMeasure {
-    let Some((width, height)) = pixels else {
-        return AfterMeasure::Decided(Err(Rejection::Unreadable));
-    };
-    match check_dimensions(restrictions, width, height).and(so_far) {
-        Err(_) if downscale => {
-            let (width, height) = fit_within(
-                width,
-                height,
-                restrictions.max_side,
-                restrictions.max_pixels,
-            );
-            AfterMeasure::Downscale { width, height }
-        }
-        verdict => AfterMeasure::Decided(verdict),
-    }
-}
-
-/// The sizes a downscale tries, in order: the largest that fits the pixel limits, then 70 %
-/// and 50 % of it, for when quality alone cannot bring the file under the byte limit.
-///
-/// ```
-/// use direct_upload::core::queue::downscale_sizes;
-///
-/// assert_eq!(downscale_sizes(1_000, 800), [(1_000, 800), (700, 560), (500, 400)]);
-/// assert_eq!(downscale_sizes(1, 1)[2], (1, 1), "never zero");
-/// ```
-pub fn downscale_sizes(width: u32, height: u32) -> [(u32, u32); 3] {
-    // Integer arithmetic: float formatting is never needed, and 70 % is exact enough.
-    let scale = |value: u32, percent: u64| ((value as u64 * percent / 100) as u32).max(1);
-    [
-        (width.max(1), height.max(1)),
-        (scale(width, 70), scale(height, 70)),
-        (scale(width, 50), scale(height, 50)),
-    ]
 }
 
 #[cfg(test)]
@@ -398,42 +964,6 @@ mod tests {
         assert!(
             !batch_completes(&summary, true),
             "a queued file keeps it open"
-        );
-    }
-
-    #[test]
-    fn the_check_decodes_only_when_it_must() {
-        let limits = Restrictions::default();
-        assert_eq!(
-            plan_check(&limits, None, 2_000, true),
-            CheckPlan::Decided(Err(Rejection::Type { found: None })),
-            "an unknown type is refused without decoding, even with downscale"
-        );
-        assert_eq!(
-            plan_check(&Restrictions::off(), Some("image/png"), 2_000, false),
-            CheckPlan::Decided(Ok(())),
-            "no pixel limits, no downscale: nothing to measure"
-        );
-        assert!(matches!(
-            plan_check(&limits, Some("image/png"), 20_000_000, false),
-            CheckPlan::Decided(Err(Rejection::TooLarge { .. }))
-        ));
-        assert_eq!(
-            after_measure(&limits, Ok(()), None, true),
-            AfterMeasure::Decided(Err(Rejection::Unreadable))
-        );
-        assert_eq!(
-            after_measure(
-                &limits,
-                Err(Rejection::TooLarge { size: 20, max: 10 }),
-                Some((100, 100)),
-                true
-            ),
-            AfterMeasure::Downscale {
-                width: 100,
-                height: 100
-            },
-            "too many bytes: re-encoded at the same size first"
         );
     }
 }

@@ -62,7 +62,7 @@ impl RetryPolicy {
 /// use direct_upload::UploadState;
 ///
 /// let state = UploadState::Uploading { sent: 300, total: 1_000 };
-/// assert_eq!((state.name(), state.fraction()), ("uploading", 0.3));
+/// assert_eq!((state.name(), state.percent()), ("uploading", 30));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UploadState {
@@ -263,18 +263,20 @@ impl UploadState {
         )
     }
 
-    /// Share of the file sent, from 0.0 to 1.0.
+    /// Share of the file sent, in whole percent (0 to 100).
     ///
     /// ```
     /// use direct_upload::UploadState;
     ///
-    /// assert_eq!(UploadState::Uploading { sent: 1, total: 4 }.fraction(), 0.25);
+    /// assert_eq!(UploadState::Uploading { sent: 1, total: 4 }.percent(), 25);
     /// ```
-    pub fn fraction(&self) -> f64 {
+    pub fn percent(&self) -> u32 {
         match self {
-            UploadState::Uploading { sent, total } if *total > 0 => *sent as f64 / *total as f64,
-            UploadState::Done { .. } => 1.0,
-            _ => 0.0,
+            UploadState::Uploading { sent, total } if *total > 0 => {
+                ((*sent).min(*total) as u128 * 100 / *total as u128) as u32
+            }
+            UploadState::Done { .. } => 100,
+            _ => 0,
         }
     }
 
@@ -340,24 +342,71 @@ impl BatchSummary {
     pub fn of<'a>(files: impl IntoIterator<Item = (u64, &'a UploadState)>) -> Self {
         let mut summary = BatchSummary::default();
         for (size, state) in files {
-            summary.files += 1;
-            match state {
-                UploadState::Done { .. } => summary.done += 1,
-                UploadState::Failed { .. } => summary.failed += 1,
-                UploadState::Cancelled => summary.cancelled += 1,
-                _ => summary.pending += 1,
-            }
-            if state.is_active() {
-                summary.uploading += 1;
-            }
-            // Failed and cancelled files are out of the running: the bar measures what is
-            // still coming and what arrived, so a batch with failures still ends at 100 %.
-            if !matches!(state, UploadState::Cancelled | UploadState::Failed { .. }) {
-                summary.bytes_total += size;
-                summary.bytes_sent += (state.fraction() * size as f64).round() as u64;
-            }
+            summary.add(size, state);
         }
         summary
+    }
+
+    /// Counts one more file of `size` bytes in `state`. With [`BatchSummary::remove`], a
+    /// queue keeps its summary up to date in constant time per change, however long the list.
+    ///
+    /// ```
+    /// use direct_upload::{BatchSummary, UploadState};
+    ///
+    /// let mut summary = BatchSummary::default();
+    /// summary.add(100, &UploadState::Queued);
+    /// summary.remove(100, &UploadState::Queued);
+    /// summary.add(100, &UploadState::Uploading { sent: 40, total: 100 });
+    /// assert_eq!((summary.files, summary.uploading, summary.bytes_sent), (1, 1, 40));
+    /// ```
+    pub fn add(&mut self, size: u64, state: &UploadState) {
+        self.files += 1;
+        *self.count_of(state) += 1;
+        if state.is_active() {
+            self.uploading += 1;
+        }
+        // Failed and cancelled files are out of the running: the bar measures what is
+        // still coming and what arrived, so a batch with failures still ends at 100 %.
+        if let Some(sent) = Self::bytes_of(size, state) {
+            self.bytes_total += size;
+            self.bytes_sent += sent;
+        }
+    }
+
+    /// Takes back what [`BatchSummary::add`] counted for the same `size` and `state`.
+    pub fn remove(&mut self, size: u64, state: &UploadState) {
+        self.files -= 1;
+        *self.count_of(state) -= 1;
+        if state.is_active() {
+            self.uploading -= 1;
+        }
+        if let Some(sent) = Self::bytes_of(size, state) {
+            self.bytes_total -= size;
+            self.bytes_sent -= sent;
+        }
+    }
+
+    fn count_of(&mut self, state: &UploadState) -> &mut usize {
+        match state {
+            UploadState::Done { .. } => &mut self.done,
+            UploadState::Failed { .. } => &mut self.failed,
+            UploadState::Cancelled => &mut self.cancelled,
+            _ => &mut self.pending,
+        }
+    }
+
+    /// The file bytes a file counts as sent, or `None` when it is out of the running.
+    /// Integer arithmetic: the same `(size, state)` always gives the same bytes, so
+    /// `remove` takes back exactly what `add` counted.
+    fn bytes_of(size: u64, state: &UploadState) -> Option<u64> {
+        match state {
+            UploadState::Cancelled | UploadState::Failed { .. } => None,
+            UploadState::Done { .. } => Some(size),
+            UploadState::Uploading { sent, total } if *total > 0 => {
+                Some((size as u128 * (*sent).min(*total) as u128 / *total as u128) as u64)
+            }
+            _ => Some(0),
+        }
     }
 
     /// Overall progress in percent (0 to 100), by bytes.
@@ -375,7 +424,7 @@ impl BatchSummary {
                 0
             };
         }
-        ((self.bytes_sent as f64 / self.bytes_total as f64) * 100.0).floor() as u32
+        (self.bytes_sent.min(self.bytes_total) as u128 * 100 / self.bytes_total as u128) as u32
     }
 
     /// True when files were added and none is still waiting or uploading.
@@ -432,7 +481,7 @@ mod tests {
         );
         let s = s.apply(UploadEvent::Succeeded(record()));
         assert!(matches!(s, UploadState::Done { .. }));
-        assert_eq!(s.fraction(), 1.0);
+        assert_eq!(s.percent(), 100);
     }
 
     #[test]

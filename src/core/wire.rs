@@ -2,6 +2,8 @@
 //! Pure Rust (serde only), so the rules are tested natively.
 
 use serde::{Deserialize, Serialize};
+
+use super::error::{Side, UploadError};
 use serde_json::Value;
 
 /// Where one file goes: the future image id and its one-time upload URL.
@@ -200,6 +202,29 @@ fn unwrap_envelope(body: &str) -> Result<Value, MalformedAnswer> {
 pub fn parse_image_record(body: &str) -> Result<ImageRecord, MalformedAnswer> {
     serde_json::from_value(unwrap_envelope(body)?)
         .map_err(|_| MalformedAnswer("its answer holds no image record".into()))
+}
+
+/// What the upload host's answer means: the stored image for a 2xx with an image record,
+/// otherwise an [`UploadError`] naming the upload host, its status and Cloudflare's code.
+///
+/// ```
+/// use direct_upload::api::parse_host_answer;
+///
+/// let refused = parse_host_answer(413, r#"{"success":false,"errors":[{"code":5413,"message":"too big"}]}"#);
+/// assert_eq!(refused.unwrap_err().code(), Some(5413));
+/// ```
+pub fn parse_host_answer(status: u16, body: &str) -> Result<ImageRecord, UploadError> {
+    if !(200..300).contains(&status) {
+        return Err(UploadError::Status {
+            side: Side::UploadHost,
+            status,
+            detail: parse_error_detail(body),
+        });
+    }
+    parse_image_record(body).map_err(|malformed| UploadError::Malformed {
+        side: Side::UploadHost,
+        detail: malformed.0,
+    })
 }
 
 #[cfg(test)]

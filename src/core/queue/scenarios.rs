@@ -1,0 +1,631 @@
+//! Whole batches run through [`Queue`], as the shell would drive it, with the effects each
+//! step answers checked: what a person would see happen, in microseconds and without a browser.
+
+use super::*;
+use crate::core::error::Side;
+use crate::core::wire::ErrorDetail;
+
+/// A queue with a clock, playing the shell's part.
+struct Batch {
+    queue: Queue,
+    ms: u64,
+}
+
+impl Batch {
+    fn new(concurrency: usize) -> Self {
+        Self::with(QueueConfig {
+            concurrency,
+            ..QueueConfig::default()
+        })
+    }
+
+    fn with(config: QueueConfig) -> Self {
+        Self {
+            queue: Queue::new(config),
+            ms: 1_000,
+        }
+    }
+
+    fn on(&mut self, happened: Happened) -> Vec<Effect> {
+        let effects = self.queue.handle(
+            happened,
+            Now {
+                ms: self.ms,
+                random: 0.0,
+            },
+        );
+        // Whatever happened, the summary kept up to date equals one counted afresh.
+        let keys = self.queue.keys_where(|_| true);
+        let recount = BatchSummary::of(keys.iter().map(|key| {
+            let index = self.queue.find(*key).unwrap();
+            (self.queue.items[index].size, &self.queue.items[index].state)
+        }));
+        assert_eq!(
+            self.queue.summary(),
+            recount,
+            "incremental summary after {effects:?}"
+        );
+        effects
+    }
+
+    /// Adds files `keys`, each `size` bytes, and passes their checks.
+    fn add_checked(&mut self, keys: std::ops::Range<u32>, size: u64) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for key in keys.clone() {
+            effects.extend(self.on(Happened::Added { key, size }));
+        }
+        for key in keys {
+            effects.extend(self.on(Happened::Checked {
+                key,
+                verdict: Ok(()),
+                size,
+            }));
+        }
+        effects
+    }
+
+    fn url(&mut self, key: u32) -> Vec<Effect> {
+        self.on(Happened::UrlAnswered {
+            key,
+            answer: Ok(target(key)),
+        })
+    }
+
+    fn stored(&mut self, key: u32) -> Vec<Effect> {
+        self.on(Happened::Sent {
+            key,
+            answer: Ok(image(key)),
+        })
+    }
+
+    fn state(&self, key: u32) -> UploadState {
+        self.queue.state(key).cloned().expect("in the list")
+    }
+}
+
+fn target(key: u32) -> UploadTarget {
+    UploadTarget {
+        id: format!("id{key}"),
+        upload_url: format!("https://upload.test/{key}"),
+    }
+}
+
+fn image(key: u32) -> ImageRecord {
+    ImageRecord {
+        id: format!("id{key}"),
+        filename: None,
+        uploaded: None,
+        require_signed_urls: false,
+        variants: vec![],
+        draft: false,
+    }
+}
+
+fn outage() -> UploadError {
+    UploadError::Status {
+        side: Side::UploadHost,
+        status: 503,
+        detail: ErrorDetail {
+            code: Some(5503),
+            message: None,
+        },
+    }
+}
+
+fn sends(effects: &[Effect]) -> Vec<u32> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Send { key, .. } => Some(*key),
+            _ => None,
+        })
+        .collect()
+}
+
+fn requests(effects: &[Effect]) -> Vec<u32> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::RequestUrl { key } => Some(*key),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_first_url_request_leaves_with_the_files_and_never_more_than_one_per_slot() {
+    let mut batch = Batch::new(2);
+    let mut effects = Vec::new();
+    for key in 0..5 {
+        effects.extend(batch.on(Happened::Added { key, size: 100 }));
+    }
+    assert_eq!(
+        requests(&effects),
+        vec![0, 1],
+        "one URL per free slot is asked for while the files are still being checked"
+    );
+    assert!(
+        sends(&effects).is_empty(),
+        "nothing is sent before its check"
+    );
+}
+
+#[test]
+fn files_start_in_order_and_a_freed_slot_is_refilled_in_the_same_step() {
+    let mut batch = Batch::new(2);
+    batch.add_checked(0..5, 100);
+    assert_eq!(batch.state(0), UploadState::RequestingUrl);
+    assert_eq!(
+        batch.state(2),
+        UploadState::Queued,
+        "two slots, two files running"
+    );
+    // An upload in its last megabyte is about to free its slot: the next URL is asked now.
+    assert_eq!(
+        batch.url(0),
+        vec![
+            Effect::Send {
+                key: 0,
+                target: target(0)
+            },
+            Effect::RequestUrl { key: 2 }
+        ]
+    );
+    assert_eq!(
+        batch.url(1),
+        vec![
+            Effect::Send {
+                key: 1,
+                target: target(1)
+            },
+            Effect::RequestUrl { key: 3 }
+        ]
+    );
+    let effects = batch.on(Happened::Progress {
+        key: 1,
+        sent: 10,
+        total: 100,
+    });
+    assert!(
+        requests(&effects).is_empty(),
+        "never more than one ahead per slot"
+    );
+    assert!(
+        batch.url(2).is_empty(),
+        "a URL asked ahead waits for its file's turn"
+    );
+    assert_eq!(batch.state(2), UploadState::Queued);
+
+    assert_eq!(
+        batch.stored(0),
+        vec![
+            Effect::Stored {
+                key: 0,
+                image: image(0)
+            },
+            Effect::Started { key: 2, attempt: 1 },
+            Effect::Send {
+                key: 2,
+                target: target(2)
+            },
+            Effect::RequestUrl { key: 4 },
+        ],
+        "the freed slot sends the next file at once, and asks ahead for the one after"
+    );
+    assert_eq!(batch.state(3), UploadState::Queued);
+    assert_eq!(batch.state(4), UploadState::Queued);
+}
+
+#[test]
+fn a_large_upload_asks_ahead_only_in_its_last_megabyte() {
+    let mut batch = Batch::new(1);
+    batch.add_checked(0..1, 8 << 20);
+    batch.url(0);
+    let effects = batch.on(Happened::Added {
+        key: 1,
+        size: 8 << 20,
+    });
+    assert!(
+        requests(&effects).is_empty(),
+        "the slot is busy for a while yet"
+    );
+    let effects = batch.on(Happened::Progress {
+        key: 0,
+        sent: 4 << 20,
+        total: 8 << 20,
+    });
+    assert!(
+        requests(&effects).is_empty(),
+        "4 MB left: too early, the URL could expire"
+    );
+    let effects = batch.on(Happened::Progress {
+        key: 0,
+        sent: 7 << 20,
+        total: 8 << 20,
+    });
+    assert_eq!(requests(&effects), vec![1], "last megabyte: ask now");
+}
+
+#[test]
+fn a_url_asked_ahead_that_grew_old_is_replaced_by_a_fresh_one() {
+    let mut batch = Batch::new(1);
+    batch.add_checked(0..2, 100);
+    batch.url(0);
+    assert!(batch.url(1).is_empty(), "kept for file 1");
+    batch.ms += URL_FRESH_MS + 1;
+    let effects = batch.stored(0);
+    assert_eq!(
+        effects[1..],
+        [
+            Effect::Started { key: 1, attempt: 1 },
+            Effect::RequestUrl { key: 1 }
+        ],
+        "an old URL may have expired: a new one is asked for"
+    );
+}
+
+#[test]
+fn a_passing_failure_waits_then_tries_again_with_a_fresh_url() {
+    let mut batch = Batch::new(1);
+    batch.add_checked(0..1, 100);
+    batch.url(0);
+    let effects = batch.on(Happened::Sent {
+        key: 0,
+        answer: Err(outage()),
+    });
+    assert_eq!(
+        effects,
+        vec![Effect::Wait {
+            key: 0,
+            turn: 1,
+            ms: 500
+        }]
+    );
+    assert!(matches!(
+        batch.state(0),
+        UploadState::RetryWaiting { attempt: 1, .. }
+    ));
+    let effects = batch.on(Happened::WaitOver { key: 0, turn: 1 });
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Started { key: 0, attempt: 2 },
+            Effect::RequestUrl { key: 0 }
+        ],
+        "a used URL is never posted to twice"
+    );
+    // Three retries by default, each waiting twice as long, then failed for good.
+    for (turn, ms) in [(2, 1_000), (3, 2_000)] {
+        batch.url(0);
+        let effects = batch.on(Happened::Sent {
+            key: 0,
+            answer: Err(outage()),
+        });
+        assert_eq!(effects, vec![Effect::Wait { key: 0, turn, ms }]);
+        batch.on(Happened::WaitOver { key: 0, turn });
+    }
+    batch.url(0);
+    let effects = batch.on(Happened::Sent {
+        key: 0,
+        answer: Err(outage()),
+    });
+    assert_eq!(
+        effects[0],
+        Effect::Failed {
+            key: 0,
+            error: outage()
+        }
+    );
+    assert!(matches!(
+        effects[1],
+        Effect::Completed(BatchSummary { failed: 1, .. })
+    ));
+}
+
+#[test]
+fn a_timer_from_an_earlier_wait_cannot_end_a_later_wait_early() {
+    let mut batch = Batch::new(1);
+    batch.add_checked(0..1, 100);
+    batch.url(0);
+    batch.on(Happened::Sent {
+        key: 0,
+        answer: Err(outage()),
+    });
+    // Retried by hand during the wait, and failing again: a new wait starts.
+    batch.on(Happened::Retry { key: 0 });
+    batch.url(0);
+    let effects = batch.on(Happened::Sent {
+        key: 0,
+        answer: Err(outage()),
+    });
+    let Some(Effect::Wait { turn, .. }) = effects.first().cloned() else {
+        panic!("waits again: {effects:?}")
+    };
+    assert!(batch.on(Happened::WaitOver { key: 0, turn: 1 }).is_empty());
+    assert!(
+        matches!(batch.state(0), UploadState::RetryWaiting { .. }),
+        "the first wait's timer is stale"
+    );
+    assert!(!batch.on(Happened::WaitOver { key: 0, turn }).is_empty());
+    assert_eq!(batch.state(0), UploadState::RequestingUrl);
+}
+
+#[test]
+fn permanent_failures_and_failed_confirmations_are_not_retried() {
+    let mut batch = Batch::with(QueueConfig {
+        concurrency: 1,
+        verify: true,
+        ..QueueConfig::default()
+    });
+    batch.add_checked(0..2, 100);
+    batch.url(0);
+    let too_big = UploadError::Status {
+        side: Side::UploadHost,
+        status: 413,
+        detail: ErrorDetail {
+            code: Some(5413),
+            message: None,
+        },
+    };
+    let effects = batch.on(Happened::Sent {
+        key: 0,
+        answer: Err(too_big.clone()),
+    });
+    assert_eq!(
+        effects[0],
+        Effect::Failed {
+            key: 0,
+            error: too_big
+        }
+    );
+    batch.url(1);
+    let effects = batch.stored(1);
+    assert_eq!(
+        effects,
+        vec![Effect::Verify {
+            key: 1,
+            id: "id1".into()
+        }]
+    );
+    assert!(
+        matches!(batch.state(1), UploadState::Uploading { .. }),
+        "not stored until confirmed"
+    );
+    let unconfirmed = UploadError::NotConfirmed { id: "id1".into() };
+    let effects = batch.on(Happened::Verified {
+        key: 1,
+        answer: Err(unconfirmed.clone()),
+    });
+    assert_eq!(
+        effects[0],
+        Effect::Failed {
+            key: 1,
+            error: unconfirmed
+        }
+    );
+}
+
+#[test]
+fn cancel_works_in_every_unfinished_state_and_late_answers_change_nothing() {
+    // Checking, and a file whose URL was asked ahead: the URL goes to the next file.
+    let mut batch = Batch::new(1);
+    batch.on(Happened::Added { key: 0, size: 100 });
+    batch.on(Happened::Added { key: 1, size: 100 });
+    batch.url(0);
+    assert!(batch.on(Happened::Cancel { key: 0 }).is_empty());
+    assert_eq!(batch.state(0), UploadState::Cancelled);
+    let effects = batch.on(Happened::Checked {
+        key: 1,
+        verdict: Ok(()),
+        size: 100,
+    });
+    assert_eq!(
+        sends(&effects),
+        vec![1],
+        "the cancelled file's unused URL went to the next file"
+    );
+    assert!(
+        batch
+            .on(Happened::Checked {
+                key: 0,
+                verdict: Ok(()),
+                size: 100
+            })
+            .is_empty(),
+        "a check ending after the cancel changes nothing"
+    );
+    assert_eq!(batch.state(0), UploadState::Cancelled);
+
+    // Requesting its URL: the late URL goes to the next file.
+    let mut batch = Batch::new(1);
+    batch.add_checked(0..2, 100);
+    batch.on(Happened::Cancel { key: 0 });
+    let effects = batch.url(0);
+    assert_eq!(
+        sends(&effects),
+        vec![1],
+        "the cancelled file's URL went to the file holding a slot and waiting for one"
+    );
+    assert_eq!(batch.state(0), UploadState::Cancelled);
+    assert!(
+        batch.url(1).is_empty(),
+        "file 1's own URL, arriving late, is not sent twice"
+    );
+
+    // Uploading: the request is aborted, and a late answer stores nothing.
+    let mut batch = Batch::new(1);
+    batch.add_checked(0..1, 100);
+    batch.url(0);
+    let effects = batch.on(Happened::Cancel { key: 0 });
+    assert_eq!(effects[0], Effect::Abort { key: 0 });
+    assert!(matches!(
+        effects[1],
+        Effect::Completed(BatchSummary { cancelled: 1, .. })
+    ));
+    assert!(batch.stored(0).is_empty(), "a late answer changes nothing");
+    assert_eq!(batch.state(0), UploadState::Cancelled);
+
+    // Waiting to retry: the timer's end changes nothing.
+    let mut batch = Batch::new(1);
+    batch.add_checked(0..1, 100);
+    batch.url(0);
+    batch.on(Happened::Sent {
+        key: 0,
+        answer: Err(outage()),
+    });
+    batch.on(Happened::Cancel { key: 0 });
+    assert!(batch.on(Happened::WaitOver { key: 0, turn: 1 }).is_empty());
+    assert_eq!(batch.state(0), UploadState::Cancelled);
+
+    // Being confirmed: the confirmation's answer changes nothing.
+    let mut batch = Batch::with(QueueConfig {
+        verify: true,
+        ..QueueConfig::default()
+    });
+    batch.add_checked(0..1, 100);
+    batch.url(0);
+    batch.stored(0);
+    batch.on(Happened::Cancel { key: 0 });
+    assert!(batch
+        .on(Happened::Verified {
+            key: 0,
+            answer: Ok(())
+        })
+        .is_empty());
+    assert_eq!(batch.state(0), UploadState::Cancelled);
+}
+
+#[test]
+fn a_batch_completes_once_and_a_retry_opens_it_again() {
+    let mut batch = Batch::new(3);
+    batch.add_checked(0..2, 100);
+    batch.url(0);
+    batch.url(1);
+    assert!(batch
+        .stored(0)
+        .iter()
+        .all(|e| !matches!(e, Effect::Completed(_))));
+    let effects = batch.on(Happened::Cancel { key: 1 });
+    let completed: Vec<_> = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Completed(_)))
+        .collect();
+    assert_eq!(completed.len(), 1);
+    assert!(
+        batch.on(Happened::Remove { key: 1 }).is_empty(),
+        "reported once"
+    );
+    batch.on(Happened::Added { key: 2, size: 100 });
+    assert_eq!(batch.queue.summary().files, 2);
+    let effects = batch.on(Happened::Checked {
+        key: 2,
+        verdict: Err(Rejection::Unreadable),
+        size: 100,
+    });
+    assert!(
+        matches!(
+            effects.last(),
+            Some(Effect::Completed(BatchSummary {
+                done: 1,
+                failed: 1,
+                ..
+            }))
+        ),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn files_past_max_files_are_listed_as_refused() {
+    let mut batch = Batch::with(QueueConfig {
+        max_files: Some(1),
+        ..QueueConfig::default()
+    });
+    batch.on(Happened::Added { key: 0, size: 100 });
+    let effects = batch.on(Happened::Added { key: 1, size: 100 });
+    assert_eq!(
+        effects[0],
+        Effect::Failed {
+            key: 1,
+            error: UploadError::Rejected(Rejection::TooManyFiles { max: 1 })
+        }
+    );
+    assert_eq!(
+        batch.queue.summary().files,
+        2,
+        "listed, so the visitor sees why"
+    );
+}
+
+#[test]
+fn a_thousand_files_are_checked_a_few_at_a_time_in_order() {
+    let mut batch = Batch::new(3);
+    let mut checks = Vec::new();
+    for key in 0..1_000 {
+        for effect in batch.on(Happened::Added { key, size: 20_000 }) {
+            if let Effect::Check { key } = effect {
+                checks.push(key);
+            }
+        }
+    }
+    assert_eq!(checks, (0..CHECKS_AT_ONCE as u32).collect::<Vec<_>>());
+    let effects = batch.on(Happened::Checked {
+        key: 0,
+        verdict: Ok(()),
+        size: 20_000,
+    });
+    assert!(
+        effects.contains(&Effect::Check {
+            key: CHECKS_AT_ONCE as u32
+        }),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn a_url_refused_ahead_counts_as_a_failed_try_when_its_turn_comes() {
+    let mut batch = Batch::new(1);
+    batch.on(Happened::Added { key: 0, size: 100 });
+    let down = UploadError::Network {
+        side: Side::Backend,
+        detail: "refused".into(),
+    };
+    batch.on(Happened::UrlAnswered {
+        key: 0,
+        answer: Err(down),
+    });
+    assert_eq!(
+        batch.state(0),
+        UploadState::Checking,
+        "nothing shows before its turn"
+    );
+    let effects = batch.on(Happened::Checked {
+        key: 0,
+        verdict: Ok(()),
+        size: 100,
+    });
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Started { key: 0, attempt: 1 },
+            Effect::Wait {
+                key: 0,
+                turn: 1,
+                ms: 500
+            }
+        ]
+    );
+}
+
+#[test]
+fn removing_a_file_frees_its_slot_and_its_counts() {
+    let mut batch = Batch::new(1);
+    batch.add_checked(0..2, 100);
+    batch.url(0);
+    let effects = batch.on(Happened::Remove { key: 0 });
+    assert_eq!(effects[0], Effect::Abort { key: 0 });
+    assert!(effects.contains(&Effect::Started { key: 1, attempt: 1 }));
+    assert_eq!(batch.queue.summary().files, 1);
+    assert!(batch.queue.state(0).is_none());
+    assert!(batch.queue.take_changed().iter().all(|key| *key != 0));
+}
