@@ -14,7 +14,6 @@ const LISTS = ["accept"];
 const FLAGS = ["downscale"];
 const ATTRIBUTES = [...TEXTS, ...NUMBERS, ...JSONS, ...LISTS, ...FLAGS];
 const camel = (name) => name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-const OPTION_NAMES = new Set(ATTRIBUTES.map(camel));
 // Attributes any element may carry; anything else on <direct-upload> is probably a typo.
 const GLOBAL = /^(id|class|style|hidden|title|tabindex|slot|part|dir|inert|translate|nonce|is|role|accesskey|autofocus|autocapitalize|contenteditable|draggable|enterkeyhint|inputmode|popover|spellcheck|item[a-z]*|(data|aria)-.*|on[a-z]+)$/;
 // Every option is a whole number below 2^32 where it is a number.
@@ -32,12 +31,54 @@ function warnOnce(element, message) {
   }
 }
 
-/** Options that no version of the widget knows are named in a warning, not silently dropped. */
-function checked(options) {
-  for (const name of Object.keys(options ?? {})) {
-    if (!OPTION_NAMES.has(name)) warn(`unknown option "${name}" (known: ${[...OPTION_NAMES].join(", ")})`);
+const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
+
+// Each option's value, checked and put in the one shape wasm reads (whole numbers, string
+// lists, header objects of strings, the body as JSON text), or undefined with a warning.
+// Marshalling here keeps a JSON library out of the wasm bundle.
+const SHAPES = {
+  text: (value) => (typeof value === "string" ? value : undefined),
+  number: (value) => (Number.isInteger(value) && value >= 0 && value <= MAX_NUMBER ? value : undefined),
+  json: (value, name) => {
+    if (!isObject(value)) return undefined;
+    if (name === "body") return JSON.stringify(value);
+    return Object.values(value).every((v) => typeof v === "string") ? value : undefined;
+  },
+  list: (value) => {
+    const list = typeof value === "string" ? value.split(",") : value;
+    return Array.isArray(list) && list.every((t) => typeof t === "string") ? list.map((t) => t.trim()).filter(Boolean) : undefined;
+  },
+  flag: (value) => (typeof value === "boolean" ? value : undefined),
+};
+const KIND = new Map([
+  ...TEXTS.map((a) => [camel(a), "text"]),
+  ...NUMBERS.map((a) => [camel(a), "number"]),
+  ...JSONS.map((a) => [camel(a), "json"]),
+  ...LISTS.map((a) => [camel(a), "list"]),
+  ...FLAGS.map((a) => [camel(a), "flag"]),
+]);
+
+const EXPECTED = {
+  text: "a string",
+  number: `a whole number from 0 to ${MAX_NUMBER}`,
+  json: "an object (of strings, for headers)",
+  list: "a list of strings",
+  flag: "a boolean",
+};
+
+/**
+ * Options in the shape wasm reads. Unknown names and values of the wrong kind are left out
+ * and named in a warning: `unknown(name)` and `wrong(name, expected)` word it.
+ */
+function checked(options, unknown = (name) => warn(`unknown option "${name}" (known: ${[...KIND.keys()].join(", ")})`), wrong = (name, expected) => warn(`option ${name} must be ${expected}; ignored`)) {
+  const shaped = {};
+  for (const [name, value] of Object.entries(options ?? {})) {
+    const kind = KIND.get(name);
+    if (!kind) unknown(name);
+    else if (value === undefined || value === null) continue;
+    else if ((shaped[name] = SHAPES[kind](value, name)) === undefined) wrong(name, EXPECTED[kind]);
   }
-  return options;
+  return shaped;
 }
 
 /**
@@ -55,34 +96,28 @@ export async function mount(element, options) {
 }
 
 function optionsOf(element) {
-  const options = {};
+  const given = {};
   for (const attribute of element.getAttributeNames()) {
     if (!ATTRIBUTES.includes(attribute) && !GLOBAL.test(attribute)) warnOnce(element, `unknown attribute "${attribute}"`);
   }
   const value = (name) => element.getAttribute(name);
-  for (const name of TEXTS) if (element.hasAttribute(name)) options[camel(name)] = value(name);
+  for (const name of [...TEXTS, ...LISTS]) if (element.hasAttribute(name)) given[camel(name)] = value(name);
   for (const name of NUMBERS) {
-    if (!element.hasAttribute(name)) continue;
-    const number = Number(value(name));
-    if (value(name).trim() === "" || !Number.isInteger(number) || number < 0 || number > MAX_NUMBER) {
-      warnOnce(element, `attribute ${name}="${value(name)}" is not a whole number from 0 to ${MAX_NUMBER}; ignored`);
-    } else {
-      options[camel(name)] = number;
-    }
+    // Number("") is 0 and Number(" 5 ") is 5: only digits count.
+    if (element.hasAttribute(name)) given[camel(name)] = /^\s*\d+\s*$/.test(value(name)) ? Number(value(name)) : NaN;
   }
   for (const name of JSONS) {
     if (!element.hasAttribute(name)) continue;
     try {
-      options[camel(name)] = JSON.parse(value(name));
+      given[camel(name)] = JSON.parse(value(name));
     } catch (error) {
       warnOnce(element, `attribute ${name} is not JSON (${error.message}); ignored`);
     }
   }
-  for (const name of LISTS) {
-    if (element.hasAttribute(name)) options[camel(name)] = value(name).split(",").map((t) => t.trim()).filter(Boolean);
-  }
-  for (const name of FLAGS) options[camel(name)] = element.hasAttribute(name) && value(name) !== "false";
-  return options;
+  for (const name of FLAGS) given[camel(name)] = element.hasAttribute(name) && value(name) !== "false";
+  const attribute = (name) => name.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+  return checked(given, () => {}, (name, expected) =>
+    warnOnce(element, `attribute ${attribute(name)}="${value(attribute(name))}" is not ${expected}; ignored`));
 }
 
 function reportError(element, error) {

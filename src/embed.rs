@@ -16,14 +16,17 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use serde::Deserialize;
-use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use web_sys::{CustomEvent, CustomEventInit, HtmlElement};
 
+use leptos::tachys::view::any_view::AnyViewState;
+
+use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
+use crate::browser::json::{number, object, strings, text_or_null, JsJson};
 use crate::components::widget::UploadView;
-use crate::error::Side;
+use crate::core::wire::JsonRead;
+use crate::error::{Side, UploadError};
 use crate::i18n::Lang;
 use crate::queue::{BatchSummary, RetryPolicy, UploadState};
 use crate::uploader::{Callbacks, FileFailure, FileStarted, Settings, Uploader};
@@ -32,27 +35,26 @@ use crate::validate::{
 };
 
 /// Options of the JavaScript API and, as attributes, of `<direct-upload>`. Only `backend` is
-/// required; everything else has the component's defaults.
+/// required; everything else has the component's defaults. Its fields are the entries of
+/// [`crate::options::OPTIONS`], one for one (a test checks).
 ///
 /// ```
 /// use direct_upload::embed::EmbedOptions;
 ///
-/// let options: EmbedOptions = serde_json::from_str(r#"{"backend": "/api/direct-upload", "maxFiles": 5}"#).unwrap();
+/// let given: serde_json::Value = serde_json::from_str(r#"{"backend": "/api/direct-upload", "maxFiles": 5}"#).unwrap();
+/// let options = EmbedOptions::read(&given);
 /// assert_eq!(options.max_files, Some(5));
 /// ```
-/// Its fields are the entries of [`crate::options::OPTIONS`], one for one (a test checks).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EmbedOptions {
     /// Backend URL that answers `{id, uploadURL}`.
     pub backend: String,
     /// Extra headers for backend requests.
-    pub headers: std::collections::BTreeMap<String, String>,
+    pub headers: Vec<(String, String)>,
     /// `omit`, `same-origin` (default) or `include`.
     pub credentials: Option<String>,
-    /// JSON body of the backend request.
-    pub body: Option<Value>,
+    /// The backend request's body, as JSON text (the element's script turns an object into it).
+    pub body: Option<String>,
     /// Confirmation endpoint (`GET {verify}/{id}`).
     pub verify: Option<String>,
     /// Uploads at once (default 3).
@@ -83,21 +85,76 @@ pub struct EmbedOptions {
     pub stall_timeout_ms: Option<u32>,
 }
 
+/// Why options cannot make a widget.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionError {
+    /// No backend URL.
+    #[error("the backend option (or attribute) is required")]
+    NoBackend,
+    /// A credentials mode fetch does not know.
+    #[error("credentials must be omit, same-origin or include, not '{0}'")]
+    Credentials(String),
+}
+
+impl From<OptionError> for JsValue {
+    fn from(error: OptionError) -> Self {
+        js_sys::Error::new(&format!("direct-upload: {error}")).into()
+    }
+}
+
 impl EmbedOptions {
+    /// Reads options from a plain object, as the element's script hands them over (it has
+    /// already warned about unknown names and values of the wrong kind, and dropped them).
+    pub fn read(given: &impl JsonRead) -> Self {
+        let text = |name: &str| given.field(name).and_then(|v| v.text());
+        let whole = |name: &str| given.field(name).and_then(|v| v.whole());
+        let small = |name: &str| whole(name).map(|n| n.min(u32::MAX as u64) as u32);
+        Self {
+            backend: text("backend").unwrap_or_default(),
+            headers: given
+                .field("headers")
+                .map(|headers| {
+                    headers
+                        .members()
+                        .into_iter()
+                        .filter_map(|(name, value)| Some((name, value.text()?)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            credentials: text("credentials"),
+            body: text("body"),
+            verify: text("verify"),
+            concurrency: whole("concurrency").map(|n| n as usize),
+            lang: text("lang"),
+            downscale: given
+                .field("downscale")
+                .and_then(|v| v.flag())
+                .unwrap_or(false),
+            accept: given
+                .field("accept")
+                .map(|list| list.items().iter().filter_map(JsonRead::text).collect()),
+            max_files: whole("maxFiles").map(|n| n as usize),
+            min_size: whole("minSize"),
+            max_size: whole("maxSize"),
+            max_side: small("maxSide"),
+            max_pixels: whole("maxPixels"),
+            max_retries: small("maxRetries"),
+            retry_delay_ms: small("retryDelayMs"),
+            max_delay_ms: small("maxDelayMs"),
+            stall_timeout_ms: small("stallTimeoutMs"),
+        }
+    }
+
     /// The queue settings these options describe.
-    pub(crate) fn settings(&self) -> Result<Settings, String> {
+    pub(crate) fn settings(&self) -> Result<Settings, OptionError> {
         if self.backend.trim().is_empty() {
-            return Err("the backend option (or attribute) is required".into());
+            return Err(OptionError::NoBackend);
         }
         let credentials = match self.credentials.as_deref() {
             None | Some("same-origin") => Credentials::SameOrigin,
             Some("omit") => Credentials::Omit,
             Some("include") => Credentials::Include,
-            Some(other) => {
-                return Err(format!(
-                    "credentials must be omit, same-origin or include, not '{other}'"
-                ))
-            }
+            Some(other) => return Err(OptionError::Credentials(other.to_string())),
         };
         let mut restrictions = Restrictions::default();
         if let Some(types) = &self.accept {
@@ -122,7 +179,7 @@ impl EmbedOptions {
         Ok(Settings {
             backend: BackendConfig {
                 url: self.backend.clone(),
-                headers: self.headers.clone().into_iter().collect(),
+                headers: self.headers.clone(),
                 credentials,
                 body: self.body.clone(),
             },
@@ -147,89 +204,89 @@ impl EmbedOptions {
 }
 
 /// A summary as events and `state()` show it.
-pub(crate) fn summary_json(s: &BatchSummary) -> Value {
-    json!({
-        "files": s.files, "done": s.done, "failed": s.failed, "cancelled": s.cancelled,
-        "pending": s.pending, "uploading": s.uploading,
-        "bytesSent": s.bytes_sent, "bytesTotal": s.bytes_total, "percent": s.percent(),
-    })
+fn summary_object(s: &BatchSummary) -> JsValue {
+    object(&[
+        ("files", number(s.files as u64)),
+        ("done", number(s.done as u64)),
+        ("failed", number(s.failed as u64)),
+        ("cancelled", number(s.cancelled as u64)),
+        ("pending", number(s.pending as u64)),
+        ("uploading", number(s.uploading as u64)),
+        ("bytesSent", number(s.bytes_sent)),
+        ("bytesTotal", number(s.bytes_total)),
+        ("percent", number(s.percent() as u64)),
+    ])
 }
 
-fn to_js(value: &Value) -> JsValue {
-    js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
-}
-
-fn dispatch(target: &HtmlElement, name: &str, detail: Value) {
-    let init = CustomEventInit::new();
-    init.set_bubbles(true);
-    init.set_composed(true);
-    init.set_detail(&to_js(&detail));
-    if let Ok(event) = CustomEvent::new_with_event_init_dict(name, &init) {
-        let _ = target.dispatch_event(&event);
-    }
-}
-
-fn callbacks_for(target: &HtmlElement) -> Callbacks {
-    let element = send_wrapper(target.clone());
-    let (a, b, c, d, e) = (
-        element.clone(),
-        element.clone(),
-        element.clone(),
-        element.clone(),
-        element,
-    );
-    Callbacks {
-        on_start: Some(Callback::new(move |s: FileStarted| {
-            dispatch(
-                &a,
-                "upload-start",
-                json!({"fileName": s.file_name, "size": s.size, "attempt": s.attempt}),
-            )
-        })),
-        on_success: Some(Callback::new(move |image: crate::api::ImageRecord| {
-            dispatch(
-                &b,
-                "upload-success",
-                serde_json::to_value(&image).unwrap_or(Value::Null),
-            )
-        })),
-        on_error: Some(Callback::new(move |f: FileFailure| {
-            let side = side_name(&f.error);
-            dispatch(
-                &c,
-                "upload-error",
-                json!({"fileName": f.file_name, "message": f.message, "code": f.error.code(), "side": side}),
-            )
-        })),
-        on_progress: Some(Callback::new(move |s: BatchSummary| {
-            dispatch(&d, "upload-progress", summary_json(&s))
-        })),
-        on_complete: Some(Callback::new(move |s: BatchSummary| {
-            dispatch(&e, "upload-complete", summary_json(&s))
-        })),
-    }
+/// An image record as events and `state()` show it (Cloudflare's names).
+fn image_object(image: &ImageRecord) -> JsValue {
+    object(&[
+        ("id", JsValue::from_str(&image.id)),
+        ("filename", text_or_null(image.filename.as_deref())),
+        ("uploaded", text_or_null(image.uploaded.as_deref())),
+        (
+            "requireSignedURLs",
+            JsValue::from_bool(image.require_signed_urls),
+        ),
+        ("variants", strings(&image.variants)),
+    ])
 }
 
 /// The side of a failure as events and `state()` name it.
-fn side_name(error: &crate::error::UploadError) -> Option<&'static str> {
-    error.side().map(|side| match side {
+fn side_name(error: &UploadError) -> JsValue {
+    text_or_null(error.side().map(|side| match side {
         Side::Backend => "backend",
         Side::UploadHost => "upload-host",
-    })
+    }))
 }
 
-/// Callbacks must be `Send`; a DOM element is not. `SendWrapper` (checked at run time) lets
-/// it ride along, since the widget only ever runs on the page's one thread.
-type SendElement = send_wrapper::SendWrapper<HtmlElement>;
-
-fn send_wrapper(element: HtmlElement) -> SendElement {
-    SendElement::new(element)
+fn code_of(error: &UploadError) -> JsValue {
+    error.code().map(number).unwrap_or(JsValue::NULL)
 }
 
-fn parse_options(options: &JsValue) -> Result<EmbedOptions, JsValue> {
-    let text: String = js_sys::JSON::stringify(options)?.into();
-    serde_json::from_str(&text)
-        .map_err(|e| JsValue::from_str(&format!("direct-upload: invalid options: {e}")))
+/// Fires the widget's DOM events on its element. Callbacks must be `Send`; a DOM element is
+/// not. `SendWrapper` (checked at run time) lets it ride along, since the widget only ever
+/// runs on the page's one thread.
+#[derive(Clone)]
+struct Events(send_wrapper::SendWrapper<HtmlElement>);
+
+impl Events {
+    /// A callback firing `name`, bubbling and crossing shadow roots, with `detail(value)`.
+    fn on<T: 'static>(&self, name: &'static str, detail: fn(T) -> JsValue) -> Option<Callback<T>> {
+        let events = self.clone();
+        Some(Callback::new(move |value: T| {
+            let init = CustomEventInit::new();
+            init.set_bubbles(true);
+            init.set_composed(true);
+            init.set_detail(&detail(value));
+            if let Ok(event) = CustomEvent::new_with_event_init_dict(name, &init) {
+                let _ = events.0.dispatch_event(&event);
+            }
+        }))
+    }
+
+    fn callbacks(&self) -> Callbacks {
+        Callbacks {
+            on_start: self.on("upload-start", |s: FileStarted| {
+                object(&[
+                    ("fileName", JsValue::from_str(&s.file_name)),
+                    ("size", number(s.size)),
+                    ("attempt", number(s.attempt as u64)),
+                ])
+            }),
+            on_success: self.on("upload-success", |image: ImageRecord| image_object(&image)),
+            on_error: self.on("upload-error", |f: FileFailure| {
+                object(&[
+                    ("fileName", JsValue::from_str(&f.file_name)),
+                    ("message", JsValue::from_str(&f.message)),
+                    ("code", code_of(&f.error)),
+                    ("side", side_name(&f.error)),
+                ])
+            }),
+            on_progress: self.on("upload-progress", |s: BatchSummary| summary_object(&s)),
+            on_complete: self.on("upload-complete", |s: BatchSummary| summary_object(&s)),
+        }
+    }
 }
 
 /// A mounted widget, as the JavaScript API returns it.
@@ -243,7 +300,8 @@ fn parse_options(options: &JsValue) -> Result<EmbedOptions, JsValue> {
 #[wasm_bindgen]
 pub struct WidgetHandle {
     uploader: Rc<RefCell<Option<Uploader>>>,
-    unmount: Option<Box<dyn std::any::Any>>,
+    /// Dropping it unmounts the widget.
+    unmount: Option<leptos::mount::UnmountHandle<AnyViewState>>,
 }
 
 /// Mounts the widget into `target` with `options` (see [`EmbedOptions`]); returns its handle.
@@ -255,20 +313,18 @@ pub struct WidgetHandle {
 /// ```
 #[wasm_bindgen(js_name = mount)]
 pub fn mount_widget(target: HtmlElement, options: JsValue) -> Result<WidgetHandle, JsValue> {
-    let settings = parse_options(&options)?
-        .settings()
-        .map_err(|e| JsValue::from_str(&format!("direct-upload: {e}")))?;
-    let callbacks = callbacks_for(&target);
+    let settings = EmbedOptions::read(&JsJson(options)).settings()?;
+    let callbacks = Events(send_wrapper::SendWrapper::new(target.clone())).callbacks();
     let slot = Rc::new(RefCell::new(None));
     let filled = slot.clone();
     let handle = leptos::mount::mount_to(target, move || {
         let uploader = Uploader::new(settings, callbacks);
         *filled.borrow_mut() = Some(uploader);
-        view! { <UploadView uploader=uploader/> }
+        view! { <UploadView uploader=uploader/> }.into_any()
     });
     Ok(WidgetHandle {
         uploader: slot,
-        unmount: Some(Box::new(handle)),
+        unmount: Some(handle),
     })
 }
 
@@ -334,27 +390,32 @@ impl WidgetHandle {
             return JsValue::NULL;
         };
         let lang = uploader.lang_untracked();
-        let files: Vec<Value> = uploader
+        let files: js_sys::Array = uploader
             .files_untracked()
             .into_iter()
             .map(|(name, size, state)| {
-                let mut file = json!({"name": name, "size": size, "state": state.name()});
+                let mut members = vec![
+                    ("name", JsValue::from_str(&name)),
+                    ("size", number(size)),
+                    ("state", JsValue::from_str(state.name())),
+                ];
                 match state {
                     UploadState::Failed { error } | UploadState::RetryWaiting { error, .. } => {
                         // The screen's words, in the widget's language; code and side for code.
-                        file["error"] = json!(lang.error(&error));
-                        file["code"] = json!(error.code());
-                        file["side"] = json!(side_name(&error));
+                        members.push(("error", JsValue::from_str(&lang.error(&error))));
+                        members.push(("code", code_of(&error)));
+                        members.push(("side", side_name(&error)));
                     }
-                    UploadState::Done { image } => {
-                        file["image"] = serde_json::to_value(&image).unwrap_or(Value::Null)
-                    }
+                    UploadState::Done { image } => members.push(("image", image_object(&image))),
                     _ => {}
                 }
-                file
+                object(&members)
             })
             .collect();
-        to_js(&json!({"summary": summary_json(&uploader.summary_now()), "files": files}))
+        object(&[
+            ("summary", summary_object(&uploader.summary_now())),
+            ("files", files.into()),
+        ])
     }
 
     /// Applies new options to the running widget (files already added keep going).
@@ -363,9 +424,7 @@ impl WidgetHandle {
     /// widget.configure({ backend: "/api/direct-upload", lang: "de", maxFiles: 3 });
     /// ```
     pub fn configure(&self, options: JsValue) -> Result<(), JsValue> {
-        let settings = parse_options(&options)?
-            .settings()
-            .map_err(|e| JsValue::from_str(&format!("direct-upload: {e}")))?;
+        let settings = EmbedOptions::read(&JsJson(options)).settings()?;
         if let Some(uploader) = self.uploader() {
             uploader.configure(move |current| *current = settings);
         }
@@ -391,9 +450,15 @@ impl WidgetHandle {
 mod tests {
     use super::*;
 
+    fn read(json: &str) -> EmbedOptions {
+        EmbedOptions::read(&serde_json::from_str::<serde_json::Value>(json).unwrap())
+    }
+
     #[test]
     fn options_become_settings_with_the_components_defaults() {
-        let options: EmbedOptions = serde_json::from_str(r#"{"backend": "/api/direct-upload", "maxFiles": 5, "lang": "de-AT", "maxSize": 99999999}"#).unwrap();
+        let options = read(
+            r#"{"backend": "/api/direct-upload", "maxFiles": 5, "lang": "de-AT", "maxSize": 99999999, "headers": {"X-CSRF": "t"}, "body": "{\"a\":1}", "accept": ["image/png"]}"#,
+        );
         let settings = options.settings().unwrap();
         assert_eq!(settings.restrictions.max_files, Some(5));
         assert_eq!(
@@ -403,19 +468,29 @@ mod tests {
         assert_eq!(settings.lang, Lang::De);
         assert_eq!(settings.concurrency, 3);
         assert_eq!(settings.retry, RetryPolicy::default());
+        assert_eq!(
+            settings.backend.headers,
+            vec![("X-CSRF".to_string(), "t".to_string())]
+        );
+        assert_eq!(settings.backend.body.as_deref(), Some(r#"{"a":1}"#));
+        assert_eq!(settings.picker_accept, "image/png");
     }
 
     #[test]
     fn bad_options_say_what_is_wrong() {
-        assert!(EmbedOptions::default()
-            .settings()
-            .unwrap_err()
-            .contains("backend"));
+        assert_eq!(
+            EmbedOptions::default().settings().unwrap_err(),
+            OptionError::NoBackend
+        );
         let options = EmbedOptions {
             backend: "/b".into(),
             credentials: Some("always".into()),
             ..Default::default()
         };
-        assert!(options.settings().unwrap_err().contains("credentials"));
+        assert!(options
+            .settings()
+            .unwrap_err()
+            .to_string()
+            .contains("credentials"));
     }
 }

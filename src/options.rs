@@ -285,24 +285,81 @@ mod tests {
         }
     }
 
+    /// A document that answers nothing and notes every name it is asked for.
+    #[derive(Default)]
+    struct Asked(std::cell::RefCell<Vec<String>>);
+
+    impl crate::core::wire::JsonRead for &Asked {
+        fn parse(_: &str) -> Option<Self> {
+            None
+        }
+        fn field(&self, name: &str) -> Option<Self> {
+            self.0.borrow_mut().push(name.to_string());
+            None
+        }
+        fn items(&self) -> Vec<Self> {
+            Vec::new()
+        }
+        fn members(&self) -> Vec<(String, Self)> {
+            Vec::new()
+        }
+        fn text(&self) -> Option<String> {
+            None
+        }
+        fn whole(&self) -> Option<u64> {
+            None
+        }
+        fn flag(&self) -> Option<bool> {
+            None
+        }
+        fn is_object(&self) -> bool {
+            true
+        }
+    }
+
     #[test]
-    fn embed_options_take_exactly_these_names() {
-        // An object setting every listed option comes back whole: every name is a field, and
-        // there is no field the list does not name.
+    fn embed_options_read_exactly_these_names() {
+        let asked = Asked::default();
+        crate::embed::EmbedOptions::read(&&asked);
+        let mut read = asked.0.take();
+        read.sort();
+        let mut listed: Vec<String> = OPTIONS.iter().map(|o| o.name.to_string()).collect();
+        listed.sort();
+        assert_eq!(
+            read, listed,
+            "EmbedOptions::read must read every option of OPTIONS, and no other"
+        );
+    }
+
+    #[test]
+    fn every_option_is_read_from_a_value_of_its_kind() {
+        // An object setting every listed option to a value of its kind changes every field.
         let mut all = serde_json::Map::new();
         for o in OPTIONS {
             let sample = match o.kind {
                 Kind::Text => serde_json::json!("x"),
-                Kind::Number => serde_json::json!(1),
-                Kind::Json => serde_json::json!({}),
+                Kind::Number => serde_json::json!(7),
+                Kind::Json if o.name == "body" => serde_json::json!("{}"),
+                Kind::Json => serde_json::json!({"X-A": "b"}),
                 Kind::List => serde_json::json!(["image/png"]),
                 Kind::Flag => serde_json::json!(true),
             };
             all.insert(o.name.to_string(), sample);
         }
-        let all = serde_json::Value::Object(all);
-        let parsed: crate::embed::EmbedOptions = serde_json::from_value(all.clone()).unwrap();
-        assert_eq!(serde_json::to_value(parsed).unwrap(), all);
+        let read = crate::embed::EmbedOptions::read(&serde_json::Value::Object(all));
+        let unset = crate::embed::EmbedOptions::default();
+        // Debug prints each field on its own line: compare them one by one.
+        let (read, unset) = (format!("{read:#?}"), format!("{unset:#?}"));
+        for (got, default) in read
+            .lines()
+            .zip(unset.lines())
+            .filter(|(l, _)| l.contains(':'))
+        {
+            assert_ne!(
+                got, default,
+                "an option of the list did not reach its field"
+            );
+        }
     }
 
     #[test]

@@ -336,7 +336,11 @@ async fn queued_and_running_uploads_can_be_cancelled() {
         2,
         "one URL for the running file and one asked ahead for the next, never more"
     );
-    assert_eq!(stored_for(&key).await.len(), 0, "nothing was posted to either URL");
+    assert_eq!(
+        stored_for(&key).await.len(),
+        0,
+        "nothing was posted to either URL"
+    );
     assert_eq!(widget.text(".du__file-status"), "Cancelled");
 }
 

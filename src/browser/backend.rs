@@ -1,7 +1,6 @@
 //! Asking the site's backend for a one-time upload URL (gloo-net `fetch`).
 
 use gloo_net::http::{Request, RequestBuilder};
-use serde_json::Value;
 use web_sys::RequestCredentials;
 
 use crate::api::{parse_error_detail, parse_upload_target, UploadTarget};
@@ -45,7 +44,7 @@ impl Credentials {
 /// let backend = BackendConfig {
 ///     url: "/api/direct-upload".into(),
 ///     headers: vec![("X-CSRF-Token".into(), "abc".into())],
-///     body: Some(serde_json::json!({"metadata": {"album": "trip"}})),
+///     body: Some(r#"{"metadata": {"album": "trip"}}"#.into()),
 ///     ..Default::default()
 /// };
 /// assert_eq!(backend.headers.len(), 1);
@@ -58,8 +57,9 @@ pub struct BackendConfig {
     pub headers: Vec<(String, String)>,
     /// Credentials mode.
     pub credentials: Credentials,
-    /// Extra JSON fields sent in the request body (e.g. `{"metadata": {...}}`).
-    pub body: Option<Value>,
+    /// The request body: a JSON object's text with extra fields for the backend
+    /// (e.g. `{"metadata": {...}}`); `{}` when `None`.
+    pub body: Option<String>,
 }
 
 /// POSTs to the backend and reads `{id, uploadURL}` (flat or in Cloudflare's envelope).
@@ -75,13 +75,11 @@ pub struct BackendConfig {
 /// ```
 pub async fn request_upload_target(config: &BackendConfig) -> Result<UploadTarget, UploadError> {
     let request = with_settings(Request::post(&config.url), config);
-    let body = config
-        .body
-        .clone()
-        .unwrap_or_else(|| Value::Object(Default::default()));
+    let body = config.body.as_deref().unwrap_or("{}");
     let request = request
-        .json(&body)
-        .map_err(|e| UploadError::Browser(format!("could not encode the backend request: {e}")))?;
+        .header("Content-Type", "application/json")
+        .body(body)
+        .map_err(|e| UploadError::Browser(format!("could not build the backend request: {e}")))?;
     let text = send(request).await?;
     parse_upload_target(&text).map_err(|e| UploadError::Malformed {
         side: Side::Backend,

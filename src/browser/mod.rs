@@ -4,13 +4,15 @@
 //! - [`transport`]: the upload as an `XMLHttpRequest` that aborts on drop;
 //! - [`backend`]: the one-time URL request and the verification;
 //! - [`image`]: head bytes, pixel size, previews, downscaling;
-//! - [`timer`]: sleeping and randomness for retries;
+//! - [`json`]: the browser's own JSON, read and built without serde_json;
+//! - [`timer`]: timeouts, animation frames, the clock and randomness for retries;
 //! - [`visible`]: "has this scrolled into view yet";
 //! - [`clipboard`]: copying a URL.
 
 pub mod backend;
 pub mod clipboard;
 pub mod image;
+pub mod json;
 pub mod timer;
 pub(crate) mod transport;
 pub mod visible;

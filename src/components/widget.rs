@@ -2,7 +2,6 @@
 
 use leptos::html;
 use leptos::prelude::*;
-use serde_json::Value;
 use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent};
 
@@ -51,9 +50,10 @@ pub fn DirectUpload(
     /// Credentials mode of the backend request (default: same-origin).
     #[prop(optional)]
     credentials: Credentials,
-    /// Extra JSON fields for the backend request body, e.g. `{"metadata": {...}}`.
+    /// The backend request's body: a JSON object's text with extra fields, e.g.
+    /// `r#"{"metadata": {"album": "trip"}}"#` (default `{}`).
     #[prop(optional, into)]
-    body: Option<Value>,
+    body: Option<String>,
     /// After each upload, confirm with `GET {verify}/{id}` that the image is no longer a draft
     /// (empty: no confirmation).
     #[prop(optional, into)]

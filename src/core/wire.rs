@@ -1,10 +1,13 @@
-//! Wire types shared with the backend and the upload host, and the parsing of their answers.
-//! Pure Rust (serde only), so the rules are tested natively.
+//! Wire types shared with the backend and the upload host, and the reading of their answers.
+//!
+//! The rules are pure Rust over [`JsonRead`], a few questions any parsed JSON document
+//! answers. Natively (tests, servers) the document is a `serde_json::Value`; in the browser it
+//! is the browser's own `JSON.parse` result (`browser::json::JsJson`), because serde_json
+//! would add about 20 KB gzip to every page that embeds the widget.
 
 use serde::{Deserialize, Serialize};
 
 use super::error::{Side, UploadError};
-use serde_json::Value;
 
 /// Where one file goes: the future image id and its one-time upload URL.
 ///
@@ -97,6 +100,81 @@ impl ImageRecord {
     }
 }
 
+/// What the wire rules ask of a parsed JSON document.
+pub trait JsonRead: Sized {
+    /// Parses `text`; `None` if it is not JSON.
+    fn parse(text: &str) -> Option<Self>;
+    /// An object's member (`None` if this is not an object or has no such member).
+    fn field(&self, name: &str) -> Option<Self>;
+    /// An array's elements (empty if this is not an array).
+    fn items(&self) -> Vec<Self>;
+    /// An object's members, in order (empty if this is not an object).
+    fn members(&self) -> Vec<(String, Self)>;
+    /// A string's text.
+    fn text(&self) -> Option<String>;
+    /// A whole number from 0 to 2^53.
+    fn whole(&self) -> Option<u64>;
+    /// A boolean.
+    fn flag(&self) -> Option<bool>;
+    /// Whether this is an object (not an array, not null).
+    fn is_object(&self) -> bool;
+}
+
+/// A JSON number as a whole number, if it is one from 0 to 2^53 (every whole number up to
+/// there is exact in a JavaScript number).
+///
+/// ```
+/// use direct_upload::api::whole_number;
+///
+/// assert_eq!(whole_number(5413.0), Some(5413));
+/// assert_eq!(whole_number(1.5), None);
+/// ```
+pub fn whole_number(number: f64) -> Option<u64> {
+    ((0.0..=9_007_199_254_740_992.0).contains(&number) && number == number.trunc())
+        .then_some(number as u64)
+}
+
+/// The JSON documents of this build: `serde_json` natively, the browser's own in wasm.
+#[cfg(not(target_arch = "wasm32"))]
+pub type Json = serde_json::Value;
+/// The JSON documents of this build: `serde_json` natively, the browser's own in wasm.
+#[cfg(target_arch = "wasm32")]
+pub type Json = crate::browser::json::JsJson;
+
+#[cfg(not(target_arch = "wasm32"))]
+impl JsonRead for serde_json::Value {
+    fn parse(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+    fn field(&self, name: &str) -> Option<Self> {
+        self.get(name).filter(|v| !v.is_null()).cloned()
+    }
+    fn items(&self) -> Vec<Self> {
+        self.as_array().cloned().unwrap_or_default()
+    }
+    fn members(&self) -> Vec<(String, Self)> {
+        self.as_object()
+            .map(|object| object.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+    fn text(&self) -> Option<String> {
+        self.as_str().map(str::to_string)
+    }
+    fn whole(&self) -> Option<u64> {
+        self.as_u64().or_else(|| {
+            self.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= 9_007_199_254_740_992.0)
+                .map(|f| f as u64)
+        })
+    }
+    fn flag(&self) -> Option<bool> {
+        self.as_bool()
+    }
+    fn is_object(&self) -> bool {
+        self.is_object()
+    }
+}
+
 /// An error as a server described it: Cloudflare's code where it gave one, and its message.
 ///
 /// ```
@@ -123,7 +201,7 @@ pub struct ErrorDetail {
 /// assert_eq!(parse_error_detail(r#"{"code":5550}"#).code, Some(5550));
 /// ```
 pub fn parse_error_detail(body: &str) -> ErrorDetail {
-    let Ok(value) = serde_json::from_str::<Value>(body) else {
+    let Some(value) = Json::parse(body) else {
         let text = body.trim();
         let message = (!text.is_empty() && !text.starts_with('<'))
             .then(|| text.chars().take(200).collect::<String>());
@@ -132,16 +210,18 @@ pub fn parse_error_detail(body: &str) -> ErrorDetail {
             message,
         };
     };
-    let first = value.get("errors").and_then(|e| e.get(0));
+    let first = value
+        .field("errors")
+        .and_then(|errors| errors.items().into_iter().next());
+    let error = value.field("error");
     let source = first
-        .or_else(|| value.get("error").filter(|e| e.is_object()))
-        .unwrap_or(&value);
-    let code = source.get("code").and_then(Value::as_u64);
+        .or_else(|| error.clone().filter(JsonRead::is_object))
+        .unwrap_or_else(|| value.clone());
+    let code = source.field("code").and_then(|code| code.whole());
     let message = source
-        .get("message")
-        .and_then(Value::as_str)
-        .or_else(|| value.get("error").and_then(Value::as_str))
-        .map(str::to_string);
+        .field("message")
+        .and_then(|message| message.text())
+        .or_else(|| error.and_then(|error| error.text()));
     ErrorDetail { code, message }
 }
 
@@ -167,26 +247,28 @@ pub struct MalformedAnswer(pub String);
 /// assert_eq!(flat, wrapped);
 /// ```
 pub fn parse_upload_target(body: &str) -> Result<UploadTarget, MalformedAnswer> {
-    let target: UploadTarget = serde_json::from_value(unwrap_envelope(body)?)
-        .map_err(|_| MalformedAnswer("its answer has no id and uploadURL".into()))?;
-    if !(target.upload_url.starts_with("https://") || target.upload_url.starts_with("http://")) {
+    let result = unwrap_envelope(body)?;
+    let text = |name: &str| result.field(name).and_then(|v| v.text());
+    let (Some(id), Some(upload_url)) = (text("id"), text("uploadURL")) else {
+        return Err(MalformedAnswer("its answer has no id and uploadURL".into()));
+    };
+    if !(upload_url.starts_with("https://") || upload_url.starts_with("http://")) {
         return Err(MalformedAnswer(format!(
-            "uploadURL '{}' is not an http(s) URL",
-            target.upload_url
+            "uploadURL '{upload_url}' is not an http(s) URL"
         )));
     }
-    Ok(target)
+    Ok(UploadTarget { id, upload_url })
 }
 
 /// The object a successful answer carries: `result` of the v4 envelope, or the body itself.
-fn unwrap_envelope(body: &str) -> Result<Value, MalformedAnswer> {
-    let value: Value =
-        serde_json::from_str(body).map_err(|_| MalformedAnswer("its answer is not JSON".into()))?;
-    if value.get("success").and_then(Value::as_bool) == Some(false) {
+fn unwrap_envelope(body: &str) -> Result<Json, MalformedAnswer> {
+    let value =
+        Json::parse(body).ok_or_else(|| MalformedAnswer("its answer is not JSON".into()))?;
+    if value.field("success").and_then(|v| v.flag()) == Some(false) {
         return Err(MalformedAnswer("it answered success: false".into()));
     }
-    Ok(match value.get("result") {
-        Some(result) if result.is_object() => result.clone(),
+    Ok(match value.field("result") {
+        Some(result) if result.is_object() => result,
         _ => value,
     })
 }
@@ -200,8 +282,28 @@ fn unwrap_envelope(body: &str) -> Result<Value, MalformedAnswer> {
 /// assert_eq!(parse_image_record(body).unwrap().id, "i");
 /// ```
 pub fn parse_image_record(body: &str) -> Result<ImageRecord, MalformedAnswer> {
-    serde_json::from_value(unwrap_envelope(body)?)
-        .map_err(|_| MalformedAnswer("its answer holds no image record".into()))
+    let record = unwrap_envelope(body)?;
+    let text = |name: &str| record.field(name).and_then(|v| v.text());
+    let flag = |name: &str| record.field(name).and_then(|v| v.flag());
+    let id =
+        text("id").ok_or_else(|| MalformedAnswer("its answer holds no image record".into()))?;
+    let variants = match record.field("variants") {
+        None => Vec::new(),
+        Some(list) => list
+            .items()
+            .iter()
+            .map(JsonRead::text)
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(|| MalformedAnswer("its variants are not all URLs".into()))?,
+    };
+    Ok(ImageRecord {
+        id,
+        filename: text("filename"),
+        uploaded: text("uploaded"),
+        require_signed_urls: flag("requireSignedURLs").unwrap_or(false),
+        variants,
+        draft: flag("draft").unwrap_or(false),
+    })
 }
 
 /// What the upload host's answer means: the stored image for a 2xx with an image record,
