@@ -1,9 +1,27 @@
 // direct-upload for any HTML page: the <direct-upload> element and a small JavaScript API.
 // scripts/build.sh fills in the two content-hashed file names below.
-import init, { mount as mountWidget } from "./__WIDGET_JS__";
+//
+// This script is all a page pays for up front (a few KB). The element draws its drop zone at
+// once from plain HTML and the stylesheet; the widget's code (wasm and its glue) is fetched
+// when the element is about to scroll into view or the page is idle, whichever comes first.
+// Files chosen, dropped or pasted before then are kept and handed over, never lost.
 
-/** Resolves once the WebAssembly module is ready. */
-export const ready = init({ module_or_path: new URL("./__WIDGET_WASM__", import.meta.url) });
+let loading;
+/** Fetches and starts the widget's code, once; resolves to its `mount`. */
+function load() {
+  loading ??= import("./__WIDGET_JS__").then(async (glue) => {
+    await glue.default({ module_or_path: new URL("./__WIDGET_WASM__", import.meta.url) });
+    return glue.mount;
+  });
+  return loading;
+}
+
+/** Awaiting it loads the widget's code (if nothing has yet) and resolves once it is ready. */
+export const ready = { then: (resolve, reject) => load().then(() => undefined).then(resolve, reject) };
+
+// The drop zone's words before the code arrives, per language; src/i18n is their source and
+// a test there fails if these differ from what the widget shows.
+const WORDS = {"en": ["Image upload", "Choose images", "or drop or paste them here. PNG, JPEG, GIF, WebP or SVG, up to 10 MB each."], "de": ["Bilder hochladen", "Bilder auswählen", "oder hierher ziehen oder einfügen. PNG, JPEG, GIF, WebP oder SVG, bis 10 MB pro Datei."]};
 
 // The element's attributes by kind. src/options.rs is the one option list; a test there
 // fails if these lists drift from it.
@@ -88,7 +106,7 @@ function checked(options, unknown = (name) => warn(`unknown option "${name}" (kn
  * handle: cancelAll(), retryFailed(), addFiles(files), state(), configure(options), destroy().
  */
 export async function mount(element, options) {
-  await ready;
+  const mountWidget = await load();
   const handle = mountWidget(element, checked(options));
   const configure = handle.configure.bind(handle);
   handle.configure = (changed) => configure(checked(changed));
@@ -125,20 +143,78 @@ function reportError(element, error) {
   element.dispatchEvent(new CustomEvent("upload-error", { bubbles: true, composed: true, detail }));
 }
 
+const filesOf = (list) => [...(list ?? [])];
+
+/**
+ * The drop zone as plain HTML, the same markup and classes the widget draws, usable at once:
+ * files chosen, dropped or pasted are kept in `files` and `start()` is asked for.
+ */
+function placeholder(element) {
+  const lang = /^de(\b|_)/i.test(element.getAttribute("lang") ?? "") ? "de" : "en";
+  const [region, choose, hint] = WORDS[lang];
+  const section = document.createElement("section");
+  section.className = "du";
+  section.lang = lang;
+  section.setAttribute("aria-label", region);
+  section.innerHTML = '<div class="du__dropzone"><input class="du__input" type="file" multiple tabindex="-1" aria-hidden="true"><button type="button" class="du__choose"></button><p class="du__hint"></p></div>';
+  const [zone, input, button, text] = ["du__dropzone", "du__input", "du__choose", "du__hint"].map((name) => section.querySelector("." + name));
+  button.textContent = choose;
+  text.textContent = hint;
+  input.accept = element.getAttribute("accept") ?? "image/*";
+  const files = [];
+  // Through the element: files that arrive after the widget took over (a file dialog
+  // opened from here may close later) go straight to it.
+  const keep = (list) => element.addFiles(list);
+  const start = () => element.start();
+  zone.addEventListener("click", (event) => event.target !== input && input.click());
+  input.addEventListener("change", () => keep(input.files));
+  zone.addEventListener("dragover", (event) => event.preventDefault());
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    keep(event.dataTransfer?.files);
+  });
+  section.addEventListener("paste", (event) => {
+    if (event.clipboardData?.files.length) {
+      event.preventDefault();
+      keep(event.clipboardData.files);
+    }
+  });
+  // Any sign of interest starts the download early.
+  for (const name of ["pointerenter", "focusin", "dragenter"]) section.addEventListener(name, start, { once: true });
+  element.append(section);
+  return { section, files };
+}
+
 /** `<direct-upload backend="/api/direct-upload" max-files="5" lang="de">` */
 export class DirectUploadElement extends HTMLElement {
   static get observedAttributes() {
     return ATTRIBUTES;
   }
 
-  async connectedCallback() {
-    await ready;
-    if (!this.isConnected || this.handle) return;
+  connectedCallback() {
+    if (this.handle || this.waiting) return;
+    optionsOf(this); // warns about unknown or malformed attributes at once
+    const start = () => this.start();
+    this.waiting = placeholder(this);
+    // About to scroll into view, or the page is idle: whichever comes first.
+    this.watcher = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && start(), { rootMargin: "400px" });
+    this.watcher.observe(this);
+    this.idle = (window.requestIdleCallback ?? setTimeout)(start, { timeout: 3000 });
+  }
+
+  async start() {
+    this.watcher?.disconnect();
+    const mountWidget = await load().catch((error) => reportError(this, error));
+    const waiting = this.waiting;
+    if (!mountWidget || !waiting || !this.isConnected || this.handle) return;
+    this.waiting = null;
+    waiting.section.remove();
     try {
       this.handle = mountWidget(this, optionsOf(this));
     } catch (error) {
-      reportError(this, error);
+      return reportError(this, error);
     }
+    if (waiting.files.length) this.handle.addFiles(waiting.files);
   }
 
   // Attribute changes apply to the running widget; files already added keep going.
@@ -153,6 +229,10 @@ export class DirectUploadElement extends HTMLElement {
 
   // Removing the element aborts its requests and frees listeners, object URLs and memory.
   disconnectedCallback() {
+    this.watcher?.disconnect();
+    (window.cancelIdleCallback ?? clearTimeout)(this.idle);
+    this.waiting?.section.remove();
+    this.waiting = null;
     if (!this.handle) return;
     this.handle.destroy();
     this.handle.free();
@@ -161,7 +241,13 @@ export class DirectUploadElement extends HTMLElement {
 
   cancelAll() { this.handle?.cancelAll(); }
   retryFailed() { this.handle?.retryFailed(); }
-  addFiles(files) { this.handle?.addFiles(files); }
+  addFiles(files) {
+    if (this.handle) this.handle.addFiles(files);
+    else if (this.waiting) {
+      this.waiting.files.push(...filesOf(files));
+      this.start();
+    }
+  }
   get state() { return this.handle ? this.handle.state() : null; }
 }
 

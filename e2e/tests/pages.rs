@@ -121,9 +121,9 @@ impl Visit {
         self.client.goto(&self.url(path)).await.unwrap();
         self.client
             .wait()
-            .for_element(Locator::Css(".du__choose"))
+            .for_element(Locator::Css(".du__announcer"))
             .await
-            .expect("the widget appears");
+            .expect("the widget appears (its code loaded and mounted over the drawn drop zone)");
     }
 
     /// Chooses files through the real `<input type=file>`, as a person does in the dialog.
@@ -485,6 +485,69 @@ async fn unknown_and_malformed_attributes_and_options_are_named_in_a_warning() {
     assert!(
         !warnings.iter().any(|w| w.contains("data-section")),
         "global attributes are not warned about: {warnings:?}"
+    );
+    visit.end().await;
+}
+
+#[tokio::test]
+async fn a_file_dropped_before_the_widgets_code_arrives_is_uploaded_not_lost() {
+    let visit = Visit::new().await;
+    visit.open("/plain.html").await;
+    let key = format!("e2e-early-{}", std::process::id());
+    // The element draws its drop zone at once from HTML; the drop lands on that drop zone,
+    // in the same task, before the widget's code can have mounted (mounting always waits).
+    let result = visit
+        .client
+        .execute_async(
+            &format!(
+                r#"
+            const finish = arguments[arguments.length - 1];
+            (async () => {{
+                const png = await (await fetch('data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==')).blob();
+                const element = document.createElement('direct-upload');
+                element.setAttribute('backend', '/_local/flaky-backend?key={key}&fail=0');
+                element.style.display = 'block';
+                element.style.marginTop = '4000px';
+                document.body.append(element);
+                const zone = element.querySelector('.du__dropzone');
+                const drawn = zone !== null && element.querySelector('.du__choose').textContent;
+                const transfer = new DataTransfer();
+                transfer.items.add(new File([png], 'early.png', {{type: 'image/png'}}));
+                zone.dispatchEvent(new DragEvent('drop', {{bubbles: true, cancelable: true, dataTransfer: transfer}}));
+                const mountedAtDrop = element.handle != null;
+                const summary = await new Promise((resolve) => element.addEventListener('upload-complete', (e) => resolve(e.detail), {{once: true}}));
+                return {{drawn, mountedAtDrop, done: summary.done, files: summary.files}};
+            }})().then(finish, (e) => finish(String(e)));
+            "#
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(result["drawn"], json!("Choose images"), "{result}");
+    assert_eq!(result["mountedAtDrop"], json!(false), "{result}");
+    assert_eq!(
+        (result["files"].clone(), result["done"].clone()),
+        (json!(1), json!(1)),
+        "{result}"
+    );
+    let list: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/accounts/{}/images/v2?creator={key}",
+            visit.service.api_base(),
+            visit.service.account_id
+        ))
+        .bearer_auth(&visit.service.api_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        list["result"]["images"].as_array().unwrap().len(),
+        1,
+        "stored once: {list}"
     );
     visit.end().await;
 }

@@ -190,6 +190,24 @@ mod tests {
     use crate::core::validate::Rejection;
 
     #[test]
+    fn the_drop_zone_drawn_before_the_code_arrives_has_the_widgets_words() {
+        let script = include_str!("../../js/direct-upload.js");
+        let line = script
+            .lines()
+            .find_map(|l| l.strip_prefix("const WORDS = "))
+            .expect("js/direct-upload.js has a WORDS table");
+        let words: serde_json::Value = serde_json::from_str(line.trim_end_matches(';')).unwrap();
+        for lang in [Lang::En, Lang::De] {
+            assert_eq!(
+                words[lang.tag()],
+                serde_json::json!([lang.region(), lang.choose(), lang.hint()]),
+                "js/direct-upload.js WORDS.{} must be src/i18n's words",
+                lang.tag()
+            );
+        }
+    }
+
+    #[test]
     fn tags_choose_the_language() {
         assert_eq!(Lang::from_tag("de-CH"), Lang::De);
         assert_eq!(Lang::from_tag("fr"), Lang::En);
