@@ -83,8 +83,8 @@ size_table() {
   printf '  %-52s %9s %9s %9s\n' file raw "gzip -9" "brotli 11"
   for f in "$@"; do
     raw=$(stat -c %s "$f")
-    gz=$(gzip -9c "$f" | wc -c)
-    br=$(brotli -q 11 -c "$f" | wc -c)
+    gz=$(gzip -9c <"$f" | wc -c) # from stdin: no file name in the header
+    br=$(brotli -q 11 -c <"$f" | wc -c)
     TOTAL_RAW=$((TOTAL_RAW + raw)) TOTAL_GZIP=$((TOTAL_GZIP + gz)) TOTAL_BROTLI=$((TOTAL_BROTLI + br))
     printf '  %-52s %9d %9d %9d\n' "$f" "$raw" "$gz" "$br"
   done
