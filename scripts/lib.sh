@@ -8,7 +8,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # installing it (scripts/setup.sh does that, through `test.sh --setup`).
 require_tools() {
   local missing=()
-  for tool in cc chromium chromedriver npm node python3 trunk wasm-bindgen wasm-opt; do
+  for tool in cc chromium chromedriver npm node python3 trunk wasm-bindgen wasm-opt brotli zopfli openssl; do
     command -v "$tool" >/dev/null || missing+=("$tool")
   done
   rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || missing+=("the wasm32 target")
@@ -35,4 +35,57 @@ start_service() {
   [ -s "$data/addr" ] || { cat "$data/server.log"; echo "the local service did not start" >&2; exit 1; }
   SERVICE="http://$(cat "$data/addr")"
   echo "local service at $SERVICE"
+}
+
+# ensure_node_tools: the build's pinned npm tools (scripts/node: esbuild), installed with
+# `npm ci` only when node_modules is missing or older than the lockfile.
+ensure_node_tools() {
+  local dir=scripts/node
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"; then
+    say "npm ci in $dir (esbuild)"
+    (cd "$dir" && npm ci --no-audit --no-fund --silent)
+    cp "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"
+  fi
+}
+
+# precompress FILE...: writes FILE.gz (zopfli: gzip-compatible, about 5 % smaller than gzip -9)
+# and FILE.br (brotli -q 11) beside each file, for a server to send as they are.
+precompress() {
+  local f
+  for f in "$@"; do
+    zopfli -c "$f" >"$f.gz"
+    brotli -q 11 -f -o "$f.br" "$f"
+  done
+}
+
+# embed_files DIR: every file a page downloads for the embeddable bundle in DIR: the entry, the
+# two content-hashed files it names, the stylesheet. Fails if one is missing.
+embed_files() {
+  local dir=$1 entry="$1/direct-upload.js" names name
+  [ -f "$entry" ] || { echo "no $entry: run ./scripts/build.sh first" >&2; return 1; }
+  names=$(grep -oE 'widget-[0-9a-f]+(_bg\.wasm|\.js)' "$entry" | sort -u)
+  [ "$(wc -w <<<"$names")" -eq 2 ] || { echo "$entry does not name one widget-<hash>.js and one _bg.wasm" >&2; return 1; }
+  echo "$entry"
+  for name in $names; do
+    [ -f "$dir/$name" ] || { echo "$entry names $name, which is not in $dir" >&2; return 1; }
+    echo "$dir/$name"
+  done
+  [ -f "$dir/direct-upload.css" ] || { echo "no $dir/direct-upload.css" >&2; return 1; }
+  echo "$dir/direct-upload.css"
+}
+
+# size_table FILE...: raw, gzip -9 and brotli -q 11 bytes of each file (the uncompressed
+# originals, compressed here, so the numbers do not depend on the precompressed files), and
+# their totals in TOTAL_RAW, TOTAL_GZIP, TOTAL_BROTLI.
+size_table() {
+  local f raw gz br
+  TOTAL_RAW=0 TOTAL_GZIP=0 TOTAL_BROTLI=0
+  printf '  %-52s %9s %9s %9s\n' file raw "gzip -9" "brotli 11"
+  for f in "$@"; do
+    raw=$(stat -c %s "$f")
+    gz=$(gzip -9c <"$f" | wc -c) # from stdin: no file name in the header
+    br=$(brotli -q 11 -c <"$f" | wc -c)
+    TOTAL_RAW=$((TOTAL_RAW + raw)) TOTAL_GZIP=$((TOTAL_GZIP + gz)) TOTAL_BROTLI=$((TOTAL_BROTLI + br))
+    printf '  %-52s %9d %9d %9d\n' "$f" "$raw" "$gz" "$br"
+  done
 }

@@ -12,13 +12,17 @@ SUDO=""
 command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first (https://rustup.rs)"; exit 1; }
 
 # Debian packages: a C compiler for SQLite, Chromium and its driver for the browser tests,
-# Node for wasm-opt and the SDK compatibility tests, Python's venv for the Python SDK.
+# Node for wasm-opt, esbuild and the SDK compatibility tests, Python's venv for the Python SDK.
 missing=()
 command -v cc >/dev/null || missing+=(build-essential)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v npm >/dev/null || missing+=(nodejs npm)
 command -v curl >/dev/null || missing+=(curl)
+# The build's precompressed files (zopfli for .gz, brotli for .br) and the demo's SRI hashes.
+command -v brotli >/dev/null || missing+=(brotli)
+command -v zopfli >/dev/null || missing+=(zopfli)
+command -v openssl >/dev/null || missing+=(openssl)
 # OpenSSL headers for the WebDriver client of the end-to-end tests.
 { command -v pkg-config >/dev/null && pkg-config --exists openssl; } || missing+=(pkg-config libssl-dev)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
@@ -52,3 +56,7 @@ if ! wasm-opt --version 2>/dev/null | grep -q "version 132"; then
   say "npm install -g binaryen@132"
   $SUDO npm install -g binaryen@132 >/dev/null
 fi
+
+# The build's pinned npm tools (esbuild, scripts/node/package-lock.json).
+. scripts/lib.sh
+ensure_node_tools

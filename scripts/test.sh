@@ -17,6 +17,9 @@ require_tools
 say "build the demo and the embeddable bundle (the end-to-end tests drive them)"
 ./scripts/build.sh
 
+say "size budget of the embeddable bundle (scripts/size-budget.txt)"
+./scripts/size-budget.sh
+
 say "native tests: widget logic, server"
 cargo test --workspace
 

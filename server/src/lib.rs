@@ -20,6 +20,7 @@ pub mod serve;
 pub mod serve_guards;
 pub mod signing;
 pub mod state;
+pub mod static_files;
 pub mod store;
 pub mod test_controls;
 pub mod upload;
@@ -183,7 +184,7 @@ fn app_with_state(config: Config) -> Result<(Router, AppState), StartError> {
     let backend = reference_backend::router(backend_config, state::http_client(), clock);
     let mut app = app.with_state(state.clone()).nest("/api", backend);
     if let Some(dir) = &config.static_dir {
-        app = app.fallback_service(tower_http::services::ServeDir::new(dir));
+        app = app.fallback_service(static_files::router(dir));
     }
     Ok((app.layer(TraceLayer::new_for_http()), state))
 }
