@@ -3,7 +3,7 @@
 //!
 //! - [`transport`]: the upload as an `XMLHttpRequest` that aborts on drop;
 //! - [`backend`]: the one-time URL request and the verification;
-//! - [`image`]: head bytes, pixel size, previews, downscaling;
+//! - [`image`]: head bytes, pixel size (from the headers or decoded), previews, downscaling;
 //! - [`timer`]: sleeping and randomness for retries;
 //! - [`visible`]: "has this scrolled into view yet";
 //! - [`clipboard`]: copying a URL.
