@@ -1,8 +1,10 @@
-//! Browser-side image work: reading a file's first bytes, its pixel size, small previews and
-//! downscaling. Decoding and resizing happen in `createImageBitmap` and `OffscreenCanvas`,
-//! off the main thread, so large photos do not freeze the page; EXIF orientation is applied
-//! by the browser (`imageOrientation: from-image` is the default).
+//! Browser-side image work: reading a file's first bytes, its pixel size (from its headers,
+//! or decoded), small previews and downscaling. Decoding and resizing happen in
+//! `createImageBitmap` and `OffscreenCanvas`, off the main thread, so large photos do not
+//! freeze the page; EXIF orientation is applied by the browser (`imageOrientation:
+//! from-image` is the default).
 
+use crate::core::dimensions::{HeaderProbe, Probe};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -25,8 +27,24 @@ fn window() -> Result<web_sys::Window, JsValue> {
 /// # Ok(()) }
 /// ```
 pub async fn read_head(file: &Blob, count: u32) -> Result<Vec<u8>, JsValue> {
-    let head = file.slice_with_f64_and_f64(0.0, count as f64)?;
-    let buffer = JsFuture::from(head.array_buffer()).await?;
+    read_range(file, 0, count as u64).await
+}
+
+/// The bytes `start..end` of a file (only those enter wasm memory; a range past the end is
+/// cut short, as `Blob.slice` does).
+///
+/// ```no_run
+/// use direct_upload::image_tools::{blob_from_bytes, read_range};
+///
+/// # async fn run() -> Result<(), wasm_bindgen::JsValue> {
+/// let blob = blob_from_bytes(b"\x89PNG\r\n\x1a\nrest", "image/png")?;
+/// assert_eq!(read_range(&blob, 8, 12).await?, b"rest");
+/// # Ok(()) }
+/// ```
+pub async fn read_range(file: &Blob, start: u64, end: u64) -> Result<Vec<u8>, JsValue> {
+    // Offsets up to 2^53 are exact in an f64: far past any file a browser hands over.
+    let part = file.slice_with_f64_and_f64(start as f64, end as f64)?;
+    let buffer = JsFuture::from(part.array_buffer()).await?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
@@ -60,6 +78,38 @@ pub async fn pixel_size(blob: &Blob) -> Option<(u32, u32)> {
     let size = (image.width(), image.height());
     image.close();
     Some(size)
+}
+
+/// The pixel size an image's headers state, read in a few small slices of the file (see
+/// [`HeaderProbe`]); `None` when the format is not one it reads, or the headers are broken:
+/// then [`pixel_size`] decodes the image instead. Stored pixels: a JPEG's EXIF orientation is
+/// not applied, so for orientations 5–8 the sides are swapped against what [`pixel_size`]
+/// reports (the same for pixel limits, not for a resize target).
+///
+/// ```no_run
+/// use direct_upload::image_tools::{header_pixel_size, pixel_size};
+///
+/// # async fn run(file: web_sys::File) {
+/// let size = match header_pixel_size(&file).await {
+///     Some(size) => Some(size),
+///     None => pixel_size(&file).await,
+/// };
+/// # }
+/// ```
+pub async fn header_pixel_size(file: &Blob) -> Option<(u32, u32)> {
+    let mut probe = HeaderProbe::new(file.size() as u64);
+    let mut next = probe.outcome();
+    // Ends: every feed counts towards the probe's read cap.
+    loop {
+        match next {
+            Probe::Known { width, height } => return Some((width, height)),
+            Probe::Unknown => return None,
+            Probe::NeedBytes { from, up_to } => {
+                let bytes = read_range(file, from, up_to).await.ok()?;
+                next = probe.feed(from, &bytes);
+            }
+        }
+    }
 }
 
 async fn encode(image: &ImageBitmap, mime: &str, quality: f64) -> Result<Blob, JsValue> {

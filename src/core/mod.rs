@@ -6,10 +6,12 @@
 //!   when to retry, when a batch is complete, as effects for the shell to do;
 //! - [`validate`]: restrictions and type sniffing;
 //! - [`check`]: the check plan: measure the pixels? downscale?
+//! - [`dimensions`]: an image's pixel size from its header bytes, read in a few small slices;
 //! - [`wire`]: what the backend and the upload host answer, as typed results;
 //! - [`error`]: [`UploadError`](error::UploadError), knowing its side and code.
 
 pub mod check;
+pub mod dimensions;
 pub mod error;
 pub mod queue;
 pub mod state;
