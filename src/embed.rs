@@ -229,6 +229,7 @@ fn image_object(image: &ImageRecord) -> JsValue {
             JsValue::from_bool(image.require_signed_urls),
         ),
         ("variants", strings(&image.variants)),
+        ("draft", JsValue::from_bool(image.draft)),
     ])
 }
 

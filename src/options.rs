@@ -1,8 +1,9 @@
 //! The one list of the widget's options for pages without Rust: each option's JavaScript
 //! name, its `<direct-upload>` attribute, its kind, default and meaning. The element's
-//! attribute lists in `js/direct-upload.js`, [`EmbedOptions`](crate::embed::EmbedOptions) and
-//! the README's table are pinned to it by tests, so adding an option is one entry here (plus
-//! its field), and a copy that drifts fails the build's tests.
+//! attribute lists in `js/direct-upload.js`, [`EmbedOptions`](crate::embed::EmbedOptions),
+//! the props of `<DirectUpload/>` (each option names the prop that carries it) and both of the
+//! README's tables are pinned to it by tests, so adding an option is one entry here (plus its
+//! field), and a copy that drifts fails the build's tests.
 
 /// How an option's value is written in an attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,9 @@ pub struct OptionSpec {
     pub default: &'static str,
     /// What it does.
     pub doc: &'static str,
+    /// Where `<DirectUpload/>` takes it: a prop, or a field of the `restrictions` or `retry`
+    /// prop (`restrictions.max_files`). A test checks the component and the README have it.
+    pub prop: &'static str,
 }
 
 const fn option(
@@ -53,6 +57,7 @@ const fn option(
     kind: Kind,
     default: &'static str,
     doc: &'static str,
+    prop: &'static str,
 ) -> OptionSpec {
     OptionSpec {
         name,
@@ -60,6 +65,7 @@ const fn option(
         kind,
         default,
         doc,
+        prop,
     }
 }
 
@@ -78,6 +84,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Text,
         "required",
         "URL that answers `{id, uploadURL}`",
+        "backend",
     ),
     option(
         "headers",
@@ -85,6 +92,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Json,
         "none",
         "extra headers on backend requests (e.g. a CSRF token)",
+        "headers",
     ),
     option(
         "credentials",
@@ -92,6 +100,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Text,
         "`same-origin`",
         "fetch credentials of backend requests: `omit`, `same-origin` or `include`",
+        "credentials",
     ),
     option(
         "body",
@@ -99,6 +108,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Json,
         "`{}`",
         "JSON body of the backend request, e.g. `{\"metadata\": {\"album\": \"x\"}}`",
+        "body",
     ),
     option(
         "verify",
@@ -106,6 +116,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Text,
         "none",
         "after each upload, `GET {verify}/{id}` must show the image is no longer a draft",
+        "verify",
     ),
     option(
         "concurrency",
@@ -113,6 +124,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Number,
         "`3`",
         "files uploading at once",
+        "concurrency",
     ),
     option(
         "lang",
@@ -120,6 +132,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Text,
         "`en`",
         "language of every word: `en` or `de`",
+        "lang",
     ),
     option(
         "downscale",
@@ -127,6 +140,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Flag,
         "off",
         "re-encode images over the limits to fit instead of refusing them",
+        "downscale",
     ),
     option(
         "accept",
@@ -134,6 +148,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::List,
         "PNG, JPEG, GIF, WebP, SVG",
         "accepted MIME types, found from the bytes",
+        "restrictions.accept",
     ),
     option(
         "maxFiles",
@@ -141,6 +156,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Number,
         "none",
         "most files in the list",
+        "restrictions.max_files",
     ),
     option(
         "minSize",
@@ -148,6 +164,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Number,
         "`1`",
         "smallest file, in bytes",
+        "restrictions.min_bytes",
     ),
     option(
         "maxSize",
@@ -155,6 +172,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Number,
         "`10485760`",
         "largest file, in bytes (never above Cloudflare's 10 MB)",
+        "restrictions.max_bytes",
     ),
     option(
         "maxSide",
@@ -162,6 +180,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Number,
         "`12000`",
         "longest side in pixels (never above Cloudflare's 12,000)",
+        "restrictions.max_side",
     ),
     option(
         "maxPixels",
@@ -169,6 +188,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Number,
         "`100000000`",
         "most pixels (never above Cloudflare's 100 megapixels)",
+        "restrictions.max_pixels",
     ),
     option(
         "maxRetries",
@@ -176,6 +196,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Number,
         "`3`",
         "automatic retries of a passing failure, each with a fresh URL",
+        "retry.max_retries",
     ),
     option(
         "retryDelayMs",
@@ -183,6 +204,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Number,
         "`1000`",
         "wait before the first retry; each further retry doubles it",
+        "retry.base_delay_ms",
     ),
     option(
         "maxDelayMs",
@@ -190,6 +212,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Number,
         "`30000`",
         "longest wait between retries",
+        "retry.max_delay_ms",
     ),
     option(
         "stallTimeoutMs",
@@ -197,6 +220,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Kind::Number,
         "`30000`",
         "an upload with no progress for this long is aborted and retried (`0`: never)",
+        "retry.stall_timeout_ms",
     ),
 ];
 
@@ -359,6 +383,37 @@ mod tests {
                 got, default,
                 "an option of the list did not reach its field"
             );
+        }
+    }
+
+    #[test]
+    fn the_leptos_component_and_its_readme_table_take_every_option() {
+        let component = include_str!("components/widget.rs");
+        let readme = include_str!("../README.md");
+        let fields = [
+            ("restrictions", include_str!("core/validate.rs")),
+            ("retry", include_str!("core/state.rs")),
+        ];
+        for o in OPTIONS {
+            let prop = o.prop.split('.').next().unwrap();
+            assert!(
+                component.contains(&format!("    {prop}: ")),
+                "<DirectUpload/> has no prop `{prop}` for the option {}",
+                o.name
+            );
+            assert!(
+                readme.contains(&format!("| `{prop}` |")),
+                "the README's Leptos table has no row for `{prop}` ({})",
+                o.name
+            );
+            if let Some((_, field)) = o.prop.split_once('.') {
+                let source = fields.iter().find(|(p, _)| *p == prop).unwrap().1;
+                assert!(
+                    source.contains(&format!("pub {field}: ")),
+                    "`{prop}` has no field `{field}` for the option {}",
+                    o.name
+                );
+            }
         }
     }
 

@@ -244,7 +244,7 @@ impl Uploader {
     pub fn configure(&self, change: impl FnOnce(&mut Settings)) {
         self.settings.update(change);
         let config = self.settings.with_untracked(Settings::queue_config);
-        self.tell([Happened::Configured(config)]);
+        self.tell(vec![Happened::Configured(config)]);
     }
 
     /// The file behind an entry, if it is still in the list.
@@ -262,7 +262,8 @@ impl Uploader {
 
     /// Tells the queue what happened, shows the states that changed, and does what the queue
     /// answers.
-    fn tell(&self, events: impl IntoIterator<Item = Happened>) {
+    /// One concrete function (not generic over the events' source): the bundle carries it once.
+    fn tell(&self, events: Vec<Happened>) {
         let now = Now {
             ms: timer::now_ms(),
             random: timer::random(),
@@ -313,7 +314,7 @@ impl Uploader {
                 let uploader = *self;
                 spawn_local(async move {
                     let answer = request_upload_target(&backend).await;
-                    uploader.tell([Happened::UrlAnswered { key, answer }]);
+                    uploader.tell(vec![Happened::UrlAnswered { key, answer }]);
                 });
             }
             Effect::Started { key, attempt } => {
@@ -343,14 +344,14 @@ impl Uploader {
                 spawn_local(async move {
                     let verify = settings.verify.as_deref().unwrap_or_default();
                     let answer = verify_uploaded(&settings.backend, verify, &id).await;
-                    uploader.tell([Happened::Verified { key, answer }]);
+                    uploader.tell(vec![Happened::Verified { key, answer }]);
                 });
             }
             Effect::Wait { key, turn, ms } => {
                 let uploader = *self;
                 spawn_local(async move {
                     timer::sleep_ms(ms).await;
-                    uploader.tell([Happened::WaitOver { key, turn }]);
+                    uploader.tell(vec![Happened::WaitOver { key, turn }]);
                 });
             }
             Effect::Stored { key, image } => {
@@ -440,7 +441,13 @@ impl Uploader {
         let verdict = match plan_check(restrictions, found, size, settings.downscale) {
             CheckPlan::Decided(verdict) => verdict,
             CheckPlan::Measure { so_far } => {
-                let pixels = image_tools::pixel_size(&file).await;
+                // The headers tell the size in a few small reads; only formats the probe does
+                // not read, or broken headers, are decoded to learn it.
+                let from_headers = image_tools::header_pixel_size(&file).await;
+                let pixels = match from_headers {
+                    Some(pixels) => Some(pixels),
+                    None => image_tools::pixel_size(&file).await,
+                };
                 if !(self.alive() && entry.alive()) {
                     return;
                 }
@@ -460,7 +467,7 @@ impl Uploader {
             return;
         }
         let size = entry.size.get_untracked();
-        self.tell([Happened::Checked {
+        self.tell(vec![Happened::Checked {
             key: entry.key,
             verdict,
             size,
@@ -514,7 +521,7 @@ impl Uploader {
         let upload = match started {
             Ok(upload) => upload,
             Err(error) => {
-                return self.tell([Happened::Sent {
+                return self.tell(vec![Happened::Sent {
                     key,
                     answer: Err(error),
                 }])
@@ -533,7 +540,7 @@ impl Uploader {
                 UploadOutcome::Failed(error) => Err(error),
                 UploadOutcome::Answered(answer) => parse_host_answer(answer.status, &answer.body),
             };
-            uploader.tell([Happened::Sent { key, answer }]);
+            uploader.tell(vec![Happened::Sent { key, answer }]);
         });
     }
 
@@ -557,7 +564,8 @@ impl Uploader {
                 uploader.tell(
                     pending
                         .into_iter()
-                        .map(|(key, sent, total)| Happened::Progress { key, sent, total }),
+                        .map(|(key, sent, total)| Happened::Progress { key, sent, total })
+                        .collect(),
                 );
             });
         }
@@ -580,13 +588,13 @@ impl Uploader {
     /// Cancels a file that is checking, queued, running or waiting to retry; a running
     /// request is aborted.
     pub fn cancel(&self, key: u32) {
-        self.tell([Happened::Cancel { key }]);
+        self.tell(vec![Happened::Cancel { key }]);
     }
 
     /// Puts a failed or cancelled file back in the queue with its retries renewed; it will
     /// get a fresh upload URL.
     pub fn retry(&self, key: u32) {
-        self.tell([Happened::Retry { key }]);
+        self.tell(vec![Happened::Retry { key }]);
     }
 
     /// Removes a file from the list, cancelling it first, and frees everything it held.
@@ -594,7 +602,7 @@ impl Uploader {
         let Some(entry) = self.entry(key) else {
             return;
         };
-        self.tell([Happened::Remove { key }]);
+        self.tell(vec![Happened::Remove { key }]);
         self.entries
             .update(|entries| entries.retain(|e| e.key != key));
         // After the list has re-rendered: its row may still read the signals until then.
@@ -616,14 +624,22 @@ impl Uploader {
     /// Cancels every file that has not finished.
     pub fn cancel_all(&self) {
         let keys = self.keys_where(UploadState::can_cancel);
-        self.tell(keys.into_iter().map(|key| Happened::Cancel { key }));
+        self.tell(
+            keys.into_iter()
+                .map(|key| Happened::Cancel { key })
+                .collect(),
+        );
     }
 
     /// Retries every failed file that a retry can help (not the ones refused before sending).
     pub fn retry_failed(&self) {
         let keys = self
             .keys_where(|state| matches!(state, UploadState::Failed { .. }) && state.can_retry());
-        self.tell(keys.into_iter().map(|key| Happened::Retry { key }));
+        self.tell(
+            keys.into_iter()
+                .map(|key| Happened::Retry { key })
+                .collect(),
+        );
     }
 
     /// The keys of the files whose state passes `wanted`, read first so that acting on them

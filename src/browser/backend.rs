@@ -79,7 +79,7 @@ pub async fn request_upload_target(config: &BackendConfig) -> Result<UploadTarge
     let request = request
         .header("Content-Type", "application/json")
         .body(body)
-        .map_err(|e| UploadError::Browser(format!("could not build the backend request: {e}")))?;
+        .map_err(|e| UploadError::Browser(what_failed(e)))?;
     let text = send(request).await?;
     parse_upload_target(&text).map_err(|e| UploadError::Malformed {
         side: Side::Backend,
@@ -96,11 +96,22 @@ fn with_settings(mut request: RequestBuilder, config: &BackendConfig) -> Request
     request
 }
 
+/// The browser's words for a failed request. Not the error's `Display`: another crate in the
+/// tree turns on gloo-net's `json` feature, and its `Display` would link serde_json's messages.
+fn what_failed(error: gloo_net::Error) -> String {
+    match error {
+        gloo_net::Error::JsError(js) => js.message,
+        gloo_net::Error::GlooError(text) => text,
+        #[allow(unreachable_patterns)]
+        _ => String::from("the request could not be made"),
+    }
+}
+
 /// Sends a backend request; the body of a 2xx answer, or the error it amounts to.
 async fn send(request: Request) -> Result<String, UploadError> {
     let response = request.send().await.map_err(|e| UploadError::Network {
         side: Side::Backend,
-        detail: e.to_string(),
+        detail: what_failed(e),
     })?;
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
@@ -135,7 +146,7 @@ pub async fn verify_uploaded(
     let text = send(
         request
             .build()
-            .map_err(|e| UploadError::Browser(e.to_string()))?,
+            .map_err(|e| UploadError::Browser(what_failed(e)))?,
     )
     .await?;
     let record = crate::api::parse_image_record(&text).map_err(|e| UploadError::Malformed {

@@ -3,14 +3,9 @@
 //!
 //! - [`transport`]: the upload as an `XMLHttpRequest` that aborts on drop;
 //! - [`backend`]: the one-time URL request and the verification;
-<<<<<<< HEAD
-//! - [`image`]: head bytes, pixel size, previews, downscaling;
+//! - [`image`]: head bytes, pixel size (from the headers or decoded), previews, downscaling;
 //! - [`json`]: the browser's own JSON, read and built without serde_json;
 //! - [`timer`]: timeouts, animation frames, the clock and randomness for retries;
-=======
-//! - [`image`]: head bytes, pixel size (from the headers or decoded), previews, downscaling;
-//! - [`timer`]: sleeping and randomness for retries;
->>>>>>> dims
 //! - [`visible`]: "has this scrolled into view yet";
 //! - [`clipboard`]: copying a URL.
 
