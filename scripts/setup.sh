@@ -52,3 +52,10 @@ if ! wasm-opt --version 2>/dev/null | grep -q "version 132"; then
   say "npm install -g binaryen@132"
   $SUDO npm install -g binaryen@132 >/dev/null
 fi
+
+# The throughput benchmark's driver (playwright-core, which drives the Chromium above; Uppy
+# and esbuild for its reference contender).
+if [ ! -d bench/node_modules ]; then
+  say "npm ci in bench/"
+  (cd bench && npm ci --no-audit --no-fund --silent)
+fi

@@ -28,3 +28,6 @@ say "official Cloudflare SDKs against the local service"
 
 say "browser tests (headless Chromium, against a real local service)"
 ./scripts/browser-tests.sh
+
+say "throughput benchmark, quick mode (fails only if a file is not stored, never on timing)"
+./scripts/bench.sh --quick
