@@ -9,7 +9,7 @@
 //   node run.mjs --server BIN --static DIR --cache DIR [--out FILE] [--runs N]
 //                [--workloads a,b] [--contenders a,b] [--quick]
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -64,6 +64,13 @@ const { values: args } = parseArgs({
     contenders: { type: "string" },
     quick: { type: "boolean", default: false },
     chromium: { type: "string", default: "/usr/bin/chromium" },
+    // Diagnosis only: answer image delivery (/cdn/, the widget's thumbnails of stored files)
+    // in the browser with a 1-pixel PNG, so the local server does not resize images on the
+    // same two cores while the uploads run (Cloudflare does that work on its own machines).
+    "stub-delivery": { type: "boolean", default: false },
+    // Diagnosis: write a Chromium trace of each run (JS samples, style, layout, paint; from
+    // just before the choice until done) here, to open in DevTools' Performance panel.
+    profile: { type: "string" },
   },
 });
 if (!args.server || !args.static || !args.cache) {
@@ -86,6 +93,10 @@ const contenders = args.contenders.split(",").map((name) => {
 });
 const harness = readFileSync(join(here, "harness.js"), "utf8");
 
+const ONE_PIXEL = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A fresh server on a free port with an empty data directory; resolves to {base, stop}. */
@@ -202,7 +213,7 @@ function timingSummary(bench, entries) {
   };
 }
 
-async function runOnce(contender, workload, paths, bytes) {
+async function runOnce(contender, workload, paths, bytes, run) {
   const server = await startServer();
   const browser = await chromium.launch({ executablePath: args.chromium, headless: true, args: CHROMIUM_FLAGS });
   try {
@@ -220,6 +231,9 @@ async function runOnce(contender, workload, paths, bytes) {
     });
     page.on("pageerror", (error) => console_.push(String(error)));
     await page.addInitScript(harness);
+    if (args["stub-delivery"]) {
+      await page.route(/\/cdn\//, (route) => route.fulfill({ status: 200, contentType: "image/png", body: ONE_PIXEL }));
+    }
     await page.goto(server.base + contender.page);
     const input = page.locator(contender.input).first();
     await input.waitFor({ state: "attached", timeout: 30_000 });
@@ -247,12 +261,20 @@ async function runOnce(contender, workload, paths, bytes) {
     const heapBefore = await heap();
     let rssPeak = rssBefore;
     const sampler = setInterval(async () => (rssPeak = Math.max(rssPeak, await rendererRss(browserCdp))), 200);
+    if (args.profile) {
+      mkdirSync(args.profile, { recursive: true });
+      await browser.startTracing(page, {
+        path: join(args.profile, `${workload.name}-${contender.name}-${run}.json`),
+        categories: ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8.execute", "disabled-by-default-v8.cpu_profiler"],
+      });
+    }
     await page.evaluate(() => (window.__bench.readyAt = performance.now()));
     await input.setInputFiles(paths);
     const timeout = 120_000 + (bytes / 1e6) * 1000; // 1 MB/s at the least
     await page.waitForFunction(() => window.__bench.doneAt !== null, null, { timeout, polling: 100 });
     clearInterval(sampler);
     rssPeak = Math.max(rssPeak, await rendererRss(browserCdp));
+    if (args.profile) await browser.stopTracing();
     const heapAfter = await heap();
     const { bench, entries } = await page.evaluate(() => ({
       bench: window.__bench,
@@ -300,7 +322,7 @@ for (const workload of workloads) {
     for (const contender of contenders) {
       let result;
       try {
-        result = await runOnce(contender, workload, paths, bytes);
+        result = await runOnce(contender, workload, paths, bytes, run);
       } catch (error) {
         result = { error: String(error.message ?? error).split("\n")[0], stored: null };
       }
