@@ -32,7 +32,7 @@ fi
 static=$(mktemp -d)
 trap 'rm -rf "$static"' EXIT
 cp -r dist/. "$static/"
-cp bench/pages/*.html "$static/"
+cp bench/pages/*.html bench/pages/backend.js "$static/"
 (cd bench && node_modules/.bin/esbuild pages/uppy.js --bundle --minify --format=esm \
   --log-level=warning --outfile="$static/uppy.js")
 

@@ -7,16 +7,7 @@ import Dashboard from "@uppy/dashboard";
 import XHRUpload from "@uppy/xhr-upload";
 import "@uppy/core/css/style.min.css";
 import "@uppy/dashboard/css/style.min.css";
-
-async function uploadURL() {
-  const response = await fetch("/api/direct-upload", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: "{}",
-  });
-  if (!response.ok) throw new Error(`backend: HTTP ${response.status}`);
-  return (await response.json()).uploadURL;
-}
+import { uploadURL } from "./backend.js";
 
 const uppy = new Uppy({ autoProceed: true })
   .use(Dashboard, { inline: true, target: "#uppy", proudlyDisplayPoweredByUppy: false })
