@@ -60,3 +60,10 @@ fi
 # The build's pinned npm tools (esbuild, scripts/node/package-lock.json).
 . scripts/lib.sh
 ensure_node_tools
+
+# The throughput benchmark's driver (playwright-core, which drives the Chromium above; Uppy
+# and esbuild for its reference contender).
+if [ ! -d bench/node_modules ]; then
+  say "npm ci in bench/"
+  (cd bench && npm ci --no-audit --no-fund --silent)
+fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the native tests (widget logic, server), the built pages driven over
 # WebDriver, the official SDKs against the service, and the widget's wasm tests in headless
-# Chromium against a real local service started here.
+# Chromium against a real local service started here, then the throughput benchmark's quick
+# mode (every file stored; timings are not judged).
 #   --setup   first install what is missing (scripts/setup.sh); without it nothing is installed
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,3 +32,6 @@ say "official Cloudflare SDKs against the local service"
 
 say "browser tests (headless Chromium, against a real local service)"
 ./scripts/browser-tests.sh
+
+say "throughput benchmark, quick mode (fails only if a file is not stored, never on timing)"
+./scripts/bench.sh --quick

@@ -1,0 +1,407 @@
+// The throughput benchmark's driver (scripts/bench.sh runs it; see BENCHMARKS.md).
+//
+// For every run of every contender on every workload: a fresh release server with an empty
+// data directory (page, backend and upload host on one origin), a fresh headless Chromium, the
+// page loaded, then the workload's files chosen on the page's own file input as a user would
+// (Playwright's setInputFiles), timed in the page from the `change` event until the page says
+// every file has finished; then the server is asked how many images it stored.
+//
+//   node run.mjs --server BIN --static DIR --cache DIR [--out FILE] [--runs N]
+//                [--workloads a,b] [--contenders a,b] [--quick]
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { chromium } from "playwright-core";
+import { fileSet } from "./files.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+// The local service's development account and token (server/src/config.rs).
+const ACCOUNT = "023e105f4ecef8ad9ca31a8372d0c353";
+const TOKEN = "local-dev-token";
+
+const WORKLOADS = {
+  "20x1.7MB": { count: 20, size: 1_700_000 },
+  "200x110KB": { count: 200, size: 110_000 },
+  "50x8MB": { count: 50, size: 8_000_000 },
+  "1000x20KB": { count: 1000, size: 20_000 },
+  // Quick mode's: a check that every file is stored, not a measurement.
+  "10x110KB": { count: 10, size: 110_000 },
+};
+
+// Each contender: its page, its file input, and how the end is seen. `finish` pages call
+// window.__bench.finish themselves; the demo has no event, so its rows are watched.
+const CONTENDERS = {
+  floor: { page: "/floor.html", input: "#files" },
+  embed: { page: "/embed.html", input: "direct-upload input[type=file]" },
+  demo: { page: "/index.html", input: "#uploader input[type=file]", watchRows: true },
+  uppy: { page: "/uppy.html", input: 'input.uppy-Dashboard-input[name="files[]"]:not([webkitdirectory])' },
+};
+
+const CHROMIUM_FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  // No spare renderer that would join the memory figures halfway through a run.
+  "--disable-features=SpareRendererForSitePerProcess",
+];
+
+const { values: args } = parseArgs({
+  options: {
+    server: { type: "string" },
+    static: { type: "string" },
+    cache: { type: "string" },
+    out: { type: "string" },
+    runs: { type: "string" },
+    workloads: { type: "string" },
+    contenders: { type: "string" },
+    quick: { type: "boolean", default: false },
+    chromium: { type: "string", default: "/usr/bin/chromium" },
+    // Diagnosis only: answer image delivery (/cdn/, the widget's thumbnails of stored files)
+    // in the browser with a 1-pixel PNG, so the local server does not resize images on the
+    // same two cores while the uploads run (Cloudflare does that work on its own machines).
+    "stub-delivery": { type: "boolean", default: false },
+    // Diagnosis: write a Chromium trace of each run (JS samples, style, layout, paint; from
+    // just before the choice until done) here, to open in DevTools' Performance panel.
+    profile: { type: "string" },
+  },
+});
+if (!args.server || !args.static || !args.cache) {
+  console.error("usage: node run.mjs --server BIN --static DIR --cache DIR [--out FILE] [--runs N] [--workloads a,b] [--contenders a,b] [--quick]");
+  process.exit(2);
+}
+// Quick mode's defaults; options given explicitly still win.
+const defaults = args.quick
+  ? { runs: "1", workloads: "10x110KB", contenders: "floor,embed" }
+  : { runs: "5", workloads: "20x1.7MB,200x110KB,50x8MB,1000x20KB", contenders: "floor,embed,demo,uppy" };
+for (const [key, value] of Object.entries(defaults)) args[key] ??= value;
+const runs = Number(args.runs);
+const workloads = args.workloads.split(",").map((name) => {
+  if (!WORKLOADS[name]) throw new Error(`unknown workload ${name} (known: ${Object.keys(WORKLOADS).join(", ")})`);
+  return { name, ...WORKLOADS[name] };
+});
+const contenders = args.contenders.split(",").map((name) => {
+  if (!CONTENDERS[name]) throw new Error(`unknown contender ${name} (known: ${Object.keys(CONTENDERS).join(", ")})`);
+  return { name, ...CONTENDERS[name] };
+});
+const harness = readFileSync(join(here, "harness.js"), "utf8");
+
+const ONE_PIXEL = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A fresh server on a free port with an empty data directory; resolves to {base, stop}. */
+async function startServer() {
+  const data = mkdtempSync(join(tmpdir(), "du-bench-"));
+  const addrFile = join(data, "addr");
+  const log = join(data, "server.log");
+  const out = openSync(log, "a");
+  const child = spawn(
+    args.server,
+    [
+      "--listen", "127.0.0.1:0",
+      "--data-dir", data,
+      "--addr-file", addrFile,
+      "--static-dir", args.static,
+      // The reference backend allows 120 one-time URLs a minute per client by default; one
+      // browser asks for up to 1,000 here.
+      "--rate-limit-per-minute", "0",
+    ],
+    { stdio: ["ignore", out, out] },
+  );
+  let exited = null;
+  child.on("exit", (code) => (exited = code));
+  for (let i = 0; i < 300 && !(existsSync(addrFile) && statSync(addrFile).size > 0); i++) {
+    if (exited !== null) break;
+    await sleep(50);
+  }
+  if (!existsSync(addrFile) || statSync(addrFile).size === 0) {
+    child.kill();
+    throw new Error(`the server did not start:\n${readFileSync(log, "utf8")}`);
+  }
+  const base = `http://${readFileSync(addrFile, "utf8").trim()}`;
+  return {
+    base,
+    log,
+    async stop() {
+      if (exited === null) {
+        const gone = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await gone;
+      }
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Images the server holds as uploaded (drafts not counted). */
+async function storedCount(base) {
+  const response = await fetch(`${base}/client/v4/accounts/${ACCOUNT}/images/v1/stats`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  const body = await response.json();
+  if (!body.success) throw new Error(`stats: ${JSON.stringify(body.errors)}`);
+  return body.result.count.current;
+}
+
+/** Resident memory (VmRSS, bytes) of the browser's renderer processes, as Chromium lists them. */
+async function rendererRss(browserCdp) {
+  const { processInfo } = await browserCdp.send("SystemInfo.getProcessInfo");
+  let total = 0;
+  for (const { type, id } of processInfo) {
+    if (type !== "renderer") continue;
+    try {
+      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${id}/status`, "utf8"));
+      if (rss) total += Number(rss[1]) * 1024;
+    } catch {} // gone meanwhile
+  }
+  return total;
+}
+
+/** What the page's resource timing says about where the time went (times in ms). */
+function timingSummary(bench, entries) {
+  const of = (part) => entries.filter((e) => e.name.includes(part)).sort((a, b) => a.startTime - b.startTime);
+  const backend = of("/api/direct-upload");
+  const uploads = of("/upload/");
+  const median = (values) => {
+    if (values.length === 0) return null;
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
+  };
+  // Each upload after the URL it was given: FIFO over backend answers ended before it starts.
+  const answers = backend.map((e) => e.responseEnd).sort((x, y) => x - y);
+  const urlToUpload = [];
+  let b = 0;
+  for (const upload of uploads) {
+    if (b < answers.length && answers[b] <= upload.startTime) urlToUpload.push(upload.startTime - answers[b++]);
+  }
+  // Each URL request after the first three follows the end of an earlier upload (slot reuse).
+  const ends = uploads.map((u) => u.responseEnd).sort((x, y) => x - y);
+  const slotReuse = backend.slice(3).map((request, i) => request.startTime - (ends[i] ?? request.startTime));
+  const wall = bench.doneAt - bench.chosenAt;
+  const busy = uploads.reduce((sum, u) => sum + (u.responseEnd - u.startTime), 0);
+  const lastUploadEnd = ends.length ? ends[ends.length - 1] : null;
+  const others = {};
+  for (const entry of entries) {
+    if (entry.startTime < bench.chosenAt) continue;
+    const kind = entry.name.includes("/api/direct-upload") ? null
+      : entry.name.includes("/upload/") ? null
+      : entry.name.includes("/api/images/") ? "verify"
+      : entry.name.includes("/cdn/") ? "delivery"
+      : entry.name.startsWith("blob:") ? "blob"
+      : "other";
+    if (kind) others[kind] = (others[kind] ?? 0) + 1;
+  }
+  return {
+    firstUrlRequestMs: backend.length ? backend[0].startTime - bench.chosenAt : null,
+    medianUrlRequestMs: median(backend.map((e) => e.responseEnd - e.startTime)),
+    medianUrlToUploadMs: median(urlToUpload),
+    medianSlotReuseMs: median(slotReuse.filter((g) => g >= 0)),
+    medianUploadMs: median(uploads.map((e) => e.responseEnd - e.startTime)),
+    tailMs: lastUploadEnd === null ? null : bench.doneAt - lastUploadEnd,
+    slotUse: wall > 0 ? busy / (3 * wall) : null,
+    requests: { url: backend.length, upload: uploads.length, ...others },
+  };
+}
+
+async function runOnce(contender, workload, paths, bytes, run) {
+  const server = await startServer();
+  const browser = await chromium.launch({ executablePath: args.chromium, headless: true, args: CHROMIUM_FLAGS });
+  try {
+    const page = await browser.newPage();
+    const console_ = [];
+    page.on("console", (message) => {
+      // Failed requests are named by the response handler below, with their URL.
+      if (message.text().startsWith("Failed to load resource")) return;
+      if (message.type() === "error") console_.push(message.text());
+    });
+    page.on("response", (response) => {
+      if (response.status() >= 400 && !response.url().endsWith("/favicon.ico")) {
+        console_.push(`HTTP ${response.status()} from ${response.url()}`);
+      }
+    });
+    page.on("pageerror", (error) => console_.push(String(error)));
+    await page.addInitScript(harness);
+    if (args["stub-delivery"]) {
+      await page.route(/\/cdn\//, (route) => route.fulfill({ status: 200, contentType: "image/png", body: ONE_PIXEL }));
+    }
+    await page.goto(server.base + contender.page);
+    const input = page.locator(contender.input).first();
+    await input.waitFor({ state: "attached", timeout: 30_000 });
+    if (contender.watchRows) {
+      // The demo fires no event: a file is finished when its row says done or failed.
+      await page.evaluate((expected) => {
+        const timer = setInterval(() => {
+          if (window.__bench.chosenAt === null) return;
+          const stored = document.querySelectorAll('.du__file[data-state="done"]').length;
+          const failed = document.querySelectorAll('.du__file[data-state="failed"]').length;
+          if (stored + failed >= expected) {
+            clearInterval(timer);
+            window.__bench.finish({ stored, failed });
+          }
+        }, 20);
+      }, workload.count);
+    }
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Performance.enable");
+    const heap = async () =>
+      (await cdp.send("Performance.getMetrics")).metrics.find((m) => m.name === "JSHeapUsedSize").value;
+    await sleep(300); // let the page settle after loading
+    const browserCdp = await browser.newBrowserCDPSession();
+    const rssBefore = await rendererRss(browserCdp);
+    const heapBefore = await heap();
+    let rssPeak = rssBefore;
+    const sampler = setInterval(async () => (rssPeak = Math.max(rssPeak, await rendererRss(browserCdp))), 200);
+    if (args.profile) {
+      mkdirSync(args.profile, { recursive: true });
+      await browser.startTracing(page, {
+        path: join(args.profile, `${workload.name}-${contender.name}-${run}.json`),
+        categories: ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8.execute", "disabled-by-default-v8.cpu_profiler"],
+      });
+    }
+    await page.evaluate(() => (window.__bench.readyAt = performance.now()));
+    await input.setInputFiles(paths);
+    const timeout = 120_000 + (bytes / 1e6) * 1000; // 1 MB/s at the least
+    await page.waitForFunction(() => window.__bench.doneAt !== null, null, { timeout, polling: 100 });
+    clearInterval(sampler);
+    rssPeak = Math.max(rssPeak, await rendererRss(browserCdp));
+    if (args.profile) await browser.stopTracing();
+    const heapAfter = await heap();
+    const { bench, entries } = await page.evaluate(() => ({
+      bench: window.__bench,
+      entries: performance.getEntriesByType("resource").map((e) => ({
+        name: e.name, startTime: e.startTime, responseEnd: e.responseEnd,
+      })),
+    }));
+    const stored = await storedCount(server.base);
+    const tasks = bench.longTasks.filter((t) => t.start + t.duration >= bench.readyAt);
+    const choiceTask = tasks.find((t) => t.start <= bench.chosenAt && bench.chosenAt <= t.start + t.duration + 1);
+    return {
+      seconds: (bench.doneAt - bench.chosenAt) / 1000,
+      pageSaid: bench.result,
+      stored,
+      longestTaskMs: tasks.reduce((max, t) => Math.max(max, t.duration), 0),
+      longTasks: tasks.length,
+      choiceTaskMs: choiceTask?.duration ?? 0,
+      rssGrowthMB: (rssPeak - rssBefore) / 1e6,
+      heapGrowthMB: (heapAfter - heapBefore) / 1e6,
+      timing: timingSummary(bench, entries),
+      console: console_.slice(0, 5),
+    };
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const fixed = (value, digits) => (value === null || value === undefined ? "–" : value.toFixed(digits));
+
+const started = Date.now();
+const results = [];
+let missing = 0;
+for (const workload of workloads) {
+  const paths = fileSet(args.cache, workload.count, workload.size);
+  const bytes = workload.count * workload.size;
+  const perContender = Object.fromEntries(contenders.map((c) => [c.name, []]));
+  // Contenders take turns run by run, so a slow spell of the machine is shared among them.
+  for (let run = 1; run <= runs; run++) {
+    for (const contender of contenders) {
+      let result;
+      try {
+        result = await runOnce(contender, workload, paths, bytes, run);
+      } catch (error) {
+        result = { error: String(error.message ?? error).split("\n")[0], stored: null };
+      }
+      const ok = result.stored === workload.count;
+      if (!ok) missing++;
+      perContender[contender.name].push(result);
+      console.error(
+        `${workload.name} ${contender.name} run ${run}/${runs}: ` +
+          (result.error
+            ? `FAILED: ${result.error}`
+            : `${result.seconds.toFixed(2)} s, stored ${result.stored}/${workload.count}` +
+              `${ok ? "" : " MISSING FILES"}, longest task ${result.longestTaskMs.toFixed(0)} ms, ` +
+              `renderer RSS +${result.rssGrowthMB.toFixed(1)} MB` +
+              (result.console.length ? `, console: ${result.console[0]}` : "")),
+      );
+    }
+  }
+  for (const contender of contenders) {
+    const done = perContender[contender.name].filter((r) => !r.error);
+    results.push({ workload: workload.name, files: workload.count, bytes, contender: contender.name, runs: perContender[contender.name], ok: done.length });
+  }
+}
+
+// The table: medians over the runs that finished.
+const rows = [];
+const summary = [];
+for (const entry of results) {
+  const done = entry.runs.filter((r) => !r.error);
+  if (done.length === 0) {
+    rows.push(`| ${entry.contender} | ${entry.workload} | failed | | | | |`);
+    continue;
+  }
+  const seconds = median(done.map((r) => r.seconds));
+  const floor = results.find((e) => e.workload === entry.workload && e.contender === "floor");
+  const floorDone = floor?.runs.filter((r) => !r.error) ?? [];
+  const ratio = floorDone.length ? seconds / median(floorDone.map((r) => r.seconds)) : null;
+  const m = {
+    contender: entry.contender,
+    workload: entry.workload,
+    runs: done.length,
+    seconds,
+    mbPerS: entry.bytes / 1e6 / seconds,
+    ratio,
+    longestTaskMs: median(done.map((r) => r.longestTaskMs)),
+    rssGrowthMB: median(done.map((r) => r.rssGrowthMB)),
+  };
+  summary.push(m);
+  rows.push(
+    `| ${m.contender} | ${m.workload} | ${fixed(m.seconds, 2)} | ${fixed(m.mbPerS, 1)} | ${fixed(m.ratio, 2)} | ${fixed(m.longestTaskMs, 0)} | ${fixed(m.rssGrowthMB, 1)} |`,
+  );
+}
+const table = [
+  "| contender | workload | median s | MB/s | × floor | longest task ms | memory growth MB |",
+  "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+  ...rows,
+].join("\n");
+// Where the time goes, from resource timing (medians over runs of each run's median).
+const timingRows = results.map((entry) => {
+  const done = entry.runs.filter((r) => !r.error);
+  if (done.length === 0) return `| ${entry.contender} | ${entry.workload} | | | | | | | |`;
+  const t = (key) => median(done.map((r) => r.timing[key]).filter((v) => v !== null && v !== undefined));
+  const requests = done[0].timing.requests;
+  const extra = Object.entries(requests).filter(([k]) => k !== "url" && k !== "upload").map(([k, v]) => `${v} ${k}`).join(", ");
+  return `| ${entry.contender} | ${entry.workload} | ${fixed(t("firstUrlRequestMs"), 0)} | ${fixed(t("medianUrlRequestMs"), 1)} | ${fixed(t("medianUrlToUploadMs"), 1)} | ${fixed(t("medianSlotReuseMs"), 1)} | ${fixed(t("medianUploadMs"), 1)} | ${fixed(t("tailMs"), 0)} | ${fixed(100 * t("slotUse"), 0)} % | ${fixed(median(done.map((r) => r.choiceTaskMs)), 0)} | ${extra || "none"} |`;
+});
+const timingTable = [
+  "| contender | workload | choice → 1st URL request ms | URL request ms | URL answer → upload starts ms | upload end → next URL request ms | upload ms | last upload → done ms | slot use | task at choice ms | other requests |",
+  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+  ...timingRows,
+].join("\n");
+
+console.log(`\n${table}\n\nWhere the time goes (resource timing; medians):\n\n${timingTable}\n`);
+console.log(`MB = 10^6 bytes; memory growth: peak VmRSS of the renderer process(es) minus before the files were chosen.`);
+console.log(`${runs} run(s) each; took ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+if (args.out) {
+  writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), runs, summary, results }, null, 2));
+  console.log(`raw results: ${args.out}`);
+}
+if (missing > 0) {
+  console.error(`${missing} run(s) did not store every file`);
+  process.exit(1);
+}

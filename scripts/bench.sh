@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Throughput benchmark (BENCHMARKS.md, "Throughput"): headless Chromium uploads the same
+# generated PNGs through a bare XHR page (the floor), the embed bundle on a plain page, the
+# Leptos demo and Uppy, each against a fresh release server that serves page, backend and
+# upload host on one origin. Prints a table; raw figures go to target/bench/.
+#   --quick        one small workload, one run of the floor and the embed widget: fails only
+#                  if a file is not stored, never on timing (scripts/test.sh runs this)
+#   other options  go to bench/run.mjs: --runs N, --workloads a,b, --contenders a,b
+# Needs ./scripts/build.sh's dist/ (it is not rebuilt here).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+[ -f dist/index.html ] && [ -f dist/embed/direct-upload.js ] \
+  || { echo "dist/ is missing: run ./scripts/build.sh first" >&2; exit 1; }
+[ -d bench/node_modules ] || (cd bench && npm ci --no-audit --no-fund --silent)
+
+target=${CARGO_TARGET_DIR:-target}
+quick=false
+for arg in "$@"; do [ "$arg" = --quick ] && quick=true; done
+if $quick; then
+  # Only correctness is judged here: the debug server the tests have built saves CI the
+  # release build's minutes.
+  cargo build -q -p direct-upload-server
+  server=$target/debug/direct-upload-server
+else
+  cargo build -q --release -p direct-upload-server
+  server=$target/release/direct-upload-server
+fi
+
+# The pages the server serves: dist/ (demo and embed bundle), the bench pages, Uppy's bundle.
+static=$(mktemp -d)
+trap 'rm -rf "$static"' EXIT
+cp -r dist/. "$static/"
+cp bench/pages/*.html bench/pages/backend.js "$static/"
+(cd bench && node_modules/.bin/esbuild pages/uppy.js --bundle --minify --format=esm \
+  --log-level=warning --outfile="$static/uppy.js")
+
+mkdir -p "$target/bench"
+say "throughput benchmark ($($quick && echo quick || echo full))"
+node bench/run.mjs --server "$server" --static "$static" --cache "$target/bench/files" \
+  --out "$target/bench/results-$(date +%Y%m%d-%H%M%S).json" "$@"
