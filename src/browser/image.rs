@@ -82,9 +82,10 @@ pub async fn pixel_size(blob: &Blob) -> Option<(u32, u32)> {
 
 /// The pixel size an image's headers state, read in a few small slices of the file (see
 /// [`HeaderProbe`]); `None` when the format is not one it reads, or the headers are broken:
-/// then [`pixel_size`] decodes the image instead. Stored pixels: a JPEG's EXIF orientation is
-/// not applied, so for orientations 5–8 the sides are swapped against what [`pixel_size`]
-/// reports (the same for pixel limits, not for a resize target).
+/// then [`pixel_size`] decodes the image instead. The size as shown: a JPEG's EXIF
+/// orientation is applied (sides swapped for orientations 5–8, read from IFD0 alone), so it
+/// matches what [`pixel_size`] reports, since the browser's decode applies it too, and fits a
+/// preview's aspect ratio or a resize target as well as the pixel limits.
 ///
 /// ```no_run
 /// use direct_upload::image_tools::{header_pixel_size, pixel_size};

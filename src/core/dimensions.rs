@@ -7,10 +7,32 @@
 //! (VP8, VP8L, VP8X) and BMP. TIFF, AVIF and HEIC are [`Probe::Unknown`]: their sizes sit in
 //! tag or box trees that are not trivial to walk, and the caller decodes them instead.
 //!
-//! The size is the one the file stores. A JPEG's EXIF orientation is not applied: Cloudflare's
-//! limits are on stored pixels, and both pixel limits are the same for a rotated image. A
-//! browser decode applies the orientation, so for orientations 5–8 it reports the sides
-//! swapped; whoever resizes to a target size must use the decoded one.
+//! The size is the one the image is shown at, as a browser's decode (`createImageBitmap`,
+//! `<img>`) reports it: for a JPEG whose EXIF orientation is 5–8 (turned a quarter), the
+//! frame header's sides swapped, so that a preview keeps the right aspect ratio. Cloudflare's
+//! pixel limits (longest side, area) are the same either way. The orientation is read as
+//! Chromium reads it: from the first APP1 segment starting `Exif\0\0` whose IFD0 holds an
+//! Orientation entry (tag 0x0112, type SHORT, count 1); a value outside 1–8 means 1. Of that
+//! EXIF block only the TIFF header and IFD0's entry table are read, never the rest (EXIF
+//! sub-IFDs, maker notes, the thumbnail: up to 64 KB): first the 16 bytes from `Exif\0\0` to
+//! the entry count, then the entries, each read inside the segment and asking for exactly
+//! those bytes when the read-ahead has not brought them already. An EXIF block that cannot be
+//! followed means orientation 1; it never makes a size [`Probe::Unknown`].
+//!
+//! ```
+//! use direct_upload::core::dimensions::{HeaderProbe, Probe};
+//!
+//! // SOI; APP1 with EXIF: a big-endian TIFF header, IFD0 at 8 with one entry, Orientation
+//! // (0x0112, SHORT, 1) = 6; then a frame header storing 640 wide, 480 high.
+//! let jpeg = [
+//!     &b"\xFF\xD8\xFF\xE1\x00\x22Exif\0\0MM\0\x2a\0\0\0\x08"[..],
+//!     b"\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0",
+//!     b"\xFF\xC0\x00\x11\x08\x01\xe0\x02\x80\x03\x01\x22\0\x02\x11\x01\x03\x11\x01",
+//! ]
+//! .concat();
+//! let mut probe = HeaderProbe::new(jpeg.len() as u64);
+//! assert_eq!(probe.feed(0, &jpeg), Probe::Known { width: 480, height: 640 });
+//! ```
 //!
 //! The probe reads headers, not pixels: a file cut after its header still reports a size (the
 //! upload host refuses the truncated file), and a file the probe cannot follow is
@@ -19,7 +41,8 @@
 /// What the probe knows so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Probe {
-    /// The size in stored pixels. For a GIF, the logical screen grown to hold every frame.
+    /// The size in pixels as shown: stored pixels, with the sides swapped for a JPEG whose
+    /// EXIF orientation is 5–8. For a GIF, the logical screen grown to hold every frame.
     Known {
         /// Width in pixels (never 0).
         width: u32,
@@ -28,8 +51,9 @@ pub enum Probe {
     },
     /// Read the file's bytes `from..up_to` and give them to [`HeaderProbe::feed`]. `from` is
     /// where the next header starts (or where the bytes already held end), so no read starts
-    /// inside a skipped segment; `up_to` adds read-ahead ([`READ_AHEAD`], [`GIF_WINDOW`]) and
-    /// never passes the file's end or the read budget.
+    /// inside a skipped segment (inside an EXIF block, a read starts at the TIFF header or
+    /// IFD0 it fetches); `up_to` adds read-ahead ([`READ_AHEAD`], [`GIF_WINDOW`]; none inside
+    /// an EXIF block) and never passes the file's end or the read budget.
     NeedBytes {
         /// First byte to read.
         from: u64,
@@ -43,18 +67,24 @@ pub enum Probe {
 
 /// How much a read asks for at least (the first read, and the one after each skip). One read
 /// of 4 KiB costs the browser what a read of 4 bytes does, and usually brings the few small
-/// JPEG segments (quantisation tables, frame header) that follow an EXIF block.
+/// JPEG segments (quantisation tables, frame header) that follow an EXIF block. Reads inside
+/// an EXIF block have none: past IFD0 there is only more EXIF, which is never looked at.
 pub const READ_AHEAD: u64 = 4 * 1024;
 /// How much a read asks for while walking a GIF's blocks, which run on without gaps.
 pub const GIF_WINDOW: u64 = 64 * 1024;
-/// Most reads a probe asks for. A JPEG's size takes two or three; a caller that feeds bytes
-/// other than those asked for still comes to an end.
+/// Most reads a probe asks for. A JPEG's size takes two or three, and up to three more when
+/// its EXIF's IFD0 lies past the bytes read so far; a caller that feeds bytes other than
+/// those asked for still comes to an end.
 pub const MAX_READS: u32 = 64;
 /// Most bytes a probe asks to read in all. Only a GIF's walk over its frames comes near it.
 pub const MAX_READ_BYTES: u64 = 1024 * 1024;
 /// Most JPEG markers before the frame header. Real files have a dozen; more is a
 /// hostile or broken file.
 pub const MAX_JPEG_MARKERS: u32 = 64;
+/// Most IFD0 entries read when looking for a JPEG's EXIF orientation (3 KiB of them). Real
+/// files have about a dozen, the Orientation tag (0x0112) among the first, as entries are in
+/// tag order.
+pub const MAX_IFD_ENTRIES: u64 = 256;
 
 /// Learns an image's pixel size from the reads it asks for.
 ///
@@ -103,12 +133,43 @@ pub struct HeaderProbe {
 enum Step {
     /// The format is not known yet.
     Start,
-    /// At `at` a marker is expected.
-    Jpeg {
-        at: u64,
-        markers: u32,
-    },
+    Jpeg(Jpeg),
+    /// Inside an APP1 segment that may hold EXIF, looking for the orientation.
+    Exif(Exif),
     Gif(Gif),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Jpeg {
+    /// Where a marker is expected.
+    at: u64,
+    markers: u32,
+    /// Whether the image is shown turned a quarter (EXIF orientation 5–8), so that its sides
+    /// swap; `None` until an EXIF block states an orientation.
+    turned: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Exif {
+    /// Where the bytes this phase reads start.
+    at: u64,
+    /// The TIFF data's byte order (known from [`ExifPhase::Count`] on).
+    big_endian: bool,
+    phase: ExifPhase,
+    /// The walk after the segment: `resume.at` is the segment's end, which no read of the
+    /// EXIF passes.
+    resume: Jpeg,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum ExifPhase {
+    /// At `Exif\0\0`, the TIFF header, and the two bytes after it (IFD0's entry count when
+    /// IFD0 follows the header, as it nearly always does): [`EXIF_HEAD`] bytes.
+    Head,
+    /// At IFD0's entry count.
+    Count,
+    /// At IFD0's entries, this many of them (each 12 bytes).
+    Entries(u64),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -126,7 +187,9 @@ impl Step {
     fn cursor(&self) -> u64 {
         match *self {
             Step::Start => 0,
-            Step::Jpeg { at, .. } | Step::Gif(Gif { at, .. }) => at,
+            Step::Jpeg(Jpeg { at, .. })
+            | Step::Exif(Exif { at, .. })
+            | Step::Gif(Gif { at, .. }) => at,
         }
     }
 }
@@ -196,7 +259,11 @@ fn known(width: u32, height: u32) -> Result<Next, Stop> {
 fn start(v: &View) -> Result<Next, Stop> {
     let head = v.get(0, 2)?;
     if head == [0xFF, 0xD8] {
-        return Ok(Next::Continue(Step::Jpeg { at: 2, markers: 0 }));
+        return Ok(Next::Continue(Step::Jpeg(Jpeg {
+            at: 2,
+            markers: 0,
+            turned: None,
+        })));
     }
     if head == b"BM" {
         return bmp(v);
@@ -345,7 +412,8 @@ fn gif_block(v: &View, gif: Gif) -> Result<Next, Stop> {
     }
 }
 
-fn jpeg_marker(v: &View, at: u64, markers: u32) -> Result<Next, Stop> {
+fn jpeg_marker(v: &View, jpeg: Jpeg) -> Result<Next, Stop> {
+    let at = jpeg.at;
     let b = v.get(at, 2)?;
     // Only fill bytes may stand between segments; anything else is left to the decoder.
     if b[0] != 0xFF {
@@ -355,18 +423,23 @@ fn jpeg_marker(v: &View, at: u64, markers: u32) -> Result<Next, Stop> {
     if marker == 0xFF {
         // A fill byte: the marker is further on.
         let at = at.checked_add(1).ok_or(Stop::Unknown)?;
-        return Ok(Next::Continue(Step::Jpeg { at, markers }));
+        return Ok(Next::Continue(Step::Jpeg(Jpeg { at, ..jpeg })));
     }
-    let markers = markers + 1;
+    let markers = jpeg.markers + 1;
     if markers > MAX_JPEG_MARKERS {
         return Err(Stop::Unknown);
     }
     // The segment's length field, after the two marker bytes.
     let body = at.checked_add(2).ok_or(Stop::Unknown)?;
-    let hop = |length: u64| -> Result<Next, Stop> {
+    let after = |length: u64| -> Result<Jpeg, Stop> {
         let at = body.checked_add(length).ok_or(Stop::Unknown)?;
-        Ok(Next::Continue(Step::Jpeg { at, markers }))
+        Ok(Jpeg {
+            at,
+            markers,
+            ..jpeg
+        })
     };
+    let hop = |length: u64| Ok(Next::Continue(Step::Jpeg(after(length)?)));
     match marker {
         // Markers without a length: TEM, RSTn, a repeated SOI.
         0x01 | 0xD0..=0xD8 => hop(0),
@@ -380,15 +453,130 @@ fn jpeg_marker(v: &View, at: u64, markers: u32) -> Result<Next, Stop> {
             if be16(d) < 8 {
                 return Err(Stop::Unknown);
             }
-            known(be16(&d[5..]), be16(&d[3..]))
+            let (width, height) = (be16(&d[5..]), be16(&d[3..]));
+            if jpeg.turned == Some(true) {
+                known(height, width)
+            } else {
+                known(width, height)
+            }
         }
-        // Any other segment (APPn with EXIF or ICC, COM, DQT, DHT, …): skipped by its length,
-        // its body never asked for.
-        _ => match be16(v.get(body, 2)?) {
-            length @ 2.. => hop(length as u64),
+        // Any other segment (APPn with EXIF, XMP or ICC, COM, DQT, DHT, …): skipped by its
+        // length, its body never asked for; but for an APP1 while no orientation is known,
+        // whose EXIF's IFD0 is read (see `exif_step`) on the way.
+        _ => match be16(v.get(body, 2)?) as u64 {
+            length @ 2.. => {
+                let resume = after(length)?;
+                if marker == 0xE1 && jpeg.turned.is_none() && length >= 2 + EXIF_HEAD {
+                    let exif = Exif {
+                        // Past the length field; below `resume.at`, which did not overflow.
+                        at: body + 2,
+                        big_endian: false,
+                        phase: ExifPhase::Head,
+                        resume,
+                    };
+                    return Ok(Next::Continue(Step::Exif(exif)));
+                }
+                Ok(Next::Continue(Step::Jpeg(resume)))
+            }
             _ => Err(Stop::Unknown),
         },
     }
+}
+
+/// The 16 bytes an APP1 segment's EXIF is first read for: `Exif\0\0`, the TIFF header (byte
+/// order, 42, IFD0's offset), and IFD0's entry count where IFD0 follows the header.
+const EXIF_HEAD: u64 = 16;
+/// The EXIF Orientation tag, and the TIFF type it must have (SHORT).
+const ORIENTATION_TAG: u32 = 0x0112;
+const SHORT: u32 = 3;
+
+fn read16(b: &[u8], big_endian: bool) -> u32 {
+    if big_endian {
+        be16(b)
+    } else {
+        le16(b)
+    }
+}
+
+fn read32(b: &[u8], big_endian: bool) -> u32 {
+    if big_endian {
+        be32(b)
+    } else {
+        le32(b)
+    }
+}
+
+/// One phase of reading an APP1 segment's EXIF for IFD0's Orientation, as browsers do
+/// (Chromium's JPEG decoder: the first EXIF block whose IFD0 holds an Orientation entry of
+/// type SHORT and count 1 decides; a value outside 1–8 means 1). Only the 16 bytes of
+/// [`EXIF_HEAD`], IFD0's count (when not among them) and its entries are read, every range
+/// checked to lie inside the segment. Anything broken (not `Exif\0\0`, a bad TIFF header, an
+/// IFD0 outside the segment, no such entry) leaves the orientation unknown, that is 1, and
+/// the walk goes on at the segment's end: never [`Probe::Unknown`] for the EXIF's sake.
+fn exif_step(v: &View, exif: Exif) -> Result<Next, Stop> {
+    let found = match exif.phase {
+        ExifPhase::Head => exif_head(v.get(exif.at, EXIF_HEAD)?, exif),
+        ExifPhase::Count => exif_count(v.get(exif.at, 2)?, exif),
+        ExifPhase::Entries(n) => {
+            let d = v.get(exif.at, n * 12)?;
+            let turned = d.chunks_exact(12).find_map(|entry| {
+                let field = |at: usize| read16(&entry[at..], exif.big_endian);
+                let single = read32(&entry[4..], exif.big_endian) == 1;
+                (field(0) == ORIENTATION_TAG && field(2) == SHORT && single)
+                    .then(|| matches!(field(8), 5..=8))
+            });
+            // Entered only while no orientation is known.
+            let resume = Jpeg {
+                turned,
+                ..exif.resume
+            };
+            return Ok(Next::Continue(Step::Jpeg(resume)));
+        }
+    };
+    Ok(Next::Continue(match found {
+        Some(next) => Step::Exif(next),
+        None => Step::Jpeg(exif.resume),
+    }))
+}
+
+/// `Exif\0\0` and the TIFF header: where IFD0's count is.
+fn exif_head(d: &[u8], exif: Exif) -> Option<Exif> {
+    if d[..6] != *b"Exif\0\0" {
+        return None;
+    }
+    let big_endian = match &d[6..10] {
+        b"II\x2a\0" => false,
+        b"MM\0\x2a" => true,
+        _ => return None,
+    };
+    // IFD0's offset counts from the TIFF header, which it cannot overlap.
+    let offset = read32(&d[10..], big_endian) as u64;
+    if offset < 8 {
+        return None;
+    }
+    let tiff = exif.at.checked_add(6)?;
+    let count_at = tiff.checked_add(offset)?;
+    (count_at.checked_add(2)? <= exif.resume.at).then_some(Exif {
+        at: count_at,
+        big_endian,
+        phase: ExifPhase::Count,
+        ..exif
+    })
+}
+
+/// IFD0's entry count: the entries to read, as many as the segment holds up to
+/// [`MAX_IFD_ENTRIES`].
+fn exif_count(d: &[u8], exif: Exif) -> Option<Exif> {
+    let first = exif.at.checked_add(2)?;
+    let fit = exif.resume.at.checked_sub(first)? / 12;
+    let n = (read16(d, exif.big_endian) as u64)
+        .min(MAX_IFD_ENTRIES)
+        .min(fit);
+    (n > 0).then_some(Exif {
+        at: first,
+        phase: ExifPhase::Entries(n),
+        ..exif
+    })
 }
 
 impl HeaderProbe {
@@ -484,7 +672,8 @@ impl HeaderProbe {
             };
             let next = match self.step {
                 Step::Start => start(&view),
-                Step::Jpeg { at, markers } => jpeg_marker(&view, at, markers),
+                Step::Jpeg(jpeg) => jpeg_marker(&view, jpeg),
+                Step::Exif(exif) => exif_step(&view, exif),
                 Step::Gif(gif) => gif_block(&view, gif),
             };
             match next {
@@ -504,6 +693,8 @@ impl HeaderProbe {
         let from = if cursor <= held_end { held_end } else { cursor };
         let window = match self.step {
             Step::Gif(_) => GIF_WINDOW,
+            // Inside an EXIF block, exactly the bytes wanted: what follows them is more EXIF.
+            Step::Exif(_) => 0,
             _ => READ_AHEAD,
         };
         let budget = MAX_READ_BYTES.saturating_sub(self.read_bytes);
@@ -620,8 +811,30 @@ mod tests {
         let mut files = vec![
             ("badge.png".into(), BADGE_PNG.to_vec(), (256, 192)),
             ("landscape.jpg".into(), LANDSCAPE_JPG.to_vec(), (640, 427)),
-            // Stored 120×60; EXIF orientation 6 shows it 60×120. Stored pixels count.
-            ("rotated-exif6.jpg".into(), ROTATED_JPG.to_vec(), (120, 60)),
+            // Stored 120×60; EXIF orientation 6 shows it 60×120, as a browser decodes it.
+            ("rotated-exif6.jpg".into(), ROTATED_JPG.to_vec(), (60, 120)),
+            // The real encoder with hand-built EXIF, in either byte order.
+            (
+                "exif6 MM.jpg".into(),
+                photo(40, 30, tiff(true, 8, &camera_ifd0(6), &[])),
+                (30, 40),
+            ),
+            (
+                "exif8 II.jpg".into(),
+                photo(40, 30, tiff(false, 8, &camera_ifd0(8), &[])),
+                (30, 40),
+            ),
+            (
+                "exif3 II.jpg".into(),
+                photo(40, 30, tiff(false, 8, &camera_ifd0(3), &[])),
+                (40, 30),
+            ),
+            // IFD0 after its values, as some editors write it, and a thumbnail after that.
+            (
+                "exif5 far IFD0.jpg".into(),
+                photo(17, 9, tiff(true, 900, &camera_ifd0(5), &thumbnail())),
+                (9, 17),
+            ),
         ];
         let formats = [
             ImageFormat::Png,
@@ -738,6 +951,332 @@ mod tests {
 
     fn app0() -> Vec<u8> {
         segment(0xE0, b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0")
+    }
+
+    // ---- JPEG: EXIF orientation ----
+
+    /// An IFD entry: tag, type (2 ASCII, 3 SHORT, 4 LONG, 5 RATIONAL), count, and the value
+    /// (or where it is).
+    type Entry = (u16, u16, u32, u32);
+
+    fn orientation(value: u16) -> Entry {
+        (0x0112, 3, 1, value as u32)
+    }
+
+    /// IFD0 as a camera writes it, in tag order: make, model, the orientation, resolutions,
+    /// software, date, and the Exif sub-IFD's offset.
+    fn camera_ifd0(value: u16) -> Vec<Entry> {
+        vec![
+            (0x010F, 2, 6, 200),
+            (0x0110, 2, 12, 206),
+            orientation(value),
+            (0x011A, 5, 1, 218),
+            (0x011B, 5, 1, 226),
+            (0x0128, 3, 1, 2),
+            (0x0131, 2, 10, 234),
+            (0x0132, 2, 20, 244),
+            (0x8769, 4, 1, 264),
+        ]
+    }
+
+    /// An EXIF block's TIFF data: the header, IFD0 at `ifd0` (zeros between) with `entries`
+    /// and no next IFD, then `tail`.
+    fn tiff(big_endian: bool, ifd0: u32, entries: &[Entry], tail: &[u8]) -> Vec<u8> {
+        let two = |v: u16| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let four = |v: u32| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let mut out = if big_endian {
+            *b"MM\0\x2a"
+        } else {
+            *b"II\x2a\0"
+        }
+        .to_vec();
+        out.extend_from_slice(&four(ifd0));
+        out.resize(ifd0.max(8) as usize, 0);
+        out.extend_from_slice(&two(entries.len() as u16));
+        for &(tag, kind, count, value) in entries {
+            out.extend_from_slice(&two(tag));
+            out.extend_from_slice(&two(kind));
+            out.extend_from_slice(&four(count));
+            // A SHORT sits in the first two bytes of the value field.
+            match kind {
+                3 => out.extend_from_slice(&[two(value as u16), [0, 0]].concat()),
+                _ => out.extend_from_slice(&four(value)),
+            }
+        }
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(tail);
+        out
+    }
+
+    /// An APP1 segment holding `tiff` as EXIF.
+    fn exif(tiff: &[u8]) -> Vec<u8> {
+        segment(0xE1, &[b"Exif\0\0".as_slice(), tiff].concat())
+    }
+
+    /// A thumbnail as EXIF holds one: a whole JPEG, whose frame header the probe must not
+    /// take for the image's.
+    fn thumbnail() -> Vec<u8> {
+        encoded(&picture(160, 120), ImageFormat::Jpeg)
+    }
+
+    /// A JPEG from the real encoder with `tiff` as its EXIF (after its JFIF APP0).
+    fn photo(width: u32, height: u32, tiff: Vec<u8>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut encoder = image::codecs::jpeg::JpegEncoder::new(&mut out);
+        encoder.set_exif_metadata(tiff).unwrap();
+        let pixels = picture(width, height).to_rgb8();
+        encoder
+            .write_image(&pixels, width, height, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        out
+    }
+
+    /// A 40×30 frame after `segments`.
+    fn framed(segments: &[Vec<u8>]) -> Vec<u8> {
+        jpeg(&[&[app0()], segments, &[sof(0xC0, 40, 30)]].concat())
+    }
+
+    #[test]
+    fn exif_orientation_5_to_8_swaps_the_sides_in_either_byte_order() {
+        for big_endian in [true, false] {
+            for value in 1..=8 {
+                let shown = if value >= 5 {
+                    known(30, 40)
+                } else {
+                    known(40, 30)
+                };
+                let case = format!("orientation {value}, big-endian {big_endian}");
+                let block = tiff(big_endian, 8, &camera_ifd0(value), &[]);
+                assert_eq!(size_of(&framed(&[exif(&block)])), shown, "{case}");
+                assert_eq!(size_of(&photo(40, 30, block)), shown, "{case}, real");
+                // The only entry, or IFD0 after 2 KB of values and before a thumbnail.
+                let alone = tiff(big_endian, 8, &[orientation(value)], &[]);
+                assert_eq!(size_of(&framed(&[exif(&alone)])), shown, "{case}, alone");
+                let far = tiff(big_endian, 2_000, &camera_ifd0(value), &thumbnail());
+                assert_eq!(size_of(&framed(&[exif(&far)])), shown, "{case}, far");
+            }
+            // Values that are no orientation: shown as stored.
+            for value in [0, 9, 0x0600, u16::MAX] {
+                let block = tiff(big_endian, 8, &[orientation(value)], &[]);
+                assert_eq!(size_of(&framed(&[exif(&block)])), known(40, 30), "{value}");
+            }
+        }
+        // A frame header stored square or at the largest sides swaps without harm.
+        let block = tiff(true, 8, &[orientation(6)], &[]);
+        let file = jpeg(&[exif(&block), sof(0xC2, u16::MAX, 1)]);
+        assert_eq!(size_of(&file), known(1, u16::MAX as u32));
+    }
+
+    #[test]
+    fn the_first_exif_with_an_orientation_decides() {
+        let with = |value| exif(&tiff(false, 8, &camera_ifd0(value), &[]));
+        let without = exif(&tiff(false, 8, &camera_ifd0(6)[3..], &[]));
+        let xmp = segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta/>");
+        assert_eq!(size_of(&framed(&[with(1), with(6)])), known(40, 30));
+        assert_eq!(size_of(&framed(&[with(8), with(1)])), known(30, 40));
+        assert_eq!(size_of(&framed(&[without.clone(), with(6)])), known(30, 40));
+        assert_eq!(size_of(&framed(&[xmp, with(6)])), known(30, 40));
+        assert_eq!(size_of(&framed(&[without])), known(40, 30));
+        // EXIF elsewhere than in APP1 is not read.
+        let app2 = segment(0xE2, &exif(&tiff(true, 8, &[orientation(6)], &[]))[4..]);
+        assert_eq!(size_of(&framed(&[app2])), known(40, 30));
+    }
+
+    #[test]
+    fn an_exif_ifd0_past_its_segment_is_ignored() {
+        // IFD0's offset points just past the APP1 segment, at a COM segment whose body is an
+        // IFD0 with orientation 6: it is not read. SOI, APP0, then APP1 at 20.
+        let ifd = tiff(true, 8, &[orientation(6)], &[])[8..].to_vec();
+        let tiff_at = 20 + 4 + 6;
+        let com_body_at = tiff_at + 8 + 2 + 4;
+        let mut head = tiff(true, 8, &[], &[])[..8].to_vec();
+        head[4..8].copy_from_slice(&((com_body_at - tiff_at) as u32).to_be_bytes());
+        let file = framed(&[
+            exif(&[head.as_slice(), &[0, 0]].concat()),
+            segment(0xFE, &ifd),
+        ]);
+        assert_eq!(&file[com_body_at..com_body_at + 4], &[0, 1, 0x01, 0x12]);
+        assert_eq!(
+            size_of(&file),
+            known(40, 30),
+            "orientation ignored, size known"
+        );
+        // The same IFD inside the segment is read.
+        let inside = framed(&[exif(&[head.as_slice(), &[0; 6], &ifd].concat())]);
+        assert_eq!(size_of(&inside), known(30, 40));
+        // Offsets far past the segment and the file, or to its last byte.
+        for offset in [u32::MAX, 1 << 31, 20_000] {
+            let mut far = tiff(true, 8, &[orientation(6)], &[]);
+            far[4..8].copy_from_slice(&offset.to_be_bytes());
+            assert_eq!(size_of(&framed(&[exif(&far)])), known(40, 30), "{offset}");
+        }
+        let mut last = tiff(false, 8, &[orientation(6)], &[]);
+        let at = last.len() as u32 - 1;
+        last[4..8].copy_from_slice(&at.to_le_bytes());
+        assert_eq!(size_of(&framed(&[exif(&last)])), known(40, 30));
+    }
+
+    #[test]
+    fn a_broken_exif_means_orientation_1_never_unknown() {
+        let good = tiff(true, 8, &camera_ifd0(6), &[]);
+        let patched = |at: usize, bytes: &[u8]| {
+            let mut block = good.clone();
+            block[at..at + bytes.len()].copy_from_slice(bytes);
+            exif(&block)
+        };
+        let cases = [
+            ("IFD0 inside the TIFF header", patched(4, &[0, 0, 0, 4])),
+            ("IFD0 at 0", patched(4, &[0, 0, 0, 0])),
+            ("byte order", patched(0, b"MI")),
+            ("not 42", patched(2, &[0, 43])),
+            ("no entries", patched(8, &[0, 0])),
+            (
+                "not Exif\\0\\0",
+                segment(0xE1, &[b"Exif\0\x01".as_slice(), &good].concat()),
+            ),
+            ("no TIFF header", segment(0xE1, b"Exif\0\0")),
+            (
+                "a header cut short",
+                segment(0xE1, b"Exif\0\0MM\0\x2a\0\0\0\x08"),
+            ),
+            (
+                "orientation of type LONG",
+                exif(&tiff(true, 8, &[(0x0112, 4, 1, 6)], &[])),
+            ),
+            (
+                "two orientation values",
+                exif(&tiff(true, 8, &[(0x0112, 3, 2, 6)], &[])),
+            ),
+            ("garbage", segment(0xE1, &[0xFF; 300])),
+        ];
+        for (name, app1) in cases {
+            assert_eq!(size_of(&framed(&[app1])), known(40, 30), "{name}");
+        }
+        // Entries are read as far as the segment holds them, as browsers do: a count running
+        // past the segment still finds an orientation before its end.
+        let counted = |count: u16| patched(8, &count.to_be_bytes());
+        assert_eq!(size_of(&framed(&[counted(40)])), known(30, 40));
+        assert_eq!(size_of(&framed(&[counted(u16::MAX)])), known(30, 40));
+        assert_eq!(
+            size_of(&framed(&[counted(2)])),
+            known(40, 30),
+            "not reached"
+        );
+        // At most MAX_IFD_ENTRIES: an orientation after them is not read.
+        let many = |at: usize| {
+            let mut entries = vec![(0x0100, 3, 1, 40); 300];
+            entries[at] = orientation(6);
+            framed(&[exif(&tiff(false, 8, &entries, &[]))])
+        };
+        assert_eq!(size_of(&many(MAX_IFD_ENTRIES as usize - 1)), known(30, 40));
+        assert_eq!(size_of(&many(MAX_IFD_ENTRIES as usize)), known(40, 30));
+    }
+
+    #[test]
+    fn a_60_kb_exif_block_is_read_only_for_its_header_and_ifd0() {
+        // SOI, APP0 (2..20), a comment up to READ_AHEAD - 4, then APP1: its marker and length
+        // come with the first read, its body does not. 60 KB of EXIF: IFD0 (nine entries),
+        // then values, the Exif sub-IFD and a thumbnail, all left unread.
+        let real = encoded(&picture(64, 48), ImageFormat::Jpeg);
+        let file = |ifd0: u32| {
+            let mut block = tiff(true, ifd0, &camera_ifd0(6), &thumbnail());
+            block.resize(60_000, 0x5A);
+            let comment = segment(0xFE, &[b'c'; READ_AHEAD as usize - 4 - 20 - 4]);
+            [
+                vec![0xFF, 0xD8],
+                app0(),
+                comment,
+                exif(&block),
+                real[2..].to_vec(),
+            ]
+            .concat()
+        };
+        let app1_at = READ_AHEAD - 4;
+        let tiff_at = app1_at + 4 + 6;
+        let body = app1_at + 4..app1_at + 4 + 6 + 60_000;
+        let entries = 2 + 9 * 12;
+        let exif_bytes_read = |reads: &[(u64, u64)]| -> u64 {
+            let overlap = |&(from, up_to): &(u64, u64)| {
+                up_to.min(body.end).saturating_sub(from.max(body.start))
+            };
+            reads.iter().map(overlap).sum()
+        };
+
+        // IFD0 right after the TIFF header: one read of 16 bytes brings `Exif\0\0`, the header
+        // and the entry count; one more the nine entries.
+        let near = file(8);
+        let (answer, reads, _) = drive(&near);
+        assert_eq!(answer, known(48, 64));
+        let after = (body.end, (body.end + READ_AHEAD).min(near.len() as u64));
+        assert_eq!(
+            reads,
+            [
+                (0, READ_AHEAD),
+                (body.start, body.start + 16),
+                (body.start + 16, tiff_at + 8 + entries),
+                after,
+            ]
+        );
+        assert_eq!(exif_bytes_read(&reads), 16 + 9 * 12);
+
+        // IFD0 after 30 KB of values: the count, then the entries, read where they are.
+        let ifd0 = 30_000;
+        let far = file(ifd0);
+        let (answer, reads, _) = drive(&far);
+        assert_eq!(answer, known(48, 64));
+        let count_at = tiff_at + ifd0 as u64;
+        assert_eq!(
+            reads,
+            [
+                (0, READ_AHEAD),
+                (body.start, body.start + 16),
+                (count_at, count_at + 2),
+                (count_at + 2, count_at + entries),
+                after,
+            ]
+        );
+        assert_eq!(exif_bytes_read(&reads), 16 + 2 + 9 * 12);
+
+        // Where the EXIF block comes first, as a camera writes it, the first read holds its
+        // header and IFD0: no read more than without EXIF.
+        let mut block = tiff(false, 8, &camera_ifd0(8), &thumbnail());
+        block.resize(60_000, 0x5A);
+        let camera = [vec![0xFF, 0xD8], exif(&block), real[2..].to_vec()].concat();
+        let (answer, reads, _) = drive(&camera);
+        assert_eq!(answer, known(48, 64));
+        let end = (60_012 + READ_AHEAD).min(camera.len() as u64);
+        assert_eq!(reads, [(0, READ_AHEAD), (60_012, end)]);
+    }
+
+    #[test]
+    fn exif_reads_and_markers_count_towards_the_caps() {
+        // EXIF blocks without an orientation whose IFD0 lies past the read-ahead: three reads
+        // each (the count, the entries, the next marker) after the first read.
+        let block = exif(&tiff(true, 4_500, &[(0x0100, 3, 1, 40)], &[]));
+        let file = |n: usize| framed(&vec![block.clone(); n]);
+        let (answer, reads, _) = drive(&file(21));
+        assert_eq!((answer, reads.len()), (known(40, 30), MAX_READS as usize));
+        assert_eq!(size_of(&file(22)), Probe::Unknown, "a 65th read");
+        // Each APP1 is a marker, read or not.
+        let small = exif(&tiff(true, 8, &[(0x0100, 3, 1, 40)], &[]));
+        let markers = |n: usize| jpeg(&[vec![small.clone(); n], vec![sof(0xC0, 5, 5)]].concat());
+        assert_eq!(
+            size_of(&markers(MAX_JPEG_MARKERS as usize - 1)),
+            known(5, 5)
+        );
+        assert_eq!(size_of(&markers(MAX_JPEG_MARKERS as usize)), Probe::Unknown);
     }
 
     #[test]
@@ -1195,6 +1734,8 @@ mod tests {
             sof(0xC2, 10, 10),
         ]));
         samples.push(vp8(100, 100));
+        samples.push(framed(&[exif(&tiff(false, 8, &camera_ifd0(6), &[]))]));
+        samples.push(framed(&[exif(&tiff(true, 8, &[orientation(8)], &[]))]));
         for sample in &samples {
             for _ in 0..300 {
                 let mut file = sample.clone();
@@ -1214,8 +1755,10 @@ mod tests {
                 drive(&file);
             }
         }
-        let signatures: [&[u8]; 6] = [
+        let signatures: [&[u8]; 8] = [
             b"\xFF\xD8",
+            b"\xFF\xD8\xFF\xE1\x00\x60Exif\0\0MM\0\x2a\0\0\0\x08",
+            b"\xFF\xD8\xFF\xE1\x01\x00Exif\0\0II\x2a\0\x08\0\0\0",
             b"GIF89a",
             b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR",
             b"RIFF\0\0\0\0WEBPVP8",
