@@ -24,6 +24,10 @@ say "size budget of the embeddable bundle (scripts/size-budget.txt)"
 say "native tests: widget logic, server"
 cargo test --workspace
 
+say "the crates document without warnings and package (cargo package builds each from its packed files)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p direct-upload -p direct-upload-server
+cargo package -p direct-upload -p direct-upload-server --allow-dirty
+
 say "end-to-end pages over WebDriver"
 cargo test -p direct-upload-e2e --features e2e
 

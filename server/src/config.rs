@@ -41,15 +41,15 @@ pub struct Config {
     #[arg(long, env = "DU_SIGNING_KEY")]
     pub signing_key: Option<String>,
 
-    /// Public base URL of this process, used for the defaults below [default: http://<listen>].
+    /// Public base URL of this process, used for the defaults below [default: http://LISTEN].
     #[arg(long, env = "DU_PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// Public base URL of the one-time upload host [default: <public-url>/upload].
+    /// Public base URL of the one-time upload host [default: PUBLIC_URL/upload].
     #[arg(long, env = "DU_UPLOAD_BASE")]
     pub upload_base: Option<String>,
 
-    /// Public base URL of image delivery [default: <public-url>/cdn].
+    /// Public base URL of image delivery [default: PUBLIC_URL/cdn].
     #[arg(long, env = "DU_DELIVERY_BASE")]
     pub delivery_base: Option<String>,
 

@@ -49,7 +49,7 @@ fn shown(name: &str) -> String {
 }
 
 /// Why delivery refused; each variant is one answer (plain text, as Cloudflare's delivery
-/// answers), with request-given names passed through [`shown`].
+/// answers), with request-given names passed through `shown`.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
     /// The account hash in the URL is not this account's.

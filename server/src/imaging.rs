@@ -366,7 +366,7 @@ fn webp_decode_cost(pixels: u64) -> u64 {
 /// are decoded row by row or chunk by chunk into small buffers, never whole; JPEG and
 /// still WebP have no streaming decoder and are decoded whole, animated WebP frame by frame.
 /// Takes up to [`Examined::verify_cost`] bytes of memory; every decoder runs with
-/// [`decode_limits`].
+/// `decode_limits`.
 pub fn verify(bytes: &[u8], examined: &Examined) -> Result<Inspected, ApiError> {
     match examined.format {
         None => return inspect_svg(bytes, examined.svg_depth),

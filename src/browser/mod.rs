@@ -1,7 +1,7 @@
 //! Every call into the browser (`web_sys`, `js_sys`), each behind a small typed wrapper, so
 //! that the core stays pure and the components only arrange views.
 //!
-//! - [`transport`]: the upload as an `XMLHttpRequest` that aborts on drop;
+//! - `transport`: the upload as an `XMLHttpRequest` that aborts on drop;
 //! - [`backend`]: the one-time URL request and the verification;
 //! - [`image`]: head bytes, pixel size (from the headers or decoded), previews, downscaling;
 //! - [`json`]: the browser's own JSON, read and built without serde_json;
