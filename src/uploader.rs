@@ -417,8 +417,12 @@ impl Uploader {
                 size: entry.size.get_untracked(),
             })
             .collect();
-        self.entries.update(|entries| entries.extend(added));
+        // The queue hears of the files before the list re-renders: the requests it asks for
+        // (checks, the first URLs) are queued ahead of the rendering, so they leave first.
+        self.entries
+            .update_untracked(|entries| entries.extend(added));
         self.tell(events);
+        self.entries.notify();
     }
 
     /// Checks one file: its type from its first bytes, its size, and (for raster images) its
