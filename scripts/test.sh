@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the native tests (widget logic, server), the built pages driven over
-# WebDriver, the official SDKs against the service, and the widget's wasm tests in headless
-# Chromium against a real local service started here.
+# WebDriver, the npm package in a fresh project, the official SDKs against the service, and
+# the widget's wasm tests in headless Chromium against a real local service started here.
 #   --setup   first install what is missing (scripts/setup.sh); without it nothing is installed
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,9 @@ cargo test --workspace
 
 say "end-to-end pages over WebDriver"
 cargo test -p direct-upload-e2e --features e2e
+
+say "the npm package: packed, installed, type-checked, bundled, uploaded through in headless Chromium"
+./scripts/npm-package-test.sh
 
 say "official Cloudflare SDKs against the local service"
 ./scripts/sdk-tests.sh
