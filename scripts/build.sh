@@ -4,6 +4,8 @@
 #   dist/embed/direct-upload.js, .css    the <direct-upload> element and JS API for any page,
 #   dist/embed/widget-<hash>.js/_bg.wasm   loading content-hashed, cacheable files
 #   dist/plain.html                      an example plain HTML page
+# dist/embed is also the npm package `direct-upload` (npm_package in scripts/lib.sh);
+# scripts/npm-package-test.sh packs it, installs it and uses it.
 # JS and CSS are minified (esbuild, pinned in scripts/node); every served file gets a .gz
 # (zopfli) and a .br (brotli -q 11) beside it, which `--static-dir` sends when a browser
 # accepts them. Ends with the sizes a page downloads; scripts/size-budget.sh checks them.
@@ -59,9 +61,10 @@ sed -e "s|__WIDGET_JS__|$js_name|" -e "s|__WIDGET_WASM__|$wasm_name|" js/direct-
 embed_js minify "$work/direct-upload.js" "$out/direct-upload.js"
 embed_js minify style/direct-upload.css "$out/direct-upload.css"
 cp examples/plain.html dist/plain.html
+npm_package "$out"
 
 shopt -s nullglob
-precompress "$out"/* dist/*.wasm dist/*.js dist/*.css dist/*.html
+precompress "$out"/*.js "$out"/*.css "$out"/*.wasm dist/*.wasm dist/*.js dist/*.css dist/*.html
 
 echo "built: the demo in dist/ (bytes)"
 size_table dist/*.wasm dist/*.js dist/*.css

@@ -37,15 +37,43 @@ start_service() {
   echo "local service at $SERVICE"
 }
 
-# ensure_node_tools: the build's pinned npm tools (scripts/node: esbuild), installed with
-# `npm ci` only when node_modules is missing or older than the lockfile.
-ensure_node_tools() {
-  local dir=scripts/node
+# npm_ci DIR WHAT: `npm ci` in DIR only when its node_modules is missing or was installed
+# from another lockfile.
+npm_ci() {
+  local dir=$1
   if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"; then
-    say "npm ci in $dir (esbuild)"
+    say "npm ci in $dir ($2)"
     (cd "$dir" && npm ci --no-audit --no-fund --silent)
     cp "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"
   fi
+}
+
+# ensure_node_tools: the build's pinned npm tools (scripts/node: esbuild).
+ensure_node_tools() { npm_ci scripts/node esbuild; }
+
+# ensure_npm_test_tools: the npm package test's pinned tools (tests/npm).
+ensure_npm_test_tools() { npm_ci tests/npm "typescript, vue-tsc, esbuild, playwright-core, React and Vue"; }
+
+# crate_version: the widget crate's version, from the [package] table of Cargo.toml.
+crate_version() {
+  awk '/^\[/ { package = ($0 == "[package]") } package && /^version *=/ { gsub(/[" ]/, ""); sub(/^version=/, ""); print; exit }' Cargo.toml
+}
+
+# npm_package DIR: makes the built bundle in DIR the npm package `direct-upload`: package.json
+# (js/package.json with the crate's version filled in), the types (js/*.d.ts), the React and
+# Vue entries (js/react.js, js/vue.js: the entry again, for their types), and a README (the
+# README's "Install from npm" section).
+npm_package() {
+  local dir=$1 version
+  version=$(crate_version)
+  grep -q '"version": "__VERSION__"' js/package.json || { echo 'js/package.json has no "version": "__VERSION__"' >&2; return 1; }
+  sed "s|\"version\": \"__VERSION__\"|\"version\": \"$version\"|" js/package.json >"$dir/package.json"
+  cp js/direct-upload.d.ts js/direct-upload.css.d.ts js/react.d.ts js/react.js js/vue.d.ts js/vue.js "$dir/"
+  {
+    printf '# direct-upload\n\nThe `<direct-upload>` element and JavaScript API of direct-upload %s, an upload widget\nfor Cloudflare Images Direct Creator Upload.\n\n' "$version"
+    awk '/^## / { on = ($0 == "## Install from npm") } on' README.md | tail -n +3
+  } >"$dir/README.md"
+  grep -q '^npm install direct-upload' "$dir/README.md" || { echo 'README.md has no "## Install from npm" section with `npm install direct-upload`' >&2; return 1; }
 }
 
 # precompress FILE...: writes FILE.gz (zopfli: gzip-compatible, about 5 % smaller than gzip -9)

@@ -57,7 +57,8 @@ if ! wasm-opt --version 2>/dev/null | grep -q "version 132"; then
   $SUDO npm install -g binaryen@132 >/dev/null
 fi
 
-# The build's pinned npm tools (esbuild, scripts/node/package-lock.json).
+# The build's pinned npm tools (esbuild, scripts/node/package-lock.json), and the npm package
+# test's (tests/npm/package-lock.json).
 . scripts/lib.sh
 ensure_node_tools
 
@@ -67,3 +68,5 @@ if [ ! -d bench/node_modules ]; then
   say "npm ci in bench/"
   (cd bench && npm ci --no-audit --no-fund --silent)
 fi
+
+ensure_npm_test_tools

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the native tests (widget logic, server), the built pages driven over
-# WebDriver, the official SDKs against the service, and the widget's wasm tests in headless
-# Chromium against a real local service started here, then the throughput benchmark's quick
-# mode (every file stored; timings are not judged).
+# WebDriver, the npm package in a fresh project, the official SDKs against the service, the
+# widget's wasm tests in headless Chromium against a real local service started here, then the
+# throughput benchmark's quick mode (every file stored; timings are not judged).
 #   --setup   first install what is missing (scripts/setup.sh); without it nothing is installed
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +30,9 @@ cargo package -p direct-upload -p direct-upload-server --allow-dirty
 
 say "end-to-end pages over WebDriver"
 cargo test -p direct-upload-e2e --features e2e
+
+say "the npm package: packed, installed, type-checked, bundled, uploaded through in headless Chromium"
+./scripts/npm-package-test.sh
 
 say "official Cloudflare SDKs against the local service"
 ./scripts/sdk-tests.sh

@@ -417,6 +417,142 @@ mod tests {
         }
     }
 
+    /// The property lines (`name?: type;`) of `export interface NAME { … }` in the types.
+    fn ts_interface<'a>(types: &'a str, name: &str) -> Vec<&'a str> {
+        let start = format!("export interface {name} {{\n");
+        let body = &types[types
+            .find(&start)
+            .unwrap_or_else(|| panic!("js/direct-upload.d.ts has no interface {name}"))
+            + start.len()..];
+        body[..body.find("\n}").unwrap()]
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("/**") && !l.starts_with('*'))
+            .collect()
+    }
+
+    /// The TypeScript types of an option's value, in the JavaScript API and as an attribute.
+    fn ts_types(o: &OptionSpec) -> (&'static str, &'static str) {
+        match o.kind {
+            Kind::Text if o.name == "credentials" => ("RequestCredentials", "RequestCredentials"),
+            Kind::Text => ("string", "string"),
+            Kind::Number => ("number", "NumberAttribute"),
+            Kind::Json if o.name == "body" => ("Record<string, unknown>", "string"),
+            Kind::Json => ("Record<string, string>", "string"),
+            Kind::List => ("string[]", "string"),
+            Kind::Flag => ("boolean", r#"boolean | "" | "true" | "false""#),
+        }
+    }
+
+    #[test]
+    fn the_types_list_every_option_with_the_type_of_its_kind() {
+        let types = include_str!("../js/direct-upload.d.ts");
+        let options = ts_interface(types, "DirectUploadOptions");
+        let attributes = ts_interface(types, "DirectUploadAttributes");
+        let mut expected_options = Vec::new();
+        let mut expected_attributes = Vec::new();
+        for o in OPTIONS {
+            let optional = if o.default == "required" { "" } else { "?" };
+            let (value, attribute) = ts_types(o);
+            let key = if o.attribute.contains('-') {
+                format!("\"{}\"", o.attribute)
+            } else {
+                o.attribute.to_string()
+            };
+            expected_options.push(format!("{}{optional}: {value};", o.name));
+            expected_attributes.push(format!("{key}{optional}: {attribute};"));
+        }
+        assert_eq!(
+            options, expected_options,
+            "js/direct-upload.d.ts DirectUploadOptions must list the options of src/options.rs, in order, with their kinds' types"
+        );
+        assert_eq!(
+            attributes, expected_attributes,
+            "js/direct-upload.d.ts DirectUploadAttributes must list the attributes of src/options.rs, in order, with their kinds' types"
+        );
+    }
+
+    /// The quoted words of `source` that follow `before`, e.g. the names in `self.on("…"`.
+    fn quoted_after<'a>(source: &'a str, before: &str) -> Vec<&'a str> {
+        source
+            .split(before)
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+            .collect()
+    }
+
+    #[test]
+    fn the_types_name_every_event_detail_field_state_and_method() {
+        let types = include_str!("../js/direct-upload.d.ts");
+        let embed = include_str!("embed.rs");
+        // Its code, without the tests and the comments (whose examples name other things).
+        let embed: String = embed[..embed.find("#[cfg(test)]").unwrap()]
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let embed = embed.as_str();
+        let events = quoted_after(embed, "self.on(\"");
+        assert_eq!(events.len(), 5, "src/embed.rs fires five events");
+        for event in events {
+            assert!(
+                types.contains(&format!("  \"{event}\": CustomEvent<")),
+                "js/direct-upload.d.ts DirectUploadEventMap has no {event}"
+            );
+        }
+        // Every field of every detail and of state(): `("fileName", …)` in src/embed.rs.
+        let fields = embed.split("(\"").skip(1).filter_map(|rest| {
+            let (field, after) = rest.split_once('"')?;
+            let identifier = field.chars().all(|c| c.is_ascii_alphanumeric());
+            (identifier && after.starts_with(", ")).then_some(field)
+        });
+        for field in fields {
+            assert!(
+                types.contains(&format!("  {field}: ")) || types.contains(&format!("  {field}?: ")),
+                "js/direct-upload.d.ts names no field {field}, which src/embed.rs puts in a detail or in state()"
+            );
+        }
+        let state = include_str!("core/state.rs");
+        let names = &state[state.find("pub fn name(&self)").unwrap()..];
+        for name in quoted_after(&names[..names.find("\n    }").unwrap()], "=> \"") {
+            assert!(
+                types.contains(&format!("  | \"{name}\"")),
+                "js/direct-upload.d.ts FileStateName lacks {name}"
+            );
+        }
+        // The handle's methods (their JavaScript names), as wasm-bindgen exports them.
+        let handle = &embed[embed.find("impl WidgetHandle {").unwrap()..];
+        let lines: Vec<&str> = handle.lines().map(str::trim).collect();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(rest) = line.strip_prefix("pub fn ") else {
+                continue;
+            };
+            let name = &rest[..rest.find('(').unwrap()];
+            let js = lines[i - 1]
+                .strip_prefix("#[wasm_bindgen(js_name = ")
+                .map_or(name, |n| n.trim_end_matches(")]"));
+            assert!(
+                ts_interface(types, "WidgetHandle")
+                    .iter()
+                    .any(|l| l.starts_with(&format!("{js}("))),
+                "js/direct-upload.d.ts WidgetHandle has no {js}()"
+            );
+        }
+        // What the entry exports.
+        let script = include_str!("../js/direct-upload.js");
+        for line in script.lines().filter(|l| l.starts_with("export ")) {
+            let words: Vec<&str> = line.split([' ', '(']).collect();
+            let (kind, name) = match words[1] {
+                "async" => (words[2], words[3]),
+                kind => (kind, words[2]),
+            };
+            assert!(
+                types.contains(&format!("export declare {kind} {name}")),
+                "js/direct-upload.d.ts does not declare the entry's export {name}"
+            );
+        }
+    }
+
     #[test]
     fn the_readme_shows_the_option_list() {
         let readme = include_str!("../README.md");
