@@ -23,6 +23,11 @@ export interface DirectUploadOptions {
   lang?: string;
   /** Re-encode images over the limits to fit instead of refusing them. Default off. */
   downscale?: boolean;
+  /**
+   * Where pasted files are taken from: `page` (anywhere outside text fields; with several
+   * widgets, the one used last), `widget` (focus inside it) or `off`. Default `page`.
+   */
+  paste?: "page" | "widget" | "off";
   /** Accepted MIME types, found from the bytes. Default PNG, JPEG, GIF, WebP, SVG. */
   accept?: string[];
   /** Most files in the list. */
@@ -62,6 +67,7 @@ export interface DirectUploadAttributes {
   concurrency?: NumberAttribute;
   lang?: string;
   downscale?: boolean | "" | "true" | "false";
+  paste?: "page" | "widget" | "off";
   accept?: string;
   "max-files"?: NumberAttribute;
   "min-size"?: NumberAttribute;

@@ -25,6 +25,7 @@ use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
 use crate::browser::json::{number, object, strings, text_or_null, JsJson};
 use crate::components::widget::UploadView;
+use crate::core::paste::PasteScope;
 use crate::core::wire::JsonRead;
 use crate::error::{Side, UploadError};
 use crate::i18n::Lang;
@@ -63,6 +64,8 @@ pub struct EmbedOptions {
     pub lang: Option<String>,
     /// Re-encode images over the limits.
     pub downscale: bool,
+    /// Where pasted files are taken from: `page`, `widget` or `off`.
+    pub paste: Option<String>,
     /// Accepted MIME types (default: Cloudflare's).
     pub accept: Option<Vec<String>>,
     /// Most files in the list.
@@ -94,6 +97,9 @@ pub enum OptionError {
     /// A credentials mode fetch does not know.
     #[error("credentials must be omit, same-origin or include, not '{0}'")]
     Credentials(String),
+    /// A paste scope the widget does not know.
+    #[error("paste must be page, widget or off, not '{0}'")]
+    Paste(String),
 }
 
 impl From<OptionError> for JsValue {
@@ -130,6 +136,7 @@ impl EmbedOptions {
                 .field("downscale")
                 .and_then(|v| v.flag())
                 .unwrap_or(false),
+            paste: text("paste"),
             accept: given
                 .field("accept")
                 .map(|list| list.items().iter().filter_map(JsonRead::text).collect()),
@@ -155,6 +162,12 @@ impl EmbedOptions {
             Some("omit") => Credentials::Omit,
             Some("include") => Credentials::Include,
             Some(other) => return Err(OptionError::Credentials(other.to_string())),
+        };
+        let paste = match self.paste.as_deref() {
+            None => PasteScope::default(),
+            Some(name) => {
+                PasteScope::from_name(name).ok_or_else(|| OptionError::Paste(name.to_string()))?
+            }
         };
         let mut restrictions = Restrictions::default();
         if let Some(types) = &self.accept {
@@ -198,6 +211,7 @@ impl EmbedOptions {
                 stall_timeout_ms: self.stall_timeout_ms.unwrap_or(defaults.stall_timeout_ms),
             },
             downscale: self.downscale,
+            paste,
             lang: self.lang.as_deref().map(Lang::from_tag).unwrap_or_default(),
         })
     }

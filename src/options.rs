@@ -143,6 +143,14 @@ pub const OPTIONS: &[OptionSpec] = &[
         "downscale",
     ),
     option(
+        "paste",
+        "paste",
+        Kind::Text,
+        "`page`",
+        "where pasted files are taken from: `page` (anywhere outside text fields; with several widgets, the one used last), `widget` (focus inside it) or `off`",
+        "paste",
+    ),
+    option(
         "accept",
         "accept",
         Kind::List,
@@ -431,10 +439,14 @@ mod tests {
             .collect()
     }
 
+    /// The values `paste` takes (see `PasteScope::from_name`).
+    const PASTE: &str = r#""page" | "widget" | "off""#;
+
     /// The TypeScript types of an option's value, in the JavaScript API and as an attribute.
     fn ts_types(o: &OptionSpec) -> (&'static str, &'static str) {
         match o.kind {
             Kind::Text if o.name == "credentials" => ("RequestCredentials", "RequestCredentials"),
+            Kind::Text if o.name == "paste" => (PASTE, PASTE),
             Kind::Text => ("string", "string"),
             Kind::Number => ("number", "NumberAttribute"),
             Kind::Json if o.name == "body" => ("Record<string, unknown>", "string"),

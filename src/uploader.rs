@@ -12,6 +12,7 @@ use crate::backend::{request_upload_target, verify_uploaded, BackendConfig};
 use crate::browser::timer;
 use crate::browser::transport::{UploadOutcome, XhrUpload};
 use crate::core::check::{after_measure, downscale_sizes, plan_check, AfterMeasure, CheckPlan};
+use crate::core::paste::PasteScope;
 use crate::core::queue::{Effect, Happened, Now, Queue, QueueConfig};
 use crate::error::UploadError;
 use crate::i18n::Lang;
@@ -155,6 +156,8 @@ pub struct Settings {
     pub retry: RetryPolicy,
     /// Re-encode images over the limits instead of refusing them.
     pub downscale: bool,
+    /// Where pasted files are taken from.
+    pub paste: PasteScope,
     /// Language of every string.
     pub lang: Lang,
     /// The file picker's `accept` filter.
@@ -224,6 +227,13 @@ impl Uploader {
     /// The queue's language (reactive: views that show text follow a change of language).
     pub fn lang(&self) -> Lang {
         self.settings.try_with(|s| s.lang).unwrap_or_default()
+    }
+
+    /// Where pasted files are taken from, read without subscribing (at each paste).
+    pub fn paste_scope(&self) -> PasteScope {
+        self.settings
+            .try_with_untracked(|s| s.paste)
+            .unwrap_or(PasteScope::Off)
     }
 
     /// The file picker's `accept` filter (reactive).

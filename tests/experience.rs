@@ -4,6 +4,7 @@
 
 mod support;
 
+use direct_upload::core::paste::PasteScope;
 use direct_upload::{Lang, Restrictions};
 use support::*;
 use wasm_bindgen::prelude::*;
@@ -112,23 +113,88 @@ async fn dropping_files_uploads_them_and_the_highlight_does_not_flicker_over_chi
     assert_eq!(rows.len(), 2);
 }
 
-#[wasm_bindgen_test]
-async fn pasting_files_uploads_them() {
-    let widget = mount(Setup::service());
+/// Pastes one PNG named `name` on `target`, as Ctrl-V (Cmd-V) does where the focus is.
+fn paste_on(target: &web_sys::Element, name: &str) {
     let init = ClipboardEventInit::new();
     init.set_bubbles(true);
     init.set_cancelable(true);
-    init.set_clipboard_data(Some(&transfer(&[make_file(
-        BADGE_PNG,
-        "pasted.png",
-        "image/png",
-    )])));
+    init.set_clipboard_data(Some(&transfer(&[make_file(BADGE_PNG, name, "image/png")])));
     let paste = ClipboardEvent::new_with_event_init_dict("paste", &init).unwrap();
+    target.dispatch_event(&paste).unwrap();
+}
+
+fn body() -> web_sys::Element {
+    web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .body()
+        .unwrap()
+        .into()
+}
+
+#[wasm_bindgen_test]
+async fn pasting_files_uploads_them() {
+    let widget = mount(Setup::service());
     // Focus is on the widget's button, as after a keyboard user tabs to it.
-    widget.find(".du__choose").dispatch_event(&paste).unwrap();
+    paste_on(&widget.find(".du__choose"), "pasted.png");
     widget.wait_finished(1).await;
     assert_eq!(widget.states(), ["done"]);
     assert!(widget.text(".du__name").contains("pasted.png"));
+}
+
+#[wasm_bindgen_test]
+async fn files_pasted_anywhere_on_the_page_go_to_the_widget_but_not_from_a_text_field() {
+    let widget = mount(Setup::service());
+    let document = web_sys::window().unwrap().document().unwrap();
+    let field = document.create_element("textarea").unwrap();
+    body().append_child(&field).unwrap();
+    paste_on(&field, "into-the-field.png");
+    sleep(100).await;
+    assert!(
+        widget.rows().is_empty(),
+        "a paste into a text field belongs to the field"
+    );
+    paste_on(&body(), "on-the-page.png");
+    widget.wait_finished(1).await;
+    assert_eq!(widget.states(), ["done"]);
+    assert!(widget.text(".du__name").contains("on-the-page.png"));
+    field.remove();
+}
+
+#[wasm_bindgen_test]
+async fn with_two_widgets_a_page_paste_goes_to_the_one_used_last_and_paste_off_declines() {
+    let first = mount(Setup::service());
+    let second = mount(Setup::service());
+    paste_on(&body(), "unclaimed.png");
+    sleep(100).await;
+    assert!(
+        first.rows().is_empty() && second.rows().is_empty(),
+        "two widgets, neither used: no guessing where a screenshot goes"
+    );
+    // The visitor tabs to the second widget.
+    second
+        .find(".du__choose")
+        .unchecked_into::<HtmlElement>()
+        .focus()
+        .unwrap();
+    paste_on(&body(), "for-the-second.png");
+    second.wait_finished(1).await;
+    assert!(second.text(".du__name").contains("for-the-second.png"));
+    assert!(first.rows().is_empty());
+    drop((first, second));
+
+    let declining = mount(Setup {
+        paste: PasteScope::Off,
+        ..Setup::service()
+    });
+    paste_on(&body(), "page.png");
+    paste_on(&declining.find(".du__choose"), "inside.png");
+    sleep(100).await;
+    assert!(
+        declining.rows().is_empty(),
+        "paste=\"off\" takes no pasted files"
+    );
 }
 
 #[wasm_bindgen_test]

@@ -132,6 +132,23 @@ impl Visit {
         input.send_keys(&files.join("\n")).await.unwrap();
     }
 
+    /// The local service's list of the images stored for a backend `creator` key.
+    async fn stored_for(&self, key: &str) -> Value {
+        reqwest::Client::new()
+            .get(format!(
+                "{}/accounts/{}/images/v2?creator={key}",
+                self.service.api_base(),
+                self.service.account_id
+            ))
+            .bearer_auth(&self.service.api_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     async fn js(&self, script: &str) -> Value {
         self.client.execute(script, vec![]).await.unwrap()
     }
@@ -321,19 +338,7 @@ async fn on_a_plain_page_an_upload_can_be_cancelled_and_retried_and_attributes_a
     visit.find(".du__retry").await.click().await.unwrap();
     visit.wait_for_states(&["done"]).await;
     // Exactly one image stored for this backend key: the cancelled try left nothing behind.
-    let list: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/accounts/{}/images/v2?creator={key}",
-            visit.service.api_base(),
-            visit.service.account_id
-        ))
-        .bearer_auth(&visit.service.api_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = visit.stored_for(&key).await;
     assert_eq!(list["result"]["images"].as_array().unwrap().len(), 1);
     visit.end().await;
 }
@@ -531,19 +536,7 @@ async fn a_file_dropped_before_the_widgets_code_arrives_is_uploaded_not_lost() {
         (json!(1), json!(1)),
         "{result}"
     );
-    let list: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/accounts/{}/images/v2?creator={key}",
-            visit.service.api_base(),
-            visit.service.account_id
-        ))
-        .bearer_auth(&visit.service.api_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = visit.stored_for(&key).await;
     assert_eq!(
         list["result"]["images"].as_array().unwrap().len(),
         1,

@@ -5,6 +5,7 @@
 //! - [`backend`]: the one-time URL request and the verification;
 //! - [`image`]: head bytes, pixel size (from the headers or decoded), previews, downscaling;
 //! - [`json`]: the browser's own JSON, read and built without serde_json;
+//! - [`paste`]: page-level paste, one document listener for every widget;
 //! - [`timer`]: timeouts, animation frames, the clock and randomness for retries;
 //! - [`visible`]: "has this scrolled into view yet";
 //! - [`clipboard`]: copying a URL.
@@ -13,6 +14,7 @@ pub mod backend;
 pub mod clipboard;
 pub mod image;
 pub mod json;
+pub mod paste;
 pub mod timer;
 pub(crate) mod transport;
 pub mod visible;

@@ -8,6 +8,7 @@ use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent}
 use super::file_row::FileRow;
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
+use crate::core::paste::PasteScope;
 use crate::i18n::Lang;
 use crate::queue::{BatchSummary, RetryPolicy};
 use crate::uploader::{Callbacks, FileFailure, FileStarted, Settings, Uploader};
@@ -73,6 +74,11 @@ pub fn DirectUpload(
     /// Language of every visible string.
     #[prop(optional)]
     lang: Lang,
+    /// Where pasted files are taken from: anywhere on the page outside text fields (the
+    /// default; with several widgets, the one used last), only with the focus inside the
+    /// widget, or never.
+    #[prop(optional)]
+    paste: PasteScope,
     /// The `accept` filter of the file picker.
     #[prop(into, default = "image/*".to_string())]
     accept: String,
@@ -105,6 +111,7 @@ pub fn DirectUpload(
             restrictions,
             retry,
             downscale,
+            paste,
             lang,
             picker_accept: accept,
         },
@@ -126,8 +133,18 @@ pub(crate) fn UploadView(
     uploader: Uploader,
 ) -> impl IntoView {
     let lang = move || uploader.lang();
-    // Unmounting the widget aborts its requests (the embed's destroy() cancels them too).
-    on_cleanup(move || uploader.shut_down());
+    // Page-level paste: the widget is a member of the page's one paste listener while it is
+    // mounted; unmounting ends the membership and aborts its requests (the embed's destroy()
+    // cancels them too).
+    let membership = StoredValue::new_local(Some(crate::browser::paste::join(
+        move || uploader.paste_scope(),
+        move |files| uploader.add_files(files),
+    )));
+    let used = move || membership.with_value(|m| m.as_ref().map(|m| m.used()));
+    on_cleanup(move || {
+        membership.try_update_value(Option::take);
+        uploader.shut_down();
+    });
     let input_ref = NodeRef::<html::Input>::new();
     // Counting enter/leave keeps the highlight steady while the pointer crosses child elements.
     let drag_depth = RwSignal::new(0i32);
@@ -159,11 +176,15 @@ pub(crate) fn UploadView(
     };
     let on_drop = move |event: DragEvent| {
         event.prevent_default();
+        used();
         drag_depth.set(0);
         uploader.add_files(files_of(event.data_transfer().and_then(|d| d.files())));
     };
     // Paste while focus is anywhere in the widget: files from the clipboard are added.
     let on_paste = move |event: ClipboardEvent| {
+        if uploader.paste_scope() == PasteScope::Off {
+            return;
+        }
         let files = files_of(event.clipboard_data().and_then(|d| d.files()));
         if !files.is_empty() {
             event.prevent_default();
@@ -172,7 +193,8 @@ pub(crate) fn UploadView(
     };
 
     view! {
-        <section class="du" lang=move || lang().tag() aria-label=move || lang().region() on:paste=on_paste>
+        <section class="du" lang=move || lang().tag() aria-label=move || lang().region() on:paste=on_paste
+            on:focusin=move |_| { used(); } on:pointerdown=move |_| { used(); }>
             <div
                 class="du__dropzone"
                 class:du__dropzone--active=move || { drag_depth.get() > 0 }

@@ -8,11 +8,13 @@
 //! - [`check`]: the check plan: measure the pixels? downscale?
 //! - [`dimensions`]: an image's pixel size from its header bytes, read in a few small slices;
 //! - [`wire`]: what the backend and the upload host answer, as typed results;
+//! - [`paste`]: which widget takes a paste made elsewhere on the page;
 //! - [`error`]: [`UploadError`](error::UploadError), knowing its side and code.
 
 pub mod check;
 pub mod dimensions;
 pub mod error;
+pub mod paste;
 pub mod queue;
 pub mod state;
 pub mod validate;

@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use direct_upload::core::paste::PasteScope;
 use direct_upload::{
     BatchSummary, DirectUpload, FileFailure, ImageRecord, Lang, Restrictions, RetryPolicy,
 };
@@ -68,6 +69,7 @@ pub struct Setup {
     pub lang: Lang,
     pub downscale: bool,
     pub verify: Option<String>,
+    pub paste: PasteScope,
 }
 
 impl Setup {
@@ -85,6 +87,7 @@ impl Setup {
             lang: Lang::En,
             downscale: false,
             verify: None,
+            paste: PasteScope::Page,
         }
     }
 
@@ -149,6 +152,7 @@ pub fn mount(setup: Setup) -> Mounted {
                 lang=s.lang
                 downscale=s.downscale
                 verify=s.verify.unwrap_or_default()
+                paste=s.paste
                 on_success=Callback::new(move |image| a.lock().unwrap().successes.push(image))
                 on_error=Callback::new(move |failure| b.lock().unwrap().failures.push(failure))
                 on_progress=Callback::new(move |summary| c.lock().unwrap().progress.push(summary))
