@@ -7,11 +7,15 @@
 //! - [`validate`]: restrictions and type sniffing;
 //! - [`check`]: the check plan: measure the pixels? downscale?
 //! - [`wire`]: what the backend and the upload host answer, as typed results;
-//! - [`error`]: [`UploadError`](error::UploadError), knowing its side and code.
+//! - [`error`]: [`UploadError`](error::UploadError), knowing its side and code;
+//! - [`window`]: which rows of a long list are rendered;
+//! - [`throughput`]: the batch's speed and time left.
 
 pub mod check;
 pub mod error;
 pub mod queue;
 pub mod state;
+pub mod throughput;
 pub mod validate;
+pub mod window;
 pub mod wire;
