@@ -1,6 +1,7 @@
 //! The Leptos components: the widget and its parts.
 
 mod file_row;
+mod summary;
 pub(crate) mod widget;
 
 pub use crate::uploader::{FileFailure, FileStarted};
