@@ -1,5 +1,6 @@
 //! The Leptos components: the widget and its parts.
 
+mod file_list;
 mod file_row;
 mod summary;
 pub(crate) mod widget;

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent};
 
-use super::file_row::FileRow;
+use super::file_list::Files;
 use super::summary::Summary;
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
@@ -203,13 +203,7 @@ pub(crate) fn UploadView(
             <p class="du__announcer" role="status" aria-live="polite" aria-atomic="true">
                 {move || uploader.announcement.get()}
             </p>
-            <ul class="du__files">
-                <For
-                    each=move || uploader.entries.get()
-                    key=|entry| entry.key
-                    children=move |entry| view! { <FileRow entry=entry uploader=uploader/> }
-                />
-            </ul>
+            <Files uploader=uploader/>
         </section>
     }
 }

@@ -22,6 +22,7 @@ pub(super) const REMOVE: &str = "Entfernen";
 pub(super) const CLEAR_FINISHED: &str = "Fertige entfernen";
 pub(super) const COPY: &str = "Kopieren";
 pub(super) const COPIED: &str = "Kopiert";
+pub(super) const FILES: &str = "Dateien";
 pub(super) const IMAGE_URLS: &str = "Bild-URLs";
 
 pub(super) fn bytes(bytes: u64) -> String {

@@ -22,6 +22,7 @@ pub(super) const REMOVE: &str = "Remove";
 pub(super) const CLEAR_FINISHED: &str = "Clear finished";
 pub(super) const COPY: &str = "Copy";
 pub(super) const COPIED: &str = "Copied";
+pub(super) const FILES: &str = "Files";
 pub(super) const IMAGE_URLS: &str = "Image URLs";
 
 pub(super) fn bytes(bytes: u64) -> String {

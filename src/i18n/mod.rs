@@ -188,6 +188,10 @@ impl Lang {
     pub(crate) fn copy_label(self, variant: &str) -> String {
         pick!(self, copy_label(variant))
     }
+    /// Label of the file list once it scrolls on its own.
+    pub(crate) fn files(self) -> &'static str {
+        pick!(self, FILES)
+    }
     /// Label of the variant list.
     pub(crate) fn image_urls(self) -> &'static str {
         pick!(self, IMAGE_URLS)
