@@ -26,7 +26,7 @@ async fn uploads_a_photo_and_shows_its_variants() {
         error_of(&rows[0])
     );
 
-    // What a person sees: full progress, a done status, named variant links and a thumbnail.
+    // What a person sees: full progress, a done status, named variant links and a preview.
     let total: web_sys::HtmlProgressElement = widget
         .root
         .query_selector(".du__total")
@@ -66,21 +66,34 @@ async fn uploads_a_photo_and_shows_its_variants() {
         2,
         "each variant has a copy button"
     );
-    let thumb: HtmlImageElement = rows[0]
-        .query_selector(".du__thumb")
+    // The picture shown is made from the visitor's own file, never loaded from the delivery host.
+    rows[0].scroll_into_view();
+    widget
+        .wait_until(|w| w.root.query_selector(".du__preview-img").unwrap().is_some())
+        .await;
+    let preview: HtmlImageElement = rows[0]
+        .query_selector(".du__preview-img")
         .unwrap()
-        .expect("a thumbnail is shown")
+        .expect("the stored file keeps its local preview")
         .unchecked_into();
-    for _ in 0..100 {
-        if thumb.complete() && thumb.natural_width() > 0 {
-            break;
-        }
-        sleep(50).await;
+    assert!(
+        preview.src().starts_with("blob:"),
+        "the preview is an object URL of the file: {}",
+        preview.src()
+    );
+    let images = widget.root.query_selector_all("img").unwrap();
+    for i in 0..images.length() {
+        let image: HtmlImageElement = images.item(i).unwrap().unchecked_into();
+        assert!(
+            image.src().starts_with("blob:"),
+            "no image is loaded from the delivery host: {}",
+            image.src()
+        );
     }
     assert_eq!(
-        (thumb.natural_width(), thumb.natural_height()),
-        (200, 200),
-        "the thumbnail variant is 200x200"
+        images_fetched_by_img(&widget.received.lock().unwrap().successes[0].id),
+        Vec::<String>::new(),
+        "the browser fetched no image of the stored file for an <img>"
     );
 
     // What the host page received.
@@ -152,6 +165,33 @@ async fn uploads_several_files_at_once_and_keeps_going_past_a_bad_one() {
         received.failures[0].error,
         direct_upload::UploadError::Rejected(_)
     ));
+}
+
+/// The URLs the page loaded for `<img>` elements that name the image `id` (the browser's
+/// resource timing list records every request, also of elements gone since).
+fn images_fetched_by_img(id: &str) -> Vec<String> {
+    let performance =
+        js_sys::Reflect::get(&web_sys::window().unwrap(), &"performance".into()).unwrap();
+    let entries_by_type: js_sys::Function =
+        js_sys::Reflect::get(&performance, &"getEntriesByType".into())
+            .unwrap()
+            .unchecked_into();
+    let entries: js_sys::Array = entries_by_type
+        .call1(&performance, &"resource".into())
+        .unwrap()
+        .unchecked_into();
+    let field = |entry: &wasm_bindgen::JsValue, name: &str| {
+        js_sys::Reflect::get(entry, &name.into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    };
+    entries
+        .iter()
+        .filter(|entry| field(entry, "initiatorType") == "img")
+        .map(|entry| field(&entry, "name"))
+        .filter(|url| url.contains(id))
+        .collect()
 }
 
 async fn single_failure(setup: Setup, file: File) -> String {

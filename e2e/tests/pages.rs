@@ -212,7 +212,7 @@ async fn the_demo_uploads_a_chosen_photo_and_its_variant_opens() {
     let names: Vec<String> = serde_json::from_value(visit.js("return [...document.querySelectorAll('.du__file')[0].querySelectorAll('.du__variant-link')].map(a => a.textContent)").await).unwrap();
     assert_eq!(names, ["public", "thumbnail"]);
     visit
-        .js("document.querySelectorAll('.du__thumb').forEach(i => i.decode && i.decode())")
+        .js("document.querySelectorAll('.du__preview-img').forEach(i => i.decode && i.decode())")
         .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     visit.screenshot("done").await;

@@ -1,4 +1,6 @@
-//! One file in the list: preview, name, size, progress, error, and once stored its variants.
+//! One file in the list, as one compact line: preview, name, size, a thin bar, status and
+//! actions; under it, a small second line with the error of a failed file or the variant
+//! links of a stored one.
 
 use crate::browser::visible::visible_once;
 use leptos::html;
@@ -9,8 +11,46 @@ use crate::image_tools;
 use crate::queue::UploadState;
 use crate::uploader::{FileEntry, Uploader};
 
-/// Longest side of a local preview, in CSS pixels times two for sharp screens.
-const PREVIEW_PX: u32 = 128;
+/// Longest side of a local preview: twice the preview box of the stylesheet (40 CSS px), for
+/// sharp screens, and no more, so a thousand previews decode quickly and stay small.
+const PREVIEW_PX: u32 = 80;
+
+/// The cancel and remove buttons' icon, a cross. A row's buttons are icons so that they fit
+/// one line at any width and line up from row to row, whatever the language; the `aria-label`
+/// names each button with its file, and the tooltip gives its word.
+const CROSS: &str = "M4 4l8 8M12 4l-8 8";
+/// The retry button's icon, a circular arrow.
+const AGAIN: &str = "M13.5 8A5.5 5.5 0 1 1 11.9 4.1M12.2 1.5v2.8H9.4";
+/// The copy button's icon where a narrow row has no room for its word: two sheets.
+const COPY: &str = "M6 6h7v7H6zM3.5 10V3.5H10";
+/// The copy button's icon once copied, a tick.
+const CHECK: &str = "M3.5 8.5l3 3 6-7";
+
+/// One of a row's buttons: `class` for the stylesheet (and the tests), `label` names it with
+/// its file for screen readers, `word` is its tooltip and `path` its icon.
+fn action(
+    class: &'static str,
+    label: impl Fn() -> String + Send + Sync + 'static,
+    word: impl Fn() -> &'static str + Send + Sync + 'static,
+    path: &'static str,
+    act: impl Fn() + 'static,
+) -> impl IntoView {
+    view! {
+        <button type="button" class=class aria-label=label title=word on:click=move |_| act()>
+            {icon(path)}
+        </button>
+    }
+}
+
+/// An icon drawn in the text's colour, so it follows dark mode and forced colours; screen
+/// readers skip it and read the button's label.
+fn icon(path: &'static str) -> impl IntoView {
+    view! {
+        <svg class="du__icon" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
+            <path d=path/>
+        </svg>
+    }
+}
 
 /// A row of the file list.
 #[component]
@@ -19,6 +59,9 @@ pub fn FileRow(
     entry: FileEntry,
     /// The queue it belongs to.
     uploader: Uploader,
+    /// `(position from 1, rows in all)` while the list renders only the rows in view, so
+    /// that screen readers still tell where in the whole list a row is.
+    position: Signal<Option<(usize, usize)>>,
 ) -> impl IntoView {
     let lang = move || uploader.lang();
     let state = entry.state;
@@ -29,15 +72,18 @@ pub fn FileRow(
     let error_ref = error_id.clone();
 
     view! {
-        <li class="du__file" data-state=move || state.get().name() aria-describedby=move || {
-            matches!(state.get(), UploadState::Failed { .. }).then(|| error_ref.clone())
-        }>
-            <div class="du__file-head">
-                <LocalPreview entry=entry.clone() uploader=uploader/>
-                <span class="du__name" title=move || name.get()>{move || name.get()}</span>
-                <span class="du__size">{move || lang().bytes(entry.size.get())}</span>
-                <span class="du__file-status">{move || lang().state(&state.get(), percent())}</span>
-            </div>
+        <li
+            class="du__file"
+            data-state=move || state.get().name()
+            aria-describedby=move || {
+                matches!(state.get(), UploadState::Failed { .. }).then(|| error_ref.clone())
+            }
+            aria-posinset=move || position.get().map(|(at, _)| at.to_string())
+            aria-setsize=move || position.get().map(|(_, all)| all.to_string())
+        >
+            <LocalPreview entry=entry.clone() uploader=uploader/>
+            <span class="du__name" title=move || name.get()>{move || name.get()}</span>
+            <span class="du__size">{move || lang().bytes(entry.size.get())}</span>
             <progress
                 class="du__progress"
                 max="100"
@@ -45,56 +91,62 @@ pub fn FileRow(
                 aria-label=move || lang().file_progress(&name.get())
                 hidden=move || state.get().is_finished()
             ></progress>
-            {move || match state.get() {
-                UploadState::Failed { error } => Some(view! {
-                    <p class="du__error" id=error_id.clone()>{lang().error(&error)}</p>
-                }.into_any()),
-                UploadState::RetryWaiting { error, .. } => Some(view! {
-                    <p class="du__error du__error--passing">{lang().error(&error)}</p>
-                }.into_any()),
-                UploadState::Done { image } => Some(view! { <Variants image=image uploader=uploader/> }.into_any()),
-                _ => None,
-            }}
+            <span class="du__file-status">{move || lang().state(&state.get(), percent())}</span>
             <div class="du__actions">
                 {move || {
                     let now = state.get();
                     if now.can_cancel() {
-                        view! {
-                            <button
-                                type="button"
-                                class="du__cancel"
-                                aria-label=move || lang().cancel_label(&name.get())
-                                on:click=move |_| uploader.cancel(key)
-                            >{move || lang().cancel()}</button>
-                        }.into_any()
+                        let label = move || lang().cancel_label(&name.get());
+                        action("du__cancel", label, move || lang().cancel(), CROSS, move || uploader.cancel(key))
+                            .into_any()
                     } else if now.can_retry() {
-                        view! {
-                            <button
-                                type="button"
-                                class="du__retry"
-                                aria-label=move || lang().retry_label(&name.get())
-                                on:click=move |_| uploader.retry(key)
-                            >{move || lang().retry()}</button>
-                        }.into_any()
+                        let label = move || lang().retry_label(&name.get());
+                        action("du__retry", label, move || lang().retry(), AGAIN, move || uploader.retry(key))
+                            .into_any()
                     } else {
                         ().into_any()
                     }
                 }}
-                <button
-                    type="button"
-                    class="du__remove"
-                    aria-label=move || lang().remove_label(&name.get())
-                    hidden=move || !state.get().is_finished()
-                    on:click=move |_| uploader.remove(key)
-                >{move || lang().remove()}</button>
+                <span class="du__remove-slot" hidden=move || !state.get().is_finished()>
+                    {action(
+                        "du__remove",
+                        move || lang().remove_label(&name.get()),
+                        move || lang().remove(),
+                        CROSS,
+                        move || uploader.remove(key),
+                    )}
+                </span>
             </div>
+            {move || match state.get() {
+                UploadState::Failed { error } => {
+                    Some(error_line(lang().error(&error), Some(error_id.clone()), false).into_any())
+                }
+                UploadState::RetryWaiting { error, .. } => {
+                    Some(error_line(lang().error(&error), None, true).into_any())
+                }
+                UploadState::Done { image } => {
+                    Some(view! { <Variants image=image uploader=uploader/> }.into_any())
+                }
+                _ => None,
+            }}
         </li>
     }
 }
 
-/// A small local preview of a file that is not stored yet. It is made only once the row
-/// scrolls into view (so 200 photos do not decode at once), off the main thread, and its
-/// object URL is revoked as soon as it is no longer shown.
+/// A row's error on its second line, its whole text also in the tooltip (a long list cuts it
+/// to one line); `id` ties a final error to its row for screen readers, and `passing` marks
+/// one that an automatic retry may still mend.
+fn error_line(text: String, id: Option<String>, passing: bool) -> impl IntoView {
+    let title = text.clone();
+    view! {
+        <p class="du__error" class:du__error--passing=passing id=id title=title>{text}</p>
+    }
+}
+
+/// A small preview made from the visitor's own file, never fetched from the delivery host.
+/// It is made only once the row is in view (so 1,000 photos do not decode at once), off the
+/// main thread, at the preview box's size, and its object URL is revoked when the row goes
+/// (removed, scrolled out of a long list, or the widget unmounted).
 #[component]
 fn LocalPreview(
     /// The file.
@@ -107,43 +159,31 @@ fn LocalPreview(
     // One preview at a time: the effect runs again when the size becomes known or the row
     // becomes visible, and a second build would leave the first one's object URL behind.
     let building = StoredValue::new(false);
-    // The row is watched, not the holder: an empty holder takes no room.
+    // The row is watched: it is what scrolls in and out of view.
     let visible = visible_once(holder, ".du__file");
 
-    // Make the preview when visible and the size is known; drop it when the file is stored.
-    let stored = move || matches!(entry.state.get(), UploadState::Done { .. });
+    // Made once the row is visible and the pixel size is known (the check measures it).
     Effect::new(move |_| {
-        let wanted = visible.get() && !stored();
-        let pixels = entry.pixels.get();
-        match (wanted, url.get_untracked()) {
-            (false, Some(old)) => {
-                image_tools::revoke(&old);
-                url.set(None);
-            }
-            (true, None) => {
-                let Some(file) = uploader.file(entry.key) else {
-                    return;
-                };
-                let Some((width, height)) = pixels else {
-                    return;
-                };
-                if building.get_value() {
-                    return;
-                }
-                building.set_value(true);
-                leptos::task::spawn_local(async move {
-                    let made = image_tools::preview_url(&file, width, height, PREVIEW_PX).await;
-                    building.try_set_value(false);
-                    if let Ok(made) = made {
-                        // The row may have gone while the preview was made.
-                        if url.try_set(Some(made.clone())).is_some() {
-                            image_tools::revoke(&made);
-                        }
-                    }
-                });
-            }
-            _ => {}
+        if !visible.get() || url.get_untracked().is_some() || building.get_value() {
+            return;
         }
+        let Some((width, height)) = entry.pixels.get() else {
+            return;
+        };
+        let Some(file) = uploader.file(entry.key) else {
+            return;
+        };
+        building.set_value(true);
+        leptos::task::spawn_local(async move {
+            let made = image_tools::preview_url(&file, width, height, PREVIEW_PX).await;
+            building.try_set_value(false);
+            if let Ok(made) = made {
+                // The row may have gone while the preview was made.
+                if url.try_set(Some(made.clone())).is_some() {
+                    image_tools::revoke(&made);
+                }
+            }
+        });
     });
 
     on_cleanup(move || {
@@ -153,7 +193,7 @@ fn LocalPreview(
     });
 
     view! {
-        <span class="du__preview" node_ref=holder hidden=stored>
+        <span class="du__preview" node_ref=holder>
             {move || url.get().map(|src| view! {
                 <img class="du__preview-img" src=src alt=move || uploader.lang().preview_alt(&entry.name.get())/>
             })}
@@ -161,7 +201,8 @@ fn LocalPreview(
     }
 }
 
-/// The stored image: a thumbnail and each variant's URL with a copy button.
+/// The stored image's variant links, each with a copy button, on one small line. No image is
+/// loaded from the delivery host: the row's local preview already shows the picture.
 #[component]
 fn Variants(
     /// The image record from the upload host.
@@ -170,31 +211,30 @@ fn Variants(
     uploader: Uploader,
 ) -> impl IntoView {
     let lang = move || uploader.lang();
-    let preview = image.preview_url().map(str::to_string);
-    let filename = image.filename.clone().unwrap_or_else(|| image.id.clone());
     view! {
-        <div class="du__result">
-            {preview.map(|src| view! {
-                <img class="du__thumb" src=src alt=move || lang().preview_alt(&filename) width="64" height="64" decoding="async"/>
-            })}
-            <ul class="du__variants" aria-label=move || lang().image_urls()>
-                {image.variants.iter().map(|url| {
-                    let name = ImageRecord::variant_name(url).to_string();
-                    let copied = RwSignal::new(false);
-                    let url_for_copy = url.clone();
-                    view! {
-                        <li class="du__variant">
-                            <a class="du__variant-link" href=url.clone() target="_blank" rel="noopener">{name.clone()}</a>
-                            <button
-                                type="button"
-                                class="du__copy"
-                                aria-label=lang().copy_label(&name)
-                                on:click=move |_| copied.set(crate::browser::clipboard::copy_text(&url_for_copy))
-                            >{move || if copied.get() { lang().copied() } else { lang().copy() }}</button>
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
-        </div>
+        <ul class="du__variants" aria-label=move || lang().image_urls()>
+            {image.variants.iter().map(|url| {
+                let name = ImageRecord::variant_name(url).to_string();
+                let label = name.clone();
+                let copied = RwSignal::new(false);
+                let url_for_copy = url.clone();
+                let word = move || if copied.get() { lang().copied() } else { lang().copy() };
+                view! {
+                    <li class="du__variant">
+                        <a class="du__variant-link" href=url.clone() target="_blank" rel="noopener">{label}</a>
+                        <button
+                            type="button"
+                            class="du__copy"
+                            aria-label=move || lang().copy_label(&name)
+                            title=word
+                            on:click=move |_| copied.set(crate::browser::clipboard::copy_text(&url_for_copy))
+                        >
+                            {move || icon(if copied.get() { CHECK } else { COPY })}
+                            <span class="du__word">{word}</span>
+                        </button>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
     }
 }

@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent};
 
-use super::file_row::FileRow;
+use super::file_list::Files;
+use super::summary::Summary;
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
 use crate::core::paste::PasteScope;
@@ -148,7 +149,6 @@ pub(crate) fn UploadView(
     let input_ref = NodeRef::<html::Input>::new();
     // Counting enter/leave keeps the highlight steady while the pointer crosses child elements.
     let drag_depth = RwSignal::new(0i32);
-    let summary = uploader.summary;
 
     // The whole zone opens the picker; the button inside is what keyboard users focus
     // (Enter and Space click it, and its click bubbles here).
@@ -220,34 +220,12 @@ pub(crate) fn UploadView(
                 <button type="button" class="du__choose">{move || lang().choose()}</button>
                 <p class="du__hint">{move || lang().hint()}</p>
             </div>
-            <div class="du__summary" hidden=move || summary.get().files == 0>
-                <progress
-                    class="du__total"
-                    max="100"
-                    value=move || summary.get().percent()
-                    aria-label=move || lang().total_progress()
-                ></progress>
-                <div class="du__summary-row">
-                    <p class="du__status">{move || lang().status(&summary.get())}</p>
-                    <button
-                        type="button"
-                        class="du__clear"
-                        hidden=move || { let s = summary.get(); s.done + s.cancelled == 0 }
-                        on:click=move |_| uploader.clear_finished()
-                    >{move || lang().clear_finished()}</button>
-                </div>
-            </div>
+            <Summary uploader=uploader/>
             // Polite, and only for finished files and batches: progress events would flood it.
             <p class="du__announcer" role="status" aria-live="polite" aria-atomic="true">
                 {move || uploader.announcement.get()}
             </p>
-            <ul class="du__files">
-                <For
-                    each=move || uploader.entries.get()
-                    key=|entry| entry.key
-                    children=move |entry| view! { <FileRow entry=entry uploader=uploader/> }
-                />
-            </ul>
+            <Files uploader=uploader/>
         </section>
     }
 }

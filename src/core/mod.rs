@@ -9,7 +9,9 @@
 //! - [`dimensions`]: an image's pixel size from its header bytes, read in a few small slices;
 //! - [`wire`]: what the backend and the upload host answer, as typed results;
 //! - [`paste`]: which widget takes a paste made elsewhere on the page;
-//! - [`error`]: [`UploadError`](error::UploadError), knowing its side and code.
+//! - [`error`]: [`UploadError`](error::UploadError), knowing its side and code;
+//! - [`window`]: which rows of a long list are rendered;
+//! - [`throughput`]: the batch's speed and time left.
 
 pub mod check;
 pub mod dimensions;
@@ -17,5 +19,7 @@ pub mod error;
 pub mod paste;
 pub mod queue;
 pub mod state;
+pub mod throughput;
 pub mod validate;
+pub mod window;
 pub mod wire;

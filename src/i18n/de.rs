@@ -22,6 +22,7 @@ pub(super) const REMOVE: &str = "Entfernen";
 pub(super) const CLEAR_FINISHED: &str = "Fertige entfernen";
 pub(super) const COPY: &str = "Kopieren";
 pub(super) const COPIED: &str = "Kopiert";
+pub(super) const FILES: &str = "Dateien";
 pub(super) const IMAGE_URLS: &str = "Bild-URLs";
 
 pub(super) fn bytes(bytes: u64) -> String {
@@ -55,17 +56,23 @@ pub(super) fn announce_failed(name: &str, error: &str) -> String {
     format!("{name} fehlgeschlagen: {error}")
 }
 
-pub(super) fn status(s: &BatchSummary, current: usize) -> String {
-    match (s.pending > 0, s.failed > 0) {
-        (true, _) => format!(
-            "Lade Datei {current} von {} hoch, {} %: {} von {}",
-            s.files,
-            s.percent(),
-            bytes(s.bytes_sent),
-            bytes(s.bytes_total)
-        ),
-        (false, true) => format!("{} hochgeladen, {} fehlgeschlagen", s.done, s.failed),
-        (false, false) => format!("Alle {} hochgeladen", s.done),
+pub(super) fn stored_of(done: usize, files: usize) -> String {
+    format!("{done} von {files} gespeichert")
+}
+pub(super) fn failed_count(count: usize) -> String {
+    format!("{count} fehlgeschlagen")
+}
+pub(super) fn cancelled_count(count: usize) -> String {
+    format!("{count} abgebrochen")
+}
+pub(super) fn time_left(duration: &str) -> String {
+    format!("noch etwa {duration}")
+}
+pub(super) fn finished(s: &BatchSummary) -> String {
+    if s.failed > 0 {
+        format!("{} hochgeladen, {} fehlgeschlagen", s.done, s.failed)
+    } else {
+        format!("Alle {} hochgeladen", s.done)
     }
 }
 

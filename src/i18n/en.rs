@@ -22,6 +22,7 @@ pub(super) const REMOVE: &str = "Remove";
 pub(super) const CLEAR_FINISHED: &str = "Clear finished";
 pub(super) const COPY: &str = "Copy";
 pub(super) const COPIED: &str = "Copied";
+pub(super) const FILES: &str = "Files";
 pub(super) const IMAGE_URLS: &str = "Image URLs";
 
 pub(super) fn bytes(bytes: u64) -> String {
@@ -55,17 +56,23 @@ pub(super) fn announce_failed(name: &str, error: &str) -> String {
     format!("{name} failed: {error}")
 }
 
-pub(super) fn status(s: &BatchSummary, current: usize) -> String {
-    match (s.pending > 0, s.failed > 0) {
-        (true, _) => format!(
-            "Uploading {current} of {} files, {} %: {} of {}",
-            s.files,
-            s.percent(),
-            bytes(s.bytes_sent),
-            bytes(s.bytes_total)
-        ),
-        (false, true) => format!("{} uploaded, {} failed", s.done, s.failed),
-        (false, false) => format!("All {} uploaded", s.done),
+pub(super) fn stored_of(done: usize, files: usize) -> String {
+    format!("{done} of {files} stored")
+}
+pub(super) fn failed_count(count: usize) -> String {
+    format!("{count} failed")
+}
+pub(super) fn cancelled_count(count: usize) -> String {
+    format!("{count} cancelled")
+}
+pub(super) fn time_left(duration: &str) -> String {
+    format!("about {duration} left")
+}
+pub(super) fn finished(s: &BatchSummary) -> String {
+    if s.failed > 0 {
+        format!("{} uploaded, {} failed", s.done, s.failed)
+    } else {
+        format!("All {} uploaded", s.done)
     }
 }
 

@@ -29,9 +29,31 @@ pub fn format_bytes(bytes: u64, decimal: char, bytes_word: &str) -> String {
     }
 }
 
+/// A time left as people say it, roughly: `4 s`, `12 min`, `2 h` (these symbols are the same
+/// in English and German). Seconds up to 99, minutes up to 99, then hours, each rounded.
+pub fn format_duration(seconds: u64) -> String {
+    if seconds < 100 {
+        format!("{seconds} s")
+    } else if seconds < 100 * 60 {
+        format!("{} min", (seconds + 30) / 60)
+    } else {
+        format!("{} h", (seconds + 1_800) / 3_600)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::format_bytes;
+    use super::{format_bytes, format_duration};
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration(4), "4 s");
+        assert_eq!(format_duration(99), "99 s");
+        assert_eq!(format_duration(100), "2 min");
+        assert_eq!(format_duration(5_969), "99 min");
+        assert_eq!(format_duration(6_000), "2 h");
+        assert_eq!(format_duration(90_000), "25 h");
+    }
 
     #[test]
     fn sizes_read_naturally() {

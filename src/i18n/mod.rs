@@ -9,6 +9,8 @@ pub(crate) mod format;
 
 use crate::core::error::UploadError;
 use crate::core::state::{BatchSummary, UploadState};
+use crate::core::throughput::seconds_left;
+use format::format_duration;
 
 /// Picks the language's entry: `pick!(self, NAME)` for a word, `pick!(self, f(args))` for a
 /// sentence.
@@ -100,14 +102,38 @@ impl Lang {
     pub(crate) fn file_progress(self, name: &str) -> String {
         pick!(self, file_progress(name))
     }
-    /// The summary line.
+    /// The status line without a speed (see [`Lang::progress`]); once the batch has
+    /// finished, the sentence the live region announces.
     pub(crate) fn status(self, s: &BatchSummary) -> String {
+        self.progress(s, None)
+    }
+    /// The status line. While files are pending: how many are stored of how many, how many
+    /// failed or were cancelled, the speed and the time left, each only when there is one
+    /// ("148 of 200 stored, 2 failed, 31 MB/s, about 4 s left"). Once the batch has
+    /// finished, a sentence that says how it ended.
+    pub(crate) fn progress(self, s: &BatchSummary, bytes_per_second: Option<u64>) -> String {
         if s.files == 0 {
             return String::new();
         }
-        // The file being sent now, counting those already finished.
-        let current = (s.done + s.failed + s.cancelled + 1).min(s.files);
-        pick!(self, status(s, current))
+        if s.pending == 0 {
+            return pick!(self, finished(s));
+        }
+        let mut parts = vec![pick!(self, stored_of(s.done, s.files))];
+        if s.failed > 0 {
+            parts.push(pick!(self, failed_count(s.failed)));
+        }
+        if s.cancelled > 0 {
+            parts.push(pick!(self, cancelled_count(s.cancelled)));
+        }
+        if let Some(rate) = bytes_per_second {
+            // "/s" and the symbols of sizes and times are the same in every language here.
+            parts.push(format!("{}/s", self.bytes(rate)));
+            let remaining = s.bytes_total.saturating_sub(s.bytes_sent);
+            if let Some(left) = seconds_left(remaining, rate).filter(|&left| left > 0) {
+                parts.push(pick!(self, time_left(&format_duration(left))));
+            }
+        }
+        parts.join(", ")
     }
     /// A file's state in a word or two.
     pub(crate) fn state(self, state: &UploadState, percent: u32) -> String {
@@ -161,6 +187,10 @@ impl Lang {
     /// Copy button's label.
     pub(crate) fn copy_label(self, variant: &str) -> String {
         pick!(self, copy_label(variant))
+    }
+    /// Label of the file list once it scrolls on its own.
+    pub(crate) fn files(self) -> &'static str {
+        pick!(self, FILES)
     }
     /// Label of the variant list.
     pub(crate) fn image_urls(self) -> &'static str {
@@ -225,14 +255,12 @@ mod tests {
             bytes_sent: 1_500_000,
             bytes_total: 3_000_000,
         };
+        assert_eq!(Lang::De.status(&summary), "0 von 2 gespeichert");
         assert_eq!(
-            Lang::De.status(&summary),
-            "Lade Datei 1 von 2 hoch, 50 %: 1,5 MB von 3,0 MB"
+            Lang::De.progress(&summary, Some(1_500_000)),
+            "0 von 2 gespeichert, 1,5 MB/s, noch etwa 1 s"
         );
-        assert_eq!(
-            Lang::En.status(&summary),
-            "Uploading 1 of 2 files, 50 %: 1.5 MB of 3.0 MB"
-        );
+        assert_eq!(Lang::En.status(&summary), "0 of 2 stored");
         let error = UploadError::Rejected(Rejection::TooLarge {
             size: 14_000_000,
             max: 10_485_760,
@@ -245,5 +273,86 @@ mod tests {
             Lang::En.error(&error),
             "Refused before upload: 14 MB is larger than 10 MB"
         );
+    }
+
+    /// A long batch under way, the issue's own example.
+    fn under_way() -> BatchSummary {
+        BatchSummary {
+            files: 200,
+            done: 148,
+            failed: 2,
+            cancelled: 0,
+            pending: 50,
+            uploading: 3,
+            bytes_sent: 1_476_000_000,
+            bytes_total: 1_600_000_000,
+        }
+    }
+
+    #[test]
+    fn the_status_line_counts_and_estimates_in_both_languages() {
+        let summary = under_way();
+        assert_eq!(
+            Lang::En.progress(&summary, Some(31_000_000)),
+            "148 of 200 stored, 2 failed, 31 MB/s, about 4 s left"
+        );
+        assert_eq!(
+            Lang::De.progress(&summary, Some(31_000_000)),
+            "148 von 200 gespeichert, 2 fehlgeschlagen, 31 MB/s, noch etwa 4 s"
+        );
+        let cancelled = BatchSummary {
+            failed: 0,
+            cancelled: 3,
+            ..summary
+        };
+        assert_eq!(
+            Lang::En.progress(&cancelled, Some(820_000)),
+            "148 of 200 stored, 3 cancelled, 820 KB/s, about 3 min left"
+        );
+        assert_eq!(
+            Lang::De.progress(&cancelled, None),
+            "148 von 200 gespeichert, 3 abgebrochen"
+        );
+    }
+
+    #[test]
+    fn without_a_speed_or_with_nothing_left_the_line_says_no_more_than_it_knows() {
+        let summary = under_way();
+        assert_eq!(
+            Lang::En.progress(&summary, None),
+            "148 of 200 stored, 2 failed",
+            "no speed: no speed and no time left"
+        );
+        let sent = BatchSummary {
+            bytes_sent: summary.bytes_total,
+            ..summary
+        };
+        assert_eq!(
+            Lang::En.progress(&sent, Some(31_000_000)),
+            "148 of 200 stored, 2 failed, 31 MB/s",
+            "every byte sent (files being confirmed): no time left to announce"
+        );
+    }
+
+    #[test]
+    fn a_finished_batch_says_how_it_ended() {
+        let ended = BatchSummary {
+            done: 198,
+            pending: 0,
+            uploading: 0,
+            ..under_way()
+        };
+        assert_eq!(
+            Lang::En.progress(&ended, Some(31_000_000)),
+            "198 uploaded, 2 failed"
+        );
+        assert_eq!(Lang::De.status(&ended), "198 hochgeladen, 2 fehlgeschlagen");
+        let all = BatchSummary {
+            failed: 0,
+            done: 200,
+            ..ended
+        };
+        assert_eq!(Lang::En.status(&all), "All 200 uploaded");
+        assert_eq!(Lang::En.status(&BatchSummary::default()), "");
     }
 }

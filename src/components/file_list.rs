@@ -1,0 +1,106 @@
+//! The file list. Up to a few dozen files it renders every row and grows with them; past
+//! that it scrolls inside the widget and renders only the rows in view (see
+//! [`crate::core::window`]), so a batch of 1,000 files costs a screenful of rows.
+
+use leptos::html;
+use leptos::prelude::*;
+
+use super::file_row::FileRow;
+use crate::browser::timer;
+use crate::core::window::{row_window, ListShape};
+use crate::uploader::{FileEntry, Uploader};
+
+/// The list's shape. `row_px` reaches the stylesheet as `--du-row` (set on the list), so the
+/// arithmetic and the layout cannot disagree.
+const SHAPE: ListShape = ListShape {
+    row_px: 56,
+    overscan: 4,
+    threshold: 30,
+};
+
+/// Rows a scrolling list shows at once, unless the page's stylesheet gives it another
+/// `max-height`: the list's real height is read from the page whenever it scrolls.
+const ROWS_IN_VIEW: u32 = 8;
+
+/// The widget's list of files.
+#[component]
+pub(crate) fn Files(
+    /// The queue whose files are listed.
+    uploader: Uploader,
+) -> impl IntoView {
+    let list = NodeRef::<html::Ul>::new();
+    let count = Memo::new(move |_| uploader.entries.with(Vec::len));
+    let scroll_top = RwSignal::new(0u32);
+    let view_px = RwSignal::new(ROWS_IN_VIEW * SHAPE.row_px);
+    let window =
+        Memo::new(move |_| row_window(count.get(), scroll_top.get(), view_px.get(), SHAPE));
+    let windowed = Memo::new(move |_| window.get().windowed);
+
+    let measure = move || {
+        // Also called a frame late, when the widget may be gone.
+        if let Some(list) = list.try_get_untracked().flatten() {
+            scroll_top.try_set(u32::try_from(list.scroll_top()).unwrap_or(0));
+            view_px.try_set(u32::try_from(list.client_height()).unwrap_or(0));
+        }
+    };
+    // Once the list starts to scroll on its own, its height is what the stylesheet made it:
+    // read after the next frame's style and layout, not from the list that was still growing.
+    Effect::new(move |_| {
+        if windowed.get() {
+            timer::on_next_frame(measure);
+        }
+    });
+
+    // The rows in the window.
+    let rows = move || {
+        let window = window.get();
+        uploader.entries.with(|entries| {
+            let end = window.end.min(entries.len());
+            entries[window.start.min(end)..end].to_vec()
+        })
+    };
+    // A row, told where it is in the whole list while the list is windowed.
+    let row = move |entry: FileEntry| {
+        let key = entry.key;
+        let position = Signal::derive(move || {
+            if !windowed.get() {
+                return None;
+            }
+            uploader.entries.with(|entries| {
+                // The list is sorted by key (keys only grow).
+                let index = entries.binary_search_by_key(&key, |e| e.key).ok()?;
+                Some((index + 1, entries.len()))
+            })
+        });
+        view! { <FileRow entry=entry uploader=uploader position=position/> }
+    };
+    // The rows not rendered are stood in for by two blocks of their height (the list's
+    // `::before` and `::after`), so the scrollbar measures the whole list. Not elements: a
+    // `<ul>` may hold only list items. Not padding: a scroll container's own padding makes
+    // it taller instead of its content longer.
+    let style = move || {
+        let window = window.get();
+        format!(
+            "--du-row: {}px; --du-before: {}px; --du-after: {}px",
+            SHAPE.row_px, window.before_px, window.after_px
+        )
+    };
+
+    view! {
+        <ul
+            class="du__files"
+            class:du__files--windowed=windowed
+            node_ref=list
+            hidden=move || count.get() == 0
+            style=style
+            // Focusable while it scrolls on its own, so the keyboard can scroll it too.
+            tabindex=move || windowed.get().then_some("0")
+            aria-label=move || windowed.get().then(|| uploader.lang().files())
+            // Scroll events cannot be cancelled, so this listener never delays scrolling:
+            // it is passive whatever its options say.
+            on:scroll=move |_| measure()
+        >
+            <For each=rows key=|entry| entry.key children=row/>
+        </ul>
+    }
+}

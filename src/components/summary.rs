@@ -1,0 +1,93 @@
+//! The batch at a glance: the total bar, the status line ("148 of 200 stored, 2 failed,
+//! 31 MB/s, about 4 s left") and "Clear finished".
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::browser::timer;
+use crate::core::throughput::Throughput;
+use crate::uploader::Uploader;
+
+/// How often the speed shown is worked out again: often enough to follow the batch, seldom
+/// enough to be read (the bar moves every frame, a number that did would flicker).
+const SPEED_EVERY_MS: u32 = 1_000;
+
+/// The summary above the file list.
+#[component]
+pub(crate) fn Summary(
+    /// The queue summed up.
+    uploader: Uploader,
+) -> impl IntoView {
+    let lang = move || uploader.lang();
+    let summary = uploader.summary;
+    let speed = speed_of(uploader);
+    view! {
+        <div class="du__summary" hidden=move || summary.get().files == 0>
+            <progress
+                class="du__total"
+                max="100"
+                value=move || summary.get().percent()
+                aria-label=move || lang().total_progress()
+            ></progress>
+            <div class="du__summary-row">
+                <p class="du__status">{move || lang().progress(&summary.get(), speed.get())}</p>
+                <button
+                    type="button"
+                    class="du__clear"
+                    hidden=move || { let s = summary.get(); s.done + s.cancelled == 0 }
+                    on:click=move |_| uploader.clear_finished()
+                >{move || lang().clear_finished()}</button>
+            </div>
+        </div>
+    }
+}
+
+/// The batch's speed in bytes per second while files are pending, when it is known. Every
+/// summary is a sample; while files are pending, a timer also samples once a second (so that
+/// a stalled batch's speed runs out instead of freezing) and shows the speed it measures.
+fn speed_of(uploader: Uploader) -> ReadSignal<Option<u64>> {
+    let summary = uploader.summary;
+    let (speed, set_speed) = signal(None::<u64>);
+    let meter = StoredValue::new(Throughput::default());
+    let ticking = StoredValue::new(false);
+    let sample = move || {
+        let s = summary.try_get_untracked()?;
+        let now = timer::now_ms();
+        meter.try_update_value(|meter| {
+            if s.pending == 0 {
+                meter.clear();
+            } else {
+                meter.record(now, s.bytes_sent);
+            }
+        })?;
+        Some(s.pending)
+    };
+    Effect::new(move |_| {
+        let pending = summary.with(|s| s.pending);
+        sample();
+        if pending == 0 {
+            set_speed.set(None);
+            return;
+        }
+        if ticking.get_value() {
+            return;
+        }
+        ticking.set_value(true);
+        spawn_local(async move {
+            loop {
+                timer::sleep_ms(SPEED_EVERY_MS).await;
+                // Ends with the batch, or with the widget (its values are gone then).
+                match sample() {
+                    Some(pending) if pending > 0 => {}
+                    _ => break,
+                }
+                let Some(measured) = meter.try_with_value(Throughput::bytes_per_second) else {
+                    break;
+                };
+                set_speed.try_set(measured);
+            }
+            ticking.try_set_value(false);
+        });
+    });
+    speed
+}

@@ -1,0 +1,137 @@
+//! The file list built for long batches, in headless Chromium against the real local
+//! service: a thousand files scroll inside the widget as a screenful of rows, and the status
+//! line counts what is stored.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use support::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::HtmlElement;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// A widget whose uploads never finish: one file holds the only slot with a URL that stalls,
+/// so every other file stays in the list, queued.
+fn stalling(key: &str) -> Setup {
+    Setup {
+        concurrency: 1,
+        retry: quick_retries(0, 0),
+        ..Setup::new(format!(
+            "{SERVICE}/_local/flaky-backend?key={key}&fail=100000&mode=stall"
+        ))
+    }
+}
+
+/// Where an element is on the screen, top and bottom, in CSS pixels.
+fn top_and_bottom(element: &web_sys::Element) -> (f64, f64) {
+    let measure: js_sys::Function = js_sys::Reflect::get(element, &"getBoundingClientRect".into())
+        .unwrap()
+        .unchecked_into();
+    let rect = measure.call0(element).unwrap();
+    let side = |name: &str| {
+        js_sys::Reflect::get(&rect, &name.into())
+            .unwrap()
+            .as_f64()
+            .unwrap()
+    };
+    (side("top"), side("bottom"))
+}
+
+#[wasm_bindgen_test]
+async fn a_thousand_files_scroll_inside_the_widget_as_a_screenful_of_rows() {
+    let widget = mount(stalling(&unique("thousand")));
+    let files: Vec<_> = (1..=1_000)
+        .map(|i| make_file(BADGE_PNG, &format!("file-{i:04}.png"), "image/png"))
+        .collect();
+    widget.choose(&files);
+    widget
+        .wait_until(|w| w.text(".du__status").starts_with("0 of 1000 stored"))
+        .await;
+
+    let rendered = widget.rows().len();
+    assert!(
+        (8..100).contains(&rendered),
+        "a screenful of rows is in the page, not a thousand: {rendered}"
+    );
+    let list: HtmlElement = widget.find(".du__files").unchecked_into();
+    assert!(
+        list.scroll_height() > 10 * list.client_height(),
+        "the list scrolls inside the widget and measures all 1,000 rows: {} of {} px in view; {}",
+        list.client_height(),
+        list.scroll_height(),
+        list.outer_html().chars().take(400).collect::<String>()
+    );
+    let first = &widget.rows()[0];
+    assert_eq!(
+        first.get_attribute("aria-setsize").as_deref(),
+        Some("1000"),
+        "screen readers hear how long the whole list is"
+    );
+    assert_eq!(
+        first.text_content().map(|t| t.contains("file-0001.png")),
+        Some(true)
+    );
+
+    list.set_scroll_top(list.scroll_height());
+    let last_row = |w: &Mounted| {
+        w.rows().into_iter().find(|row| {
+            row.text_content()
+                .unwrap_or_default()
+                .contains("file-1000.png")
+        })
+    };
+    widget.wait_until(|w| last_row(w).is_some()).await;
+    let row = last_row(&widget).unwrap();
+    assert_eq!(row.get_attribute("aria-posinset").as_deref(), Some("1000"));
+    let (shown, frame) = (top_and_bottom(&row), top_and_bottom(&list));
+    assert!(
+        shown.0 >= frame.0 && shown.1 <= frame.1 + 1.0,
+        "the last file's row is in the list's view once scrolled to the bottom"
+    );
+    assert!(
+        widget.rows().len() < 100,
+        "scrolling swapped rows instead of adding them"
+    );
+    assert!(
+        !widget.text(".du__files").contains("file-0001.png"),
+        "the first rows left the page once scrolled away"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_status_line_counts_stored_files_of_all() {
+    // Two slots; the first URL handed out stalls, the others work: two files are stored
+    // while the third never finishes.
+    let key = unique("counted");
+    let widget = mount(Setup {
+        concurrency: 2,
+        retry: quick_retries(0, 0),
+        ..Setup::new(format!(
+            "{SERVICE}/_local/flaky-backend?key={key}&fail=1&mode=stall"
+        ))
+    });
+    widget.choose(&[
+        make_file(BADGE_PNG, "one.png", "image/png"),
+        make_file(BADGE_PNG, "two.png", "image/png"),
+        make_file(BADGE_PNG, "three.png", "image/png"),
+    ]);
+    widget
+        .wait_until(|w| w.states().iter().filter(|s| *s == "done").count() == 2)
+        .await;
+    leptos::task::tick().await;
+    let status = widget.text(".du__status");
+    assert!(
+        status.starts_with("2 of 3 stored"),
+        "the status line counts what is stored: {status}"
+    );
+    assert!(
+        widget.rows().len() == 3
+            && widget
+                .rows()
+                .iter()
+                .all(|row| row.get_attribute("aria-setsize").is_none()),
+        "a short list renders every row"
+    );
+}
