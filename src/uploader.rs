@@ -320,10 +320,13 @@ impl Uploader {
                 }
             }
             Effect::RequestUrl { key } => {
-                let backend = self.settings.with_untracked(|s| s.backend.clone());
+                // Sent now (see request_upload_target); only the answer is awaited later.
+                let pending = self
+                    .settings
+                    .with_untracked(|s| request_upload_target(&s.backend));
                 let uploader = *self;
                 spawn_local(async move {
-                    let answer = request_upload_target(&backend).await;
+                    let answer = pending.await;
                     uploader.tell(vec![Happened::UrlAnswered { key, answer }]);
                 });
             }

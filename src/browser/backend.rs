@@ -1,6 +1,10 @@
 //! Asking the site's backend for a one-time upload URL (gloo-net `fetch`).
 
+use std::future::Future;
+
 use gloo_net::http::{Request, RequestBuilder};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::RequestCredentials;
 
 use crate::api::{parse_error_detail, parse_upload_target, UploadTarget};
@@ -73,18 +77,23 @@ pub struct BackendConfig {
 /// println!("POST the file to {}", target.upload_url);
 /// # Ok(()) }
 /// ```
-pub async fn request_upload_target(config: &BackendConfig) -> Result<UploadTarget, UploadError> {
-    let request = with_settings(Request::post(&config.url), config);
-    let body = config.body.as_deref().unwrap_or("{}");
-    let request = request
+pub fn request_upload_target(
+    config: &BackendConfig,
+) -> impl Future<Output = Result<UploadTarget, UploadError>> {
+    let request = with_settings(Request::post(&config.url), config)
         .header("Content-Type", "application/json")
-        .body(body)
-        .map_err(|e| UploadError::Browser(what_failed(e)))?;
-    let text = send(request).await?;
-    parse_upload_target(&text).map_err(|e| UploadError::Malformed {
-        side: Side::Backend,
-        detail: e.0,
-    })
+        .body(config.body.as_deref().unwrap_or("{}"))
+        .map_err(|e| UploadError::Browser(what_failed(e)));
+    // Sent now, not when the future is first polled: a spawned future runs only after the
+    // current task (which may be rendering a hundred new rows), and the request need not wait.
+    let sent = request.map(send_now);
+    async move {
+        let text = answer(sent?).await?;
+        parse_upload_target(&text).map_err(|e| UploadError::Malformed {
+            side: Side::Backend,
+            detail: e.0,
+        })
+    }
 }
 
 /// Adds the configured credentials mode and headers.
@@ -107,12 +116,26 @@ fn what_failed(error: gloo_net::Error) -> String {
     }
 }
 
-/// Sends a backend request; the body of a 2xx answer, or the error it amounts to.
-async fn send(request: Request) -> Result<String, UploadError> {
-    let response = request.send().await.map_err(|e| UploadError::Network {
-        side: Side::Backend,
-        detail: what_failed(e),
-    })?;
+/// Hands the request to the browser at once; the answer comes as a promise.
+fn send_now(request: Request) -> JsFuture {
+    let request = web_sys::Request::from(request);
+    let promise = match web_sys::window() {
+        Some(window) => window.fetch_with_request(&request),
+        None => js_sys::Promise::reject(&JsValue::from_str("no window to send from")),
+    };
+    JsFuture::from(promise)
+}
+
+/// The body of a 2xx answer, or the error the answer amounts to.
+async fn answer(sent: JsFuture) -> Result<String, UploadError> {
+    let response: web_sys::Response = sent
+        .await
+        .map_err(|error| UploadError::Network {
+            side: Side::Backend,
+            detail: js_sys::Error::from(error).message().into(),
+        })?
+        .unchecked_into();
+    let response = gloo_net::http::Response::from(response);
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
     if !(200..300).contains(&status) {
@@ -143,12 +166,10 @@ pub async fn verify_uploaded(
 ) -> Result<(), UploadError> {
     let url = format!("{}/{}", verify.trim_end_matches('/'), id);
     let request = with_settings(Request::get(&url), config);
-    let text = send(
-        request
-            .build()
-            .map_err(|e| UploadError::Browser(what_failed(e)))?,
-    )
-    .await?;
+    let request = request
+        .build()
+        .map_err(|e| UploadError::Browser(what_failed(e)))?;
+    let text = answer(send_now(request)).await?;
     let record = crate::api::parse_image_record(&text).map_err(|e| UploadError::Malformed {
         side: Side::Backend,
         detail: e.0,
