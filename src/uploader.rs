@@ -20,9 +20,9 @@ use crate::image_tools;
 use crate::queue::{BatchSummary, RetryPolicy, UploadState};
 use crate::validate::{self, Rejection, Restrictions};
 
-/// Files added in one task: a thousand files dropped at once become rows a hundred at a time,
+/// Files added in one task: a thousand files dropped at once join the list 25 at a time,
 /// so the first rows show at once and the page never freezes.
-const ADD_CHUNK: usize = 100;
+const ADD_CHUNK: usize = 25;
 
 /// One file in the widget's list: its signals, the browser's `File` and its running upload,
 /// all in one place and all disposed together when the file is removed. The queue holds the
