@@ -23,6 +23,8 @@ use crate::validate::{self, Rejection, Restrictions};
 /// Files added in one task: a thousand files dropped at once join the list 25 at a time,
 /// so the first rows show at once and the page never freezes.
 const ADD_CHUNK: usize = 25;
+/// The files added in the task that receives them, before the first URL requests leave.
+const FIRST_CHUNK: usize = 6;
 
 /// One file in the widget's list: its signals, the browser's `File` and its running upload,
 /// all in one place and all disposed together when the file is removed. The queue holds the
@@ -394,10 +396,11 @@ impl Uploader {
     /// per task, so the page stays responsive.
     pub fn add_files(&self, files: impl IntoIterator<Item = File>) {
         let mut files: Vec<File> = files.into_iter().collect();
-        if files.len() <= ADD_CHUNK {
+        // The first chunk is small: its URL requests leave once it is listed.
+        if files.len() <= FIRST_CHUNK {
             return self.add_chunk(files);
         }
-        let rest = files.split_off(ADD_CHUNK);
+        let rest = files.split_off(FIRST_CHUNK);
         self.add_chunk(files);
         let uploader = *self;
         spawn_local(async move {

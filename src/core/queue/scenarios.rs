@@ -160,7 +160,7 @@ fn files_start_in_order_and_a_freed_slot_is_refilled_in_the_same_step() {
         UploadState::Queued,
         "two slots, two files running"
     );
-    // An upload in its last megabyte is about to free its slot: the next URL is asked now.
+    // An upload in its last megabytes is about to free its slot: the next URL is asked now.
     assert_eq!(
         batch.url(0),
         vec![
@@ -217,7 +217,7 @@ fn files_start_in_order_and_a_freed_slot_is_refilled_in_the_same_step() {
 }
 
 #[test]
-fn a_large_upload_asks_ahead_only_in_its_last_megabyte() {
+fn a_large_upload_asks_ahead_only_in_its_last_four_megabytes() {
     let mut batch = Batch::new(1);
     batch.add_checked(0..1, 8 << 20);
     batch.url(0);
@@ -231,11 +231,11 @@ fn a_large_upload_asks_ahead_only_in_its_last_megabyte() {
     );
     for (sent, asked, why) in [
         (
-            4 << 20,
+            3 << 20,
             vec![],
-            "4 MB left: too early, the URL could expire",
+            "5 MB left: too early, the URL could expire",
         ),
-        (7 << 20, vec![1], "last megabyte: ask now"),
+        (5 << 20, vec![1], "3 MB left: ask now"),
     ] {
         let total = 8 << 20;
         let effects = batch.on(Happened::Progress {
