@@ -78,6 +78,22 @@ impl Batch {
         })
     }
 
+    /// The upload host answers file `key` with a passing failure (503, code 5503).
+    fn outage(&mut self, key: u32) -> Vec<Effect> {
+        self.on(Happened::Sent {
+            key,
+            answer: Err(outage()),
+        })
+    }
+
+    /// A list of one 100-byte file, checked and being sent.
+    fn sending_one(config: QueueConfig) -> Self {
+        let mut batch = Self::with(config);
+        batch.add_checked(0..1, 100);
+        batch.url(0);
+        batch
+    }
+
     fn state(&self, key: u32) -> UploadState {
         self.queue.state(key).cloned().expect("in the list")
     }
@@ -267,13 +283,11 @@ fn a_url_asked_ahead_that_grew_old_is_replaced_by_a_fresh_one() {
 
 #[test]
 fn a_passing_failure_waits_then_tries_again_with_a_fresh_url() {
-    let mut batch = Batch::new(1);
-    batch.add_checked(0..1, 100);
-    batch.url(0);
-    let effects = batch.on(Happened::Sent {
-        key: 0,
-        answer: Err(outage()),
+    let mut batch = Batch::sending_one(QueueConfig {
+        concurrency: 1,
+        ..QueueConfig::default()
     });
+    let effects = batch.outage(0);
     assert_eq!(
         effects,
         vec![Effect::Wait {
@@ -298,18 +312,12 @@ fn a_passing_failure_waits_then_tries_again_with_a_fresh_url() {
     // Three retries by default, each waiting twice as long, then failed for good.
     for (turn, ms) in [(2, 1_000), (3, 2_000)] {
         batch.url(0);
-        let effects = batch.on(Happened::Sent {
-            key: 0,
-            answer: Err(outage()),
-        });
+        let effects = batch.outage(0);
         assert_eq!(effects, vec![Effect::Wait { key: 0, turn, ms }]);
         batch.on(Happened::WaitOver { key: 0, turn });
     }
     batch.url(0);
-    let effects = batch.on(Happened::Sent {
-        key: 0,
-        answer: Err(outage()),
-    });
+    let effects = batch.outage(0);
     assert_eq!(
         effects[0],
         Effect::Failed {
@@ -325,20 +333,15 @@ fn a_passing_failure_waits_then_tries_again_with_a_fresh_url() {
 
 #[test]
 fn a_timer_from_an_earlier_wait_cannot_end_a_later_wait_early() {
-    let mut batch = Batch::new(1);
-    batch.add_checked(0..1, 100);
-    batch.url(0);
-    batch.on(Happened::Sent {
-        key: 0,
-        answer: Err(outage()),
+    let mut batch = Batch::sending_one(QueueConfig {
+        concurrency: 1,
+        ..QueueConfig::default()
     });
+    batch.outage(0);
     // Retried by hand during the wait, and failing again: a new wait starts.
     batch.on(Happened::Retry { key: 0 });
     batch.url(0);
-    let effects = batch.on(Happened::Sent {
-        key: 0,
-        answer: Err(outage()),
-    });
+    let effects = batch.outage(0);
     let Some(Effect::Wait { turn, .. }) = effects.first().cloned() else {
         panic!("waits again: {effects:?}")
     };
@@ -454,9 +457,10 @@ fn cancel_works_in_every_unfinished_state_and_late_answers_change_nothing() {
     );
 
     // Uploading: the request is aborted, and a late answer stores nothing.
-    let mut batch = Batch::new(1);
-    batch.add_checked(0..1, 100);
-    batch.url(0);
+    let mut batch = Batch::sending_one(QueueConfig {
+        concurrency: 1,
+        ..QueueConfig::default()
+    });
     let effects = batch.on(Happened::Cancel { key: 0 });
     assert_eq!(effects[0], Effect::Abort { key: 0 });
     assert!(matches!(
@@ -467,13 +471,11 @@ fn cancel_works_in_every_unfinished_state_and_late_answers_change_nothing() {
     assert_eq!(batch.state(0), UploadState::Cancelled);
 
     // Waiting to retry: the timer's end changes nothing.
-    let mut batch = Batch::new(1);
-    batch.add_checked(0..1, 100);
-    batch.url(0);
-    batch.on(Happened::Sent {
-        key: 0,
-        answer: Err(outage()),
+    let mut batch = Batch::sending_one(QueueConfig {
+        concurrency: 1,
+        ..QueueConfig::default()
     });
+    batch.outage(0);
     batch.on(Happened::Cancel { key: 0 });
     assert!(batch.on(Happened::WaitOver { key: 0, turn: 1 }).is_empty());
     assert_eq!(batch.state(0), UploadState::Cancelled);
