@@ -28,6 +28,8 @@ export interface DirectUploadOptions {
    * widgets, the one used last), `widget` (focus inside it) or `off`. Default `page`.
    */
   paste?: "page" | "widget" | "off";
+  /** On phones, offer the camera instead of the file picker: `environment` (rear) or `user` (front). */
+  capture?: "user" | "environment";
   /** Accepted MIME types, found from the bytes. Default PNG, JPEG, GIF, WebP, SVG. */
   accept?: string[];
   /** Most files in the list. */
@@ -68,6 +70,7 @@ export interface DirectUploadAttributes {
   lang?: string;
   downscale?: boolean | "" | "true" | "false";
   paste?: "page" | "widget" | "off";
+  capture?: "user" | "environment";
   accept?: string;
   "max-files"?: NumberAttribute;
   "min-size"?: NumberAttribute;

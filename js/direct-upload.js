@@ -25,7 +25,7 @@ const WORDS = {"en": ["Image upload", "Choose images", "or drop or paste them he
 
 // The element's attributes by kind. src/options.rs is the one option list; a test there
 // fails if these lists drift from it.
-const TEXTS = ["backend", "credentials", "verify", "lang", "paste"];
+const TEXTS = ["backend", "credentials", "verify", "lang", "paste", "capture"];
 const NUMBERS = ["concurrency", "max-files", "min-size", "max-size", "max-side", "max-pixels", "max-retries", "retry-delay-ms", "max-delay-ms", "stall-timeout-ms"];
 const JSONS = ["headers", "body"];
 const LISTS = ["accept"];
@@ -161,6 +161,7 @@ function placeholder(element) {
   button.textContent = choose;
   text.textContent = hint;
   input.accept = element.getAttribute("accept") ?? "image/*";
+  if (element.hasAttribute("capture")) input.setAttribute("capture", element.getAttribute("capture"));
   const files = [];
   // Through the element: files that arrive after the widget took over (a file dialog
   // opened from here may close later) go straight to it.

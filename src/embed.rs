@@ -66,6 +66,8 @@ pub struct EmbedOptions {
     pub downscale: bool,
     /// Where pasted files are taken from: `page`, `widget` or `off`.
     pub paste: Option<String>,
+    /// The file input's `capture` (`environment`, `user`): the camera on phones.
+    pub capture: Option<String>,
     /// Accepted MIME types (default: Cloudflare's).
     pub accept: Option<Vec<String>>,
     /// Most files in the list.
@@ -137,6 +139,7 @@ impl EmbedOptions {
                 .and_then(|v| v.flag())
                 .unwrap_or(false),
             paste: text("paste"),
+            capture: text("capture"),
             accept: given
                 .field("accept")
                 .map(|list| list.items().iter().filter_map(JsonRead::text).collect()),
@@ -212,6 +215,7 @@ impl EmbedOptions {
             },
             downscale: self.downscale,
             paste,
+            capture: self.capture.clone().filter(|c| !c.is_empty()),
             lang: self.lang.as_deref().map(Lang::from_tag).unwrap_or_default(),
         })
     }

@@ -151,6 +151,14 @@ pub const OPTIONS: &[OptionSpec] = &[
         "paste",
     ),
     option(
+        "capture",
+        "capture",
+        Kind::Text,
+        "none",
+        "on phones, offer the camera instead of the file picker: `environment` (rear) or `user` (front)",
+        "capture",
+    ),
+    option(
         "accept",
         "accept",
         Kind::List,
@@ -442,11 +450,15 @@ mod tests {
     /// The values `paste` takes (see `PasteScope::from_name`).
     const PASTE: &str = r#""page" | "widget" | "off""#;
 
+    /// The values `capture` takes (the HTML `capture` attribute's).
+    const CAPTURE: &str = r#""user" | "environment""#;
+
     /// The TypeScript types of an option's value, in the JavaScript API and as an attribute.
     fn ts_types(o: &OptionSpec) -> (&'static str, &'static str) {
         match o.kind {
             Kind::Text if o.name == "credentials" => ("RequestCredentials", "RequestCredentials"),
             Kind::Text if o.name == "paste" => (PASTE, PASTE),
+            Kind::Text if o.name == "capture" => (CAPTURE, CAPTURE),
             Kind::Text => ("string", "string"),
             Kind::Number => ("number", "NumberAttribute"),
             Kind::Json if o.name == "body" => ("Record<string, unknown>", "string"),

@@ -160,6 +160,8 @@ pub struct Settings {
     pub downscale: bool,
     /// Where pasted files are taken from.
     pub paste: PasteScope,
+    /// The file input's `capture` attribute (`environment`, `user`), if any.
+    pub capture: Option<String>,
     /// Language of every string.
     pub lang: Lang,
     /// The file picker's `accept` filter.
@@ -236,6 +238,11 @@ impl Uploader {
         self.settings
             .try_with_untracked(|s| s.paste)
             .unwrap_or(PasteScope::Off)
+    }
+
+    /// The file input's `capture` attribute (reactive).
+    pub fn capture(&self) -> Option<String> {
+        self.settings.try_with(|s| s.capture.clone()).flatten()
     }
 
     /// The file picker's `accept` filter (reactive).

@@ -832,3 +832,21 @@ async fn error_events_say_what_the_screen_says_in_the_widgets_language() {
         host.remove();
     }
 }
+
+#[wasm_bindgen_test]
+async fn the_capture_option_lets_phones_offer_the_camera() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    let handle = leptos::mount::mount_to(root.clone(), || {
+        use leptos::prelude::*;
+        view! { <direct_upload::DirectUpload backend="/api/direct-upload" capture="environment"/> }
+    });
+    let input = root.query_selector(".du__input").unwrap().unwrap();
+    assert_eq!(
+        input.get_attribute("capture").as_deref(),
+        Some("environment")
+    );
+    drop(handle);
+    root.remove();
+}

@@ -80,6 +80,10 @@ pub fn DirectUpload(
     /// widget, or never.
     #[prop(optional)]
     paste: PasteScope,
+    /// On phones, offer the camera instead of the file picker: `"environment"` (rear) or
+    /// `"user"` (front); the file input's `capture` attribute.
+    #[prop(optional, into)]
+    capture: Option<String>,
     /// The `accept` filter of the file picker.
     #[prop(into, default = "image/*".to_string())]
     accept: String,
@@ -113,6 +117,7 @@ pub fn DirectUpload(
             retry,
             downscale,
             paste,
+            capture,
             lang,
             picker_accept: accept,
         },
@@ -213,6 +218,7 @@ pub(crate) fn UploadView(
                     type="file"
                     multiple
                     accept=move || uploader.picker_accept()
+                    capture=move || uploader.capture()
                     tabindex="-1"
                     aria-hidden="true"
                     on:change=on_change
