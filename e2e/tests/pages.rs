@@ -558,3 +558,56 @@ async fn a_file_dropped_before_the_widgets_code_arrives_is_uploaded_not_lost() {
     );
     visit.end().await;
 }
+
+#[tokio::test]
+async fn at_320_px_wide_in_light_and_dark_the_widget_fits_and_its_buttons_are_big_enough() {
+    for (name, flags) in [
+        ("narrow-light", &[][..]),
+        (
+            "narrow-dark",
+            &["--blink-settings=preferredColorScheme=0"][..],
+        ),
+    ] {
+        let visit = Visit::with_browser_flags(flags).await;
+        visit.client.set_window_size(320, 900).await.unwrap();
+        visit.open("/plain.html").await;
+        visit.choose(&[fixture("landscape.jpg")]).await;
+        visit.wait_for_states(&["done"]).await;
+        let layout = visit
+            .js(r#"
+                const page = document.documentElement;
+                const buttons = [...document.querySelectorAll('.du button')]
+                    .filter((b) => b.offsetParent !== null)
+                    .map((b) => b.getBoundingClientRect());
+                const wide = [...document.querySelectorAll('body *')]
+                    .filter((e) => e.getBoundingClientRect().right > page.clientWidth + 1)
+                    .map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))
+                    .slice(0, 8);
+                const smallOnes = [...document.querySelectorAll('.du button')]
+                    .filter((b) => b.offsetParent !== null)
+                    .filter((b) => { const r = b.getBoundingClientRect(); return r.width < 24 || r.height < 24; })
+                    .map((b) => b.className + ' ' + Math.round(b.getBoundingClientRect().width) + 'x' + Math.round(b.getBoundingClientRect().height));
+                return {
+                    wide,
+                    smallOnes,
+                    width: page.clientWidth,
+                    overflow: page.scrollWidth - page.clientWidth,
+                    buttons: buttons.length,
+                    small: buttons.filter((r) => r.width < 24 || r.height < 24).length,
+                };
+            "#)
+            .await;
+        assert!(layout["width"].as_u64().unwrap() <= 320, "{name}: {layout}");
+        assert_eq!(
+            layout["overflow"], 0,
+            "{name}: no horizontal scroll: {layout}"
+        );
+        assert!(layout["buttons"].as_u64().unwrap() >= 2, "{name}: {layout}");
+        assert_eq!(
+            layout["small"], 0,
+            "{name}: every button at least 24 × 24 px: {layout}"
+        );
+        visit.screenshot(name).await;
+        visit.end().await;
+    }
+}
