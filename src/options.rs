@@ -115,7 +115,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         "verify",
         Kind::Text,
         "none",
-        "after each upload, `GET {verify}/{id}` must show the image is no longer a draft",
+        "after each upload, `GET {verify}/{id}` must show the image is no longer a draft; a retry after a lost answer asks it first, so no image is stored twice",
         "verify",
     ),
     option(

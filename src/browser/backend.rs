@@ -7,7 +7,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::RequestCredentials;
 
-use crate::api::{parse_error_detail, parse_upload_target, UploadTarget};
+use crate::api::{parse_error_detail, parse_upload_target, ImageRecord, UploadTarget};
 use crate::error::{Side, UploadError};
 
 /// Credentials mode of the backend request.
@@ -148,7 +148,8 @@ async fn answer(sent: JsFuture) -> Result<String, UploadError> {
     Ok(text)
 }
 
-/// Asks the backend (`GET {verify}/{id}`) whether the image is stored, i.e. no longer a draft.
+/// Asks the backend (`GET {verify}/{id}`) whether the image is stored, i.e. no longer a draft,
+/// and answers its record. A draft answers [`UploadError::NotConfirmed`].
 ///
 /// ```no_run
 /// use direct_upload::backend::verify_uploaded;
@@ -163,7 +164,7 @@ pub async fn verify_uploaded(
     config: &BackendConfig,
     verify: &str,
     id: &str,
-) -> Result<(), UploadError> {
+) -> Result<ImageRecord, UploadError> {
     let url = format!("{}/{}", verify.trim_end_matches('/'), id);
     let request = with_settings(Request::get(&url), config);
     let request = request
@@ -177,5 +178,5 @@ pub async fn verify_uploaded(
     if record.draft {
         return Err(UploadError::NotConfirmed { id: id.to_string() });
     }
-    Ok(())
+    Ok(record)
 }

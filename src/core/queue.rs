@@ -21,7 +21,7 @@
 
 use std::borrow::Borrow;
 
-use super::error::UploadError;
+use super::error::{Side, UploadError};
 use super::state::{BatchSummary, RetryPolicy, UploadEvent, UploadState};
 use super::validate::Rejection;
 use super::wire::{ImageRecord, UploadTarget};
@@ -122,12 +122,13 @@ pub enum Happened {
         /// The stored image, or why not.
         answer: Result<ImageRecord, UploadError>,
     },
-    /// The backend answered the confirmation of an upload.
+    /// The backend answered what it knows of an image ([`Effect::Verify`]).
     Verified {
         /// The file's key.
         key: u32,
-        /// Confirmed, or why not.
-        answer: Result<(), UploadError>,
+        /// The image's record if it is stored (no longer a draft), or why not
+        /// ([`UploadError::NotConfirmed`] for a draft).
+        answer: Result<ImageRecord, UploadError>,
     },
     /// The wait asked for by [`Effect::Wait`] is over.
     WaitOver {
@@ -187,7 +188,8 @@ pub enum Effect {
         /// The file's key.
         key: u32,
     },
-    /// Confirm with the backend that image `id` is stored, then tell [`Happened::Verified`].
+    /// Ask the backend whether image `id` is stored, then tell [`Happened::Verified`]. Used to
+    /// confirm an upload, and before retrying a try that may have stored the file.
     Verify {
         /// The file's key.
         key: u32,
@@ -250,6 +252,13 @@ struct Item {
     url: Url,
     /// The image the host stored while the backend confirms it.
     confirming: Option<ImageRecord>,
+    /// The image id of the try being sent.
+    sending: Option<String>,
+    /// The image id of an earlier try that may have stored the file (its answer was lost):
+    /// asked about before the file is sent again, so it is never stored twice.
+    unconfirmed: Option<String>,
+    /// Whether the backend is being asked about `unconfirmed`.
+    looking_up: bool,
 }
 
 /// The list's rules as a state machine over plain data: see the [module docs](self).
@@ -361,6 +370,9 @@ impl Queue {
                     turn: 0,
                     url: Url::None,
                     confirming: None,
+                    sending: None,
+                    unconfirmed: None,
+                    looking_up: false,
                 });
             }
             Happened::Checked { key, verdict, size } => {
@@ -408,14 +420,17 @@ impl Queue {
             }
             Happened::Verified { key, answer } => {
                 let Some(index) = self.find(key) else { return };
-                let Some(image) = self.items[index].confirming.take() else {
-                    return; // cancelled while the backend was asked
-                };
-                match answer {
-                    Ok(()) => self.stored(index, image, effects),
-                    // The file did reach the upload host: never retried automatically.
-                    Err(error) => self.failed_for_good(index, error, effects),
+                let item = &mut self.items[index];
+                if let Some(image) = item.confirming.take() {
+                    match answer {
+                        Ok(_) => self.stored(index, image, effects),
+                        // The file did reach the upload host: never retried automatically.
+                        Err(error) => self.failed_for_good(index, error, effects),
+                    }
+                } else if std::mem::take(&mut item.looking_up) {
+                    self.looked_up(index, answer, now, effects);
                 }
+                // Otherwise it was cancelled while the backend was asked.
             }
             Happened::WaitOver { key, turn } => {
                 let Some(index) = self.find(key) else { return };
@@ -459,6 +474,7 @@ impl Queue {
             effects.push(Effect::Abort { key: item.key });
         }
         item.confirming = None;
+        item.looking_up = false;
         self.event(index, UploadEvent::Cancel);
         self.pass_on_url(index, now, effects);
     }
@@ -488,7 +504,13 @@ impl Queue {
         now: Now,
         effects: &mut Vec<Effect>,
     ) {
-        let used = self.items[index].retries;
+        let item = &mut self.items[index];
+        let sent = item.sending.take();
+        if self.config.verify && may_have_stored(&error) {
+            // Asked about before the next send (see `start`).
+            item.unconfirmed = sent.or(item.unconfirmed.take());
+        }
+        let used = item.retries;
         match after_failure(&error, used, &self.config.retry, now.random) {
             AfterFailure::GiveUp => self.failed_for_good(index, error, effects),
             AfterFailure::RetryAfter { attempt, delay_ms } => {
@@ -525,18 +547,25 @@ impl Queue {
             return;
         };
         match (&self.items[index].state, answer) {
-            (UploadState::RequestingUrl, Ok(target)) => {
+            (UploadState::RequestingUrl, Ok(target)) if !self.items[index].looking_up => {
                 self.items[index].url = Url::None;
                 self.send(index, target, effects);
             }
-            (UploadState::RequestingUrl, Err(error)) => {
+            (UploadState::RequestingUrl, Err(error)) if !self.items[index].looking_up => {
                 self.items[index].url = Url::None;
                 self.try_failed(index, error, now, effects);
             }
-            (UploadState::Checking | UploadState::Queued, Ok(target)) => {
+            // Kept for later: not yet its turn, or an earlier try may have stored it.
+            (
+                UploadState::Checking | UploadState::Queued | UploadState::RequestingUrl,
+                Ok(target),
+            ) => {
                 self.items[index].url = Url::Ready { target, at: now.ms };
             }
-            (UploadState::Checking | UploadState::Queued, Err(error)) => {
+            (
+                UploadState::Checking | UploadState::Queued | UploadState::RequestingUrl,
+                Err(error),
+            ) => {
                 self.items[index].url = Url::Refused(error);
             }
             (_, answer) => {
@@ -574,7 +603,9 @@ impl Queue {
                 .enumerate()
                 .position(|(index, item)| Some(index) != except && wanted(item))
         };
-        if let Some(index) = taker(|item| item.state == UploadState::RequestingUrl) {
+        if let Some(index) =
+            taker(|item| item.state == UploadState::RequestingUrl && !item.looking_up)
+        {
             // Its own request's answer, when it comes, is passed on in turn.
             self.items[index].url = Url::None;
             self.send(index, target, effects);
@@ -588,6 +619,7 @@ impl Queue {
 
     fn send(&mut self, index: usize, target: UploadTarget, effects: &mut Vec<Effect>) {
         let total = self.items[index].size;
+        self.items[index].sending = Some(target.id.clone());
         self.event(index, UploadEvent::UrlReceived { total });
         effects.push(Effect::Send {
             key: self.items[index].key,
@@ -629,8 +661,8 @@ impl Queue {
         }
     }
 
-    /// A queued file takes a slot: with a fresh URL it is sent at once; otherwise it waits
-    /// for the one asked for, or asks now.
+    /// A queued file takes a slot. If an earlier try may have stored it, the backend is asked
+    /// about that image first; otherwise it is sent ([`Queue::send_when_url`]).
     fn start(&mut self, index: usize, now: Now, effects: &mut Vec<Effect>) {
         let item = &self.items[index];
         effects.push(Effect::Started {
@@ -638,6 +670,42 @@ impl Queue {
             attempt: item.retries + 1,
         });
         self.event(index, UploadEvent::Start);
+        let item = &mut self.items[index];
+        if let Some(id) = item.unconfirmed.clone() {
+            item.looking_up = true;
+            effects.push(Effect::Verify { key: item.key, id });
+            return;
+        }
+        self.send_when_url(index, now, effects);
+    }
+
+    /// The backend answered about an earlier try's image: stored ends the file as a success
+    /// (never sent twice); a draft or an unknown id means that try stored nothing, so the file
+    /// is sent; no answer at all counts as a failed try (asked again at the next).
+    fn looked_up(
+        &mut self,
+        index: usize,
+        answer: Result<ImageRecord, UploadError>,
+        now: Now,
+        effects: &mut Vec<Effect>,
+    ) {
+        match answer {
+            Ok(image) => {
+                self.items[index].unconfirmed = None;
+                self.pass_on_url(index, now, effects);
+                self.stored(index, image, effects);
+            }
+            Err(error) if stored_nothing(&error) => {
+                self.items[index].unconfirmed = None;
+                self.send_when_url(index, now, effects);
+            }
+            Err(error) => self.try_failed(index, error, now, effects),
+        }
+    }
+
+    /// A file holding a slot is sent: at once with a fresh URL; otherwise when the one asked
+    /// for arrives, or after asking now.
+    fn send_when_url(&mut self, index: usize, now: Now, effects: &mut Vec<Effect>) {
         match std::mem::take(&mut self.items[index].url) {
             Url::Ready { target, at } if now.ms.saturating_sub(at) <= URL_FRESH_MS => {
                 self.send(index, target, effects)
@@ -729,6 +797,60 @@ pub fn after_failure(
         attempt,
         delay_ms: policy.delay_ms(attempt, random),
     }
+}
+
+/// Whether a failed send may still have stored the file: the upload host took the request
+/// and its answer was lost (connection dropped, no answer within the watchdog, a 5xx from a
+/// proxy or after the commit, an unreadable 2xx). A refusal (4xx) stored nothing, and the
+/// backend never stores.
+///
+/// ```
+/// use direct_upload::core::queue::may_have_stored;
+/// use direct_upload::{Side, UploadError};
+///
+/// let reset = UploadError::Network { side: Side::UploadHost, detail: "connection reset".into() };
+/// let backend_down = UploadError::Network { side: Side::Backend, detail: "refused".into() };
+/// assert!(may_have_stored(&reset));
+/// assert!(may_have_stored(&UploadError::Stalled { seconds: 30 }));
+/// assert!(!may_have_stored(&backend_down));
+/// ```
+pub fn may_have_stored(error: &UploadError) -> bool {
+    match error {
+        UploadError::Network { side, .. } | UploadError::Malformed { side, .. } => {
+            *side == Side::UploadHost
+        }
+        UploadError::Status { side, status, .. } => *side == Side::UploadHost && *status >= 500,
+        UploadError::Stalled { .. } => true,
+        UploadError::NotConfirmed { .. } | UploadError::Rejected(_) | UploadError::Browser(_) => {
+            false
+        }
+    }
+}
+
+/// Whether the backend's answer about an image says that it was never stored: still a draft,
+/// or not found.
+///
+/// ```
+/// use direct_upload::core::queue::stored_nothing;
+/// use direct_upload::api::ErrorDetail;
+/// use direct_upload::{Side, UploadError};
+///
+/// assert!(stored_nothing(&UploadError::NotConfirmed { id: "a".into() }));
+/// let missing = UploadError::Status { side: Side::Backend, status: 404, detail: ErrorDetail::default() };
+/// let down = UploadError::Status { side: Side::Backend, status: 503, detail: ErrorDetail::default() };
+/// assert!(stored_nothing(&missing));
+/// assert!(!stored_nothing(&down), "unknown: asked again before sending");
+/// ```
+pub fn stored_nothing(error: &UploadError) -> bool {
+    matches!(
+        error,
+        UploadError::NotConfirmed { .. }
+            | UploadError::Status {
+                side: Side::Backend,
+                status: 404,
+                ..
+            }
+    )
 }
 
 /// Which queued files start now, by their place in the list: the first queued ones, in the

@@ -172,7 +172,8 @@ impl UploadState {
                     total,
                 }
             }
-            (S::Uploading { .. }, E::Succeeded(image)) => S::Done { image },
+            // From RequestingUrl: the backend says an earlier try stored it after all.
+            (S::Uploading { .. } | S::RequestingUrl, E::Succeeded(image)) => S::Done { image },
             (S::RequestingUrl | S::Uploading { .. }, E::Failed(error)) => S::Failed { error },
             (S::RequestingUrl | S::Uploading { .. }, E::WillRetry { error, attempt }) => {
                 S::RetryWaiting { attempt, error }

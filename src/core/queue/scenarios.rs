@@ -492,7 +492,7 @@ fn cancel_works_in_every_unfinished_state_and_late_answers_change_nothing() {
     assert!(batch
         .on(Happened::Verified {
             key: 0,
-            answer: Ok(())
+            answer: Ok(image(0))
         })
         .is_empty());
     assert_eq!(batch.state(0), UploadState::Cancelled);
@@ -631,4 +631,260 @@ fn removing_a_file_frees_its_slot_and_its_counts() {
     assert_eq!(batch.queue.summary().files, 1);
     assert!(batch.queue.state(0).is_none());
     assert!(batch.queue.take_changed().iter().all(|key| *key != 0));
+}
+
+/// The upload host's answer to file `key` was lost: the connection dropped after the body left.
+fn answer_lost() -> UploadError {
+    UploadError::Network {
+        side: Side::UploadHost,
+        detail: "connection reset".into(),
+    }
+}
+
+fn verifying() -> QueueConfig {
+    QueueConfig {
+        concurrency: 1,
+        verify: true,
+        ..QueueConfig::default()
+    }
+}
+
+#[test]
+fn a_try_whose_answer_was_lost_is_looked_up_and_a_stored_image_is_never_sent_again() {
+    let mut batch = Batch::sending_one(verifying());
+    let effects = batch.on(Happened::Sent {
+        key: 0,
+        answer: Err(answer_lost()),
+    });
+    assert!(matches!(
+        effects[..],
+        [Effect::Wait {
+            key: 0,
+            turn: 1,
+            ms: 500
+        }]
+    ));
+    assert!(matches!(
+        batch.state(0),
+        UploadState::RetryWaiting { attempt: 1, .. }
+    ));
+    // At its turn, the backend is asked about the first try's image before anything is sent.
+    let effects = batch.on(Happened::WaitOver { key: 0, turn: 1 });
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Started { key: 0, attempt: 2 },
+            Effect::Verify {
+                key: 0,
+                id: "id0".into()
+            },
+        ]
+    );
+    // It was stored after all: a success, with no second upload and no URL asked for.
+    let effects = batch.on(Happened::Verified {
+        key: 0,
+        answer: Ok(image(0)),
+    });
+    assert!(sends(&effects).is_empty() && requests(&effects).is_empty());
+    assert_eq!(
+        effects[0],
+        Effect::Stored {
+            key: 0,
+            image: image(0)
+        }
+    );
+    assert_eq!(batch.state(0), UploadState::Done { image: image(0) });
+    assert_eq!(batch.queue.summary().done, 1);
+}
+
+#[test]
+fn a_lost_answer_whose_image_is_still_a_draft_is_sent_again_with_a_fresh_url() {
+    let mut batch = Batch::sending_one(verifying());
+    batch.on(Happened::Sent {
+        key: 0,
+        answer: Err(UploadError::Stalled { seconds: 30 }),
+    });
+    batch.on(Happened::WaitOver { key: 0, turn: 1 });
+    // A URL arriving while the backend is asked is kept, not used.
+    let effects = batch.on(Happened::UrlAnswered {
+        key: 0,
+        answer: Ok(target(5)),
+    });
+    assert!(
+        sends(&effects).is_empty(),
+        "not sent while the earlier try is unknown"
+    );
+    let effects = batch.on(Happened::Verified {
+        key: 0,
+        answer: Err(UploadError::NotConfirmed { id: "id0".into() }),
+    });
+    assert_eq!(effects, vec![Effect::RequestUrl { key: 0 }]);
+    let effects = batch.url(0);
+    assert_eq!(sends(&effects), vec![0]);
+    // That second try is stored: one image, and nothing more is asked.
+    assert_eq!(
+        batch.stored(0),
+        vec![Effect::Verify {
+            key: 0,
+            id: "id0".into()
+        }]
+    );
+    let effects = batch.on(Happened::Verified {
+        key: 0,
+        answer: Ok(image(0)),
+    });
+    assert_eq!(
+        effects[0],
+        Effect::Stored {
+            key: 0,
+            image: image(0)
+        }
+    );
+    assert_eq!(
+        effects.len(),
+        2,
+        "stored, then the batch completes: {effects:?}"
+    );
+}
+
+#[test]
+fn when_the_backend_cannot_say_the_file_waits_and_asks_again_and_never_sends_blind() {
+    let mut batch = Batch::sending_one(verifying());
+    batch.on(Happened::Sent {
+        key: 0,
+        answer: Err(UploadError::Status {
+            side: Side::UploadHost,
+            status: 502,
+            detail: ErrorDetail::default(),
+        }),
+    });
+    batch.on(Happened::WaitOver { key: 0, turn: 1 });
+    let down = UploadError::Status {
+        side: Side::Backend,
+        status: 503,
+        detail: ErrorDetail::default(),
+    };
+    for turn in 2..=3 {
+        let effects = batch.on(Happened::Verified {
+            key: 0,
+            answer: Err(down.clone()),
+        });
+        assert!(
+            matches!(effects[..], [Effect::Wait { turn: t, .. }] if t == turn),
+            "{effects:?}"
+        );
+        let effects = batch.on(Happened::WaitOver { key: 0, turn });
+        assert!(
+            matches!(effects[1], Effect::Verify { key: 0, .. }),
+            "asked again: {effects:?}"
+        );
+    }
+    // Retries used up: it fails with the last reason; nothing was ever sent again.
+    let effects = batch.on(Happened::Verified {
+        key: 0,
+        answer: Err(down.clone()),
+    });
+    assert_eq!(
+        effects[0],
+        Effect::Failed {
+            key: 0,
+            error: down
+        }
+    );
+    // A retry by hand asks about the same image first too.
+    let effects = batch.on(Happened::Retry { key: 0 });
+    assert_eq!(
+        effects[1],
+        Effect::Verify {
+            key: 0,
+            id: "id0".into()
+        }
+    );
+}
+
+#[test]
+fn refusals_and_failures_before_the_upload_are_retried_without_asking() {
+    let mut batch = Batch::sending_one(verifying());
+    // A 4xx refusal from the host stored nothing, and it is not retried at all.
+    let refused = UploadError::Status {
+        side: Side::UploadHost,
+        status: 400,
+        detail: ErrorDetail {
+            code: Some(5400),
+            message: None,
+        },
+    };
+    let effects = batch.on(Happened::Sent {
+        key: 0,
+        answer: Err(refused.clone()),
+    });
+    assert_eq!(
+        effects[0],
+        Effect::Failed {
+            key: 0,
+            error: refused
+        }
+    );
+    // A backend that failed to hand out a URL: the retry goes straight to a new URL.
+    let mut batch = Batch::with(verifying());
+    batch.add_checked(0..1, 100);
+    batch.on(Happened::UrlAnswered {
+        key: 0,
+        answer: Err(UploadError::Network {
+            side: Side::Backend,
+            detail: "down".into(),
+        }),
+    });
+    let effects = batch.on(Happened::WaitOver { key: 0, turn: 1 });
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Started { key: 0, attempt: 2 },
+            Effect::RequestUrl { key: 0 }
+        ]
+    );
+    // Without `verify` there is no way to ask: a lost answer is retried directly.
+    let mut batch = Batch::sending_one(QueueConfig {
+        concurrency: 1,
+        ..QueueConfig::default()
+    });
+    batch.on(Happened::Sent {
+        key: 0,
+        answer: Err(answer_lost()),
+    });
+    let effects = batch.on(Happened::WaitOver { key: 0, turn: 1 });
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Started { key: 0, attempt: 2 },
+            Effect::RequestUrl { key: 0 }
+        ]
+    );
+}
+
+#[test]
+fn cancelling_while_the_backend_is_asked_ends_it_and_a_late_answer_changes_nothing() {
+    let mut batch = Batch::sending_one(verifying());
+    batch.add_checked(1..2, 100);
+    batch.on(Happened::Sent {
+        key: 0,
+        answer: Err(answer_lost()),
+    });
+    // File 1 takes the free slot meanwhile; then file 0's turn comes again.
+    batch.url(1);
+    batch.stored(1);
+    batch.on(Happened::Verified {
+        key: 1,
+        answer: Ok(image(1)),
+    });
+    batch.on(Happened::WaitOver { key: 0, turn: 1 });
+    batch.on(Happened::Cancel { key: 0 });
+    assert_eq!(batch.state(0), UploadState::Cancelled);
+    assert!(batch
+        .on(Happened::Verified {
+            key: 0,
+            answer: Ok(image(0))
+        })
+        .is_empty());
+    assert_eq!(batch.state(0), UploadState::Cancelled);
 }
