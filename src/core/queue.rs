@@ -424,7 +424,13 @@ impl Queue {
                 if let Some(image) = item.confirming.take() {
                     match answer {
                         Ok(_) => self.stored(index, image, effects),
-                        // The file did reach the upload host: never retried automatically.
+                        // The backend could not be asked: the image is asked about again
+                        // after a wait, and never sent again unless it turns out a draft.
+                        Err(error) if error.is_transient() => {
+                            item.unconfirmed = Some(image.id);
+                            self.try_failed(index, error, now, effects);
+                        }
+                        // The host stored it yet the backend calls it a draft: not retried.
                         Err(error) => self.failed_for_good(index, error, effects),
                     }
                 } else if std::mem::take(&mut item.looking_up) {

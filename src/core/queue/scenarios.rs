@@ -888,3 +888,41 @@ fn cancelling_while_the_backend_is_asked_ends_it_and_a_late_answer_changes_nothi
         .is_empty());
     assert_eq!(batch.state(0), UploadState::Cancelled);
 }
+
+#[test]
+fn a_confirmation_the_backend_could_not_give_is_asked_again_and_the_file_is_not_sent_twice() {
+    let mut batch = Batch::sending_one(verifying());
+    batch.stored(0);
+    let effects = batch.on(Happened::Verified {
+        key: 0,
+        answer: Err(UploadError::Network {
+            side: Side::Backend,
+            detail: "connection reset".into(),
+        }),
+    });
+    assert!(
+        matches!(
+            effects[..],
+            [Effect::Wait {
+                key: 0,
+                turn: 1,
+                ..
+            }]
+        ),
+        "{effects:?}"
+    );
+    let effects = batch.on(Happened::WaitOver { key: 0, turn: 1 });
+    assert_eq!(
+        effects[1],
+        Effect::Verify {
+            key: 0,
+            id: "id0".into()
+        }
+    );
+    let effects = batch.on(Happened::Verified {
+        key: 0,
+        answer: Ok(image(0)),
+    });
+    assert!(sends(&effects).is_empty() && requests(&effects).is_empty());
+    assert_eq!(batch.state(0), UploadState::Done { image: image(0) });
+}
