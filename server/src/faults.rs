@@ -443,14 +443,15 @@ impl Faults {
 
     /// Draws for one request on `route`; a fault is logged with all it takes to replay it.
     pub fn draw(&self, route: FaultRoute) -> Option<Injection> {
-        let (draw, config) = {
+        let (draw, seed, backend_timeout, host_stall) = {
             let mut plan = self.plan();
             let draw = plan.draw(route);
-            (draw, plan.config().clone())
+            let config = plan.config();
+            (draw, config.seed, config.backend_timeout, config.host_stall)
         };
         let kind = draw.fault?;
         tracing::warn!(
-            seed = config.seed,
+            seed,
             request = draw.request,
             route = route.name(),
             kind = kind.name(),
@@ -458,13 +459,13 @@ impl Faults {
         );
         Some(Injection {
             kind,
-            backend_timeout: config.backend_timeout,
-            host_stall: config.host_stall,
+            backend_timeout,
+            host_stall,
         })
     }
 }
 
-/// `a, b, c` for logs.
+/// The kinds as `--fault-kinds` takes them (`a,b,c`), for logs.
 pub fn kind_list(kinds: &[FaultKind]) -> String {
     kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(",")
 }
