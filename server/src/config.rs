@@ -137,10 +137,27 @@ pub struct Config {
     #[arg(long, env = "DU_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
 
-    /// Expose `POST /_local/advance-clock?seconds=N`, which moves the service clock forward so
-    /// tests can see upload URLs expire. Never enable this outside tests.
+    /// Expose the `/_local/` test routes, e.g. `POST /_local/advance-clock?seconds=N`, which
+    /// moves the service clock forward so tests can see upload URLs expire, and
+    /// `/_local/faults` (fault injection, see --fault-rate). Never enable this outside tests.
     #[arg(long, env = "DU_TEST_CONTROLS", default_value_t = false)]
     pub enable_test_controls: bool,
+
+    /// Test controls only: the share of requests, 0 to 1, on the faultable routes (the
+    /// backend's direct-upload and image-status routes, the upload host, delivery) that get
+    /// a fault; `POST /_local/faults` changes it at run time. Refused without
+    /// --enable-test-controls.
+    #[arg(long, env = "DU_FAULT_RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub fault_rate: f64,
+
+    /// Test controls only: seed of the fault draws, so a failing run can be replayed
+    /// [default: random, logged at start-up].
+    #[arg(long, env = "DU_FAULT_SEED")]
+    pub fault_seed: Option<u64>,
+
+    /// Test controls only: comma-separated fault kinds that may be drawn [default: all].
+    #[arg(long, env = "DU_FAULT_KINDS", value_delimiter = ',')]
+    pub fault_kinds: Vec<crate::faults::FaultKind>,
 
     /// Seconds an expired draft is kept (its URL answers 410 "expired" meanwhile) before it
     /// is deleted; the purge runs at start-up and every --draft-purge-interval-secs.
@@ -215,6 +232,12 @@ pub enum ConfigError {
     /// `--cf-api-token` is set but empty.
     #[error("--cf-api-token must not be empty when set")]
     EmptyCfApiToken,
+    /// `--fault-rate` is not between 0 and 1.
+    #[error("--fault-rate must be between 0 and 1, not {0}")]
+    FaultRate(f64),
+    /// A `--fault-*` flag is set but there are no test controls: faults are test-only.
+    #[error("{0} needs --enable-test-controls (faults are for tests only)")]
+    FaultsNeedTestControls(&'static str),
     /// A reference backend setting is invalid.
     #[error(transparent)]
     Backend(#[from] crate::reference_backend::ConfigError),
@@ -234,6 +257,22 @@ impl Config {
         {
             return Err(ConfigError::EmptyCfApiToken);
         }
+        if !crate::faults::valid_rate(self.fault_rate) {
+            return Err(ConfigError::FaultRate(self.fault_rate));
+        }
+        if !self.enable_test_controls {
+            // Refused rather than ignored: someone who asked for faults must not believe a
+            // run without them was tested under faults.
+            if self.fault_rate != 0.0 {
+                return Err(ConfigError::FaultsNeedTestControls("--fault-rate"));
+            }
+            if self.fault_seed.is_some() {
+                return Err(ConfigError::FaultsNeedTestControls("--fault-seed"));
+            }
+            if !self.fault_kinds.is_empty() {
+                return Err(ConfigError::FaultsNeedTestControls("--fault-kinds"));
+            }
+        }
         Ok(())
     }
 
@@ -252,5 +291,15 @@ impl Config {
             let digest = sha2::Sha256::digest(self.account_id.as_bytes());
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
         })
+    }
+}
+
+/// `--fault-rate`: a probability.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text.parse().map_err(|e| format!("{e}"))?;
+    if crate::faults::valid_rate(rate) {
+        Ok(rate)
+    } else {
+        Err(format!("{rate} is not between 0 and 1"))
     }
 }

@@ -10,6 +10,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::envelope::ApiError;
+use crate::faults::{guard, FaultRoute, Faults};
 use crate::imaging;
 use crate::signing;
 use crate::state::AppState;
@@ -17,10 +18,14 @@ use crate::variants::Variant;
 
 /// Delivery routes, nested under the delivery base path. Every answer, error or image, is
 /// `nosniff`: delivery is a public origin, and a browser must never run what it serves as a
-/// document because the bytes look like HTML.
-pub fn routes() -> Router<AppState> {
+/// document because the bytes look like HTML. `faults` (test controls only) may fail a
+/// request with a 5xx.
+pub fn routes(faults: Option<&Faults>) -> Router<AppState> {
     Router::new()
-        .route("/{account_hash}/{*rest}", get(deliver))
+        .route(
+            "/{account_hash}/{*rest}",
+            guard(get(deliver), faults, FaultRoute::Delivery),
+        )
         .layer(axum::middleware::map_response(nosniff))
 }
 

@@ -11,6 +11,7 @@ pub mod config;
 pub mod decode_budget;
 pub mod delivery;
 pub mod envelope;
+pub mod faults;
 pub mod form;
 pub mod image_id;
 pub mod imaging;
@@ -172,16 +173,30 @@ fn app_with_state(config: Config) -> Result<(Router, AppState), StartError> {
     }
     let mut app = Router::new()
         .nest("/client/v4/accounts/{account_id}/images", api_routes)
-        .nest(&path_of(&urls.upload_base), upload::routes())
-        .nest(&path_of(&urls.delivery_base), delivery::routes());
+        .nest(&path_of(&urls.upload_base), upload::routes(state.faults()))
+        .nest(
+            &path_of(&urls.delivery_base),
+            delivery::routes(state.faults()),
+        );
     if config.static_dir.is_none() {
         app = app.route("/", get(index));
     }
     if config.enable_test_controls {
         tracing::warn!("test controls are enabled: /_local/ can expire URLs and move the clock");
+        if let Some(faults) = state.faults() {
+            let config = faults.config();
+            tracing::warn!(
+                seed = config.seed,
+                rate = config.rate,
+                kinds = %faults::kind_list(&config.kinds),
+                "fault injection: replay with --fault-seed {}",
+                config.seed
+            );
+        }
         app = app.nest("/_local", test_controls::routes());
     }
-    let backend = reference_backend::router(backend_config, state::http_client(), clock);
+    let backend =
+        reference_backend::router(backend_config, state::http_client(), clock, state.faults());
     let mut app = app.with_state(state.clone()).nest("/api", backend);
     if let Some(dir) = &config.static_dir {
         app = app.fallback_service(static_files::router(dir));

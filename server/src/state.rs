@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::decode_budget::DecodeBudget;
 use crate::envelope::ApiError;
+use crate::faults::{FaultConfig, Faults};
 use crate::store::{Image, Store};
 use crate::variants::Variant;
 
@@ -40,13 +41,18 @@ struct Inner {
     clock: Clock,
     decode_budget: Arc<DecodeBudget>,
     upload_memory: Arc<tokio::sync::Semaphore>,
+    faults: Option<Faults>,
 }
 
 impl AppState {
-    /// Builds the state from its parts.
+    /// Builds the state from its parts; with test controls, the fault state from the
+    /// `--fault-*` flags.
     pub fn new(config: Config, store: Store, urls: Urls, clock: Clock) -> Self {
         Self {
             inner: Arc::new(Inner {
+                faults: config
+                    .enable_test_controls
+                    .then(|| Faults::new(FaultConfig::from_flags(&config))),
                 decode_budget: Arc::new(DecodeBudget::new(&config.decode_limits)),
                 upload_memory: Arc::new(tokio::sync::Semaphore::new(
                     (config.upload_limits.upload_memory_mb * 1024) as usize,
@@ -91,6 +97,10 @@ impl AppState {
     /// The memory upload bodies being received may hold together, in KiB permits.
     pub fn upload_memory(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.inner.upload_memory
+    }
+    /// The fault injection state; only with `--enable-test-controls`.
+    pub fn faults(&self) -> Option<&Faults> {
+        self.inner.faults.as_ref()
     }
     /// The service's idea of now.
     pub fn now(&self) -> OffsetDateTime {

@@ -29,6 +29,12 @@ pub fn routes() -> Router<AppState> {
         .route("/stall/{id}", post(stall))
         .route("/draft-record/{id}", axum::routing::get(draft_record))
         .route("/slow-record/{ms}/{id}", axum::routing::get(slow_record))
+        .route(
+            "/faults",
+            axum::routing::get(crate::faults::show)
+                .post(crate::faults::replace)
+                .delete(crate::faults::turn_off),
+        )
         .layer(CorsLayer::very_permissive())
 }
 

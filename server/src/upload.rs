@@ -13,6 +13,7 @@ use axum::Router;
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::envelope::{ok, ApiError, ApiResult};
+use crate::faults::{guard, FaultRoute, Faults};
 use crate::form::{
     boundary_of, content_type_of, guard_body, multipart_error, read_capped, BodyWatch, FilePart,
 };
@@ -22,10 +23,14 @@ use crate::state::{rfc3339_millis, AppState};
 use crate::store::{ClaimRefusal, ImageState};
 use crate::webhook;
 
-/// The upload host's routes, nested under the upload base path.
-pub fn routes() -> Router<AppState> {
+/// The upload host's routes, nested under the upload base path; `faults` (test controls
+/// only) may fail an upload before, during or after it is handled.
+pub fn routes(faults: Option<&Faults>) -> Router<AppState> {
     Router::new()
-        .route("/{account_hash}/{*id}", post(receive_upload))
+        .route(
+            "/{account_hash}/{*id}",
+            guard(post(receive_upload), faults, FaultRoute::Host),
+        )
         .layer(axum::extract::DefaultBodyLimit::disable())
         // Browsers preflight an XHR that listens to upload progress: answer for any origin.
         .layer(

@@ -21,6 +21,7 @@ use serde_json::{json, Map, Value};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::clock::Clock;
+use crate::faults::{guard, FaultRoute, Faults};
 use crate::signing;
 use crate::state::rfc3339_millis;
 pub use config::{BackendConfig, ConfigError};
@@ -130,7 +131,14 @@ struct Backend {
 }
 
 /// The backend's routes (`/direct-upload`, `/images/{id}`), to be nested under `/api`.
-pub fn router(config: BackendConfig, http: reqwest::Client, clock: Clock) -> Router {
+/// `faults` (test controls only) may fail either route; the fault answers pass through the
+/// CORS layer like real ones, so a page sees their status.
+pub fn router(
+    config: BackendConfig,
+    http: reqwest::Client,
+    clock: Clock,
+    faults: Option<&Faults>,
+) -> Router {
     let cors = cors_layer(&config);
     let backend = Backend {
         client: ImagesClient::new(http, config.images_api.clone()),
@@ -139,8 +147,14 @@ pub fn router(config: BackendConfig, http: reqwest::Client, clock: Clock) -> Rou
         clock,
     };
     Router::new()
-        .route("/direct-upload", post(create_upload))
-        .route("/images/{*id}", get(image_status))
+        .route(
+            "/direct-upload",
+            guard(post(create_upload), faults, FaultRoute::Backend),
+        )
+        .route(
+            "/images/{*id}",
+            guard(get(image_status), faults, FaultRoute::Verify),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .layer(cors)
         .with_state(backend)
