@@ -8,20 +8,15 @@
 //
 //   node run.mjs --server BIN --static DIR --cache DIR [--out FILE] [--runs N]
 //                [--workloads a,b] [--contenders a,b] [--quick]
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import { fileSet } from "./files.mjs";
+import { sleep, startServer, storedCount } from "./server.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-// The local service's development account and token (server/src/config.rs).
-const ACCOUNT = "023e105f4ecef8ad9ca31a8372d0c353";
-const TOKEN = "local-dev-token";
 
 const WORKLOADS = {
   "20x1.7MB": { count: 20, size: 1_700_000 },
@@ -97,61 +92,6 @@ const ONE_PIXEL = Buffer.from(
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
   "base64",
 );
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A fresh server on a free port with an empty data directory; resolves to {base, stop}. */
-async function startServer() {
-  const data = mkdtempSync(join(tmpdir(), "du-bench-"));
-  const addrFile = join(data, "addr");
-  const log = join(data, "server.log");
-  const out = openSync(log, "a");
-  const child = spawn(
-    args.server,
-    [
-      "--listen", "127.0.0.1:0",
-      "--data-dir", data,
-      "--addr-file", addrFile,
-      "--static-dir", args.static,
-      // The reference backend allows 120 one-time URLs a minute per client by default; one
-      // browser asks for up to 1,000 here.
-      "--rate-limit-per-minute", "0",
-    ],
-    { stdio: ["ignore", out, out] },
-  );
-  let exited = null;
-  child.on("exit", (code) => (exited = code));
-  for (let i = 0; i < 300 && !(existsSync(addrFile) && statSync(addrFile).size > 0); i++) {
-    if (exited !== null) break;
-    await sleep(50);
-  }
-  if (!existsSync(addrFile) || statSync(addrFile).size === 0) {
-    child.kill();
-    throw new Error(`the server did not start:\n${readFileSync(log, "utf8")}`);
-  }
-  const base = `http://${readFileSync(addrFile, "utf8").trim()}`;
-  return {
-    base,
-    log,
-    async stop() {
-      if (exited === null) {
-        const gone = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await gone;
-      }
-      rmSync(data, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Images the server holds as uploaded (drafts not counted). */
-async function storedCount(base) {
-  const response = await fetch(`${base}/client/v4/accounts/${ACCOUNT}/images/v1/stats`, {
-    headers: { authorization: `Bearer ${TOKEN}` },
-  });
-  const body = await response.json();
-  if (!body.success) throw new Error(`stats: ${JSON.stringify(body.errors)}`);
-  return body.result.count.current;
-}
 
 /** Resident memory (VmRSS, bytes) of the browser's renderer processes, as Chromium lists them. */
 async function rendererRss(browserCdp) {
@@ -214,7 +154,7 @@ function timingSummary(bench, entries) {
 }
 
 async function runOnce(contender, workload, paths, bytes, run) {
-  const server = await startServer();
+  const server = await startServer({ bin: args.server, staticDir: args.static });
   const browser = await chromium.launch({ executablePath: args.chromium, headless: true, args: CHROMIUM_FLAGS });
   try {
     const page = await browser.newPage();

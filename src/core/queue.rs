@@ -512,12 +512,13 @@ impl Queue {
     ) {
         let item = &mut self.items[index];
         let sent = item.sending.take();
-        if self.config.verify && may_have_stored(&error) {
+        let asks_first = self.config.verify && may_have_stored(&error);
+        if asks_first {
             // Asked about before the next send (see `start`).
             item.unconfirmed = sent.or(item.unconfirmed.take());
         }
         let used = item.retries;
-        match after_failure(&error, used, &self.config.retry, now.random) {
+        match after_failure(&error, used, &self.config.retry, now.random, asks_first) {
             AfterFailure::GiveUp => self.failed_for_good(index, error, effects),
             AfterFailure::RetryAfter { attempt, delay_ms } => {
                 let item = &mut self.items[index];
@@ -778,24 +779,34 @@ pub enum AfterFailure {
 
 /// The retry rule: a passing failure (see [`UploadError::is_transient`]) is retried while
 /// retries are left, after an exponential backoff with jitter; `random` is uniform in
-/// [0, 1), passed in so that the rule stays a function.
+/// [0, 1), passed in so that the rule stays a function. When the next try first asks the
+/// backend about this one (`asks_first`), a failure that [may have stored](may_have_stored)
+/// the file is retried too, whatever it was: the answer decides. That covers an unreadable
+/// answer and "this URL has already been used" (code 5409), which is what a browser hears
+/// when it re-sends a request on its own after the connection dropped.
 ///
 /// ```
 /// use direct_upload::core::queue::{after_failure, AfterFailure};
+/// use direct_upload::api::ErrorDetail;
 /// use direct_upload::{RetryPolicy, Side, UploadError};
 ///
 /// let down = UploadError::Network { side: Side::Backend, detail: "refused".into() };
 /// let policy = RetryPolicy::default();
-/// assert_eq!(after_failure(&down, 0, &policy, 0.0), AfterFailure::RetryAfter { attempt: 1, delay_ms: 500 });
-/// assert_eq!(after_failure(&down, 3, &policy, 0.0), AfterFailure::GiveUp);
+/// assert_eq!(after_failure(&down, 0, &policy, 0.0, false), AfterFailure::RetryAfter { attempt: 1, delay_ms: 500 });
+/// assert_eq!(after_failure(&down, 3, &policy, 0.0, false), AfterFailure::GiveUp);
+/// let used = UploadError::Status { side: Side::UploadHost, status: 409, detail: ErrorDetail { code: Some(5409), message: None } };
+/// assert_eq!(after_failure(&used, 0, &policy, 0.0, false), AfterFailure::GiveUp);
+/// assert_eq!(after_failure(&used, 0, &policy, 0.0, true), AfterFailure::RetryAfter { attempt: 1, delay_ms: 500 });
 /// ```
 pub fn after_failure(
     error: &UploadError,
     retries_used: u32,
     policy: &RetryPolicy,
     random: f64,
+    asks_first: bool,
 ) -> AfterFailure {
-    if !error.is_transient() || retries_used >= policy.max_retries {
+    let retryable = error.is_transient() || (asks_first && may_have_stored(error));
+    if !retryable || retries_used >= policy.max_retries {
         return AfterFailure::GiveUp;
     }
     let attempt = retries_used + 1;
@@ -807,8 +818,10 @@ pub fn after_failure(
 
 /// Whether a failed send may still have stored the file: the upload host took the request
 /// and its answer was lost (connection dropped, no answer within the watchdog, a 5xx from a
-/// proxy or after the commit, an unreadable 2xx). A refusal (4xx) stored nothing, and the
-/// backend never stores.
+/// proxy or after the commit, an unreadable 2xx), or the URL turned out used (code 5409: the
+/// browser re-sends a request by itself when a reused connection drops without an answer, and
+/// the first one may have been stored). Other refusals (4xx) stored nothing, and the backend
+/// never stores.
 ///
 /// ```
 /// use direct_upload::core::queue::may_have_stored;
@@ -825,13 +838,20 @@ pub fn may_have_stored(error: &UploadError) -> bool {
         UploadError::Network { side, .. } | UploadError::Malformed { side, .. } => {
             *side == Side::UploadHost
         }
-        UploadError::Status { side, status, .. } => *side == Side::UploadHost && *status >= 500,
+        UploadError::Status {
+            side,
+            status,
+            detail,
+        } => *side == Side::UploadHost && (*status >= 500 || detail.code == Some(URL_USED)),
         UploadError::Stalled { .. } => true,
         UploadError::NotConfirmed { .. } | UploadError::Rejected(_) | UploadError::Browser(_) => {
             false
         }
     }
 }
+
+/// Cloudflare's code for an upload URL that was already used.
+const URL_USED: u64 = 5409;
 
 /// Whether the backend's answer about an image says that it was never stored: still a draft,
 /// or not found.
@@ -979,7 +999,7 @@ mod tests {
         };
         let outage = status(Side::UploadHost, 503, None);
         let delays: Vec<_> = (0..4)
-            .map(|used| after_failure(&outage, used, &policy, 0.0))
+            .map(|used| after_failure(&outage, used, &policy, 0.0, false))
             .collect();
         // With no jitter drawn, each wait is half its backoff: 1 s, 2 s, then the 3 s cap.
         assert_eq!(
@@ -1003,7 +1023,7 @@ mod tests {
         // Jitter: the same retry waits at least half the backoff, never zero.
         for random in [0.0, 0.25, 0.5, 0.99] {
             let AfterFailure::RetryAfter { delay_ms, .. } =
-                after_failure(&outage, 1, &policy, random)
+                after_failure(&outage, 1, &policy, random, false)
             else {
                 panic!("retried")
             };
@@ -1022,7 +1042,7 @@ mod tests {
             UploadError::NotConfirmed { id: "x".into() },
         ] {
             assert_eq!(
-                after_failure(&error, 0, &policy, 0.5),
+                after_failure(&error, 0, &policy, 0.5, false),
                 AfterFailure::GiveUp,
                 "{error}"
             );
@@ -1034,7 +1054,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    after_failure(&error, 0, &policy, 0.5),
+                    after_failure(&error, 0, &policy, 0.5, false),
                     AfterFailure::RetryAfter { .. }
                 ),
                 "{error} is passing"

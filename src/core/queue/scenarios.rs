@@ -926,3 +926,62 @@ fn a_confirmation_the_backend_could_not_give_is_asked_again_and_the_file_is_not_
     assert!(sends(&effects).is_empty() && requests(&effects).is_empty());
     assert_eq!(batch.state(0), UploadState::Done { image: image(0) });
 }
+
+#[test]
+fn a_url_already_used_after_a_dropped_connection_is_looked_up_not_failed() {
+    // The browser re-sent the request on its own after the connection dropped: the host says
+    // the URL was used, by this very file's first send.
+    let used = UploadError::Status {
+        side: Side::UploadHost,
+        status: 409,
+        detail: ErrorDetail {
+            code: Some(5409),
+            message: None,
+        },
+    };
+    let mut batch = Batch::sending_one(verifying());
+    let effects = batch.on(Happened::Sent {
+        key: 0,
+        answer: Err(used.clone()),
+    });
+    assert!(
+        matches!(
+            effects[..],
+            [Effect::Wait {
+                key: 0,
+                turn: 1,
+                ..
+            }]
+        ),
+        "{effects:?}"
+    );
+    let effects = batch.on(Happened::WaitOver { key: 0, turn: 1 });
+    assert_eq!(
+        effects[1],
+        Effect::Verify {
+            key: 0,
+            id: "id0".into()
+        }
+    );
+    batch.on(Happened::Verified {
+        key: 0,
+        answer: Ok(image(0)),
+    });
+    assert_eq!(batch.state(0), UploadState::Done { image: image(0) });
+    // Without `verify` nothing can be asked, and a used URL fails the file as before.
+    let mut batch = Batch::sending_one(QueueConfig {
+        concurrency: 1,
+        ..QueueConfig::default()
+    });
+    let effects = batch.on(Happened::Sent {
+        key: 0,
+        answer: Err(used.clone()),
+    });
+    assert_eq!(
+        effects[0],
+        Effect::Failed {
+            key: 0,
+            error: used
+        }
+    );
+}
