@@ -18,4 +18,4 @@ WASM_BINDGEN_TEST_TIMEOUT=600 \
 DU_TEST_SERVICE="$service" \
 CHROMEDRIVER="$(command -v chromedriver)" \
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-  cargo test --target wasm32-unknown-unknown --test browser --test experience --test accessibility --test list -- "$@"
+  cargo test --target wasm32-unknown-unknown --test browser --test experience --test accessibility --test list --test faults -- "$@"

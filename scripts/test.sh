@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: the native tests (widget logic, server), the built pages driven over
 # WebDriver, the npm package in a fresh project, the official SDKs against the service, the
-# widget's wasm tests in headless Chromium against a real local service started here, then the
-# throughput benchmark's quick mode (every file stored; timings are not judged).
+# widget's wasm tests in headless Chromium against a real local service started here, the
+# chaos run's quick mode (faults on every route and a SIGKILL restart; every file stored
+# exactly once), then the throughput benchmark's quick mode (every file stored; timings are
+# not judged).
 #   --setup   first install what is missing (scripts/setup.sh); without it nothing is installed
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +43,9 @@ say "official Cloudflare SDKs against the local service"
 
 say "browser tests (headless Chromium, against a real local service)"
 ./scripts/browser-tests.sh
+
+say "chaos run, quick: 100 files, 30 % of requests faulted, one SIGKILL restart; each stored exactly once"
+./scripts/chaos.sh --quick
 
 say "throughput benchmark, quick mode (fails only if a file is not stored, never on timing)"
 ./scripts/bench.sh --quick

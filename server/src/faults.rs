@@ -246,6 +246,8 @@ pub struct FaultConfig {
     pub backend_timeout: Duration,
     /// How long `host_stall` waits before answering 504.
     pub host_stall: Duration,
+    /// At most this many faults in all, then none: a test of one fault on its own sets 1.
+    pub limit: Option<u64>,
 }
 
 impl FaultConfig {
@@ -265,6 +267,7 @@ impl FaultConfig {
             kinds,
             backend_timeout: DEFAULT_BACKEND_TIMEOUT,
             host_stall: DEFAULT_HOST_STALL,
+            limit: None,
         }
     }
 
@@ -336,7 +339,9 @@ impl FaultPlan {
             .copied()
             .filter(|kind| kind.route() == route)
             .collect();
-        let fault = choose(sample, self.config.rate, &candidates);
+        let spent = self.injected.iter().sum::<u64>();
+        let fault = choose(sample, self.config.rate, &candidates)
+            .filter(|_| self.config.limit.is_none_or(|limit| spent < limit));
         if let Some(kind) = fault {
             self.injected[kind.index()] += 1;
         }
@@ -354,6 +359,7 @@ impl FaultPlan {
             kinds: self.config.kinds.clone(),
             backend_timeout_ms: self.config.backend_timeout.as_millis() as u64,
             host_stall_ms: self.config.host_stall.as_millis() as u64,
+            limit: self.config.limit,
             injected: FaultKind::ALL
                 .iter()
                 .map(|kind| (kind.name(), self.injected[kind.index()]))
@@ -391,6 +397,8 @@ pub struct FaultReport {
     pub backend_timeout_ms: u64,
     /// How long `host_stall` waits.
     pub host_stall_ms: u64,
+    /// At most this many faults in all, if limited.
+    pub limit: Option<u64>,
     /// Faults injected per kind (every kind listed) since the configuration was set.
     pub injected: BTreeMap<&'static str, u64>,
     /// Requests seen per route (every route listed) since the configuration was set.
@@ -660,7 +668,8 @@ async fn drain(request: Request) {
     while let Some(Ok(_)) = body.frame().await {}
 }
 
-/// `POST /_local/faults`: `{"seed", "rate", "kinds"?, "backend_timeout_ms"?, "host_stall_ms"?}`.
+/// `POST /_local/faults`: `{"seed", "rate", "kinds"?, "backend_timeout_ms"?, "host_stall_ms"?,
+/// "limit"?}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Replace {
@@ -672,6 +681,8 @@ struct Replace {
     backend_timeout_ms: Option<u64>,
     #[serde(default)]
     host_stall_ms: Option<u64>,
+    #[serde(default)]
+    limit: Option<u64>,
 }
 
 impl Replace {
@@ -702,6 +713,7 @@ impl Replace {
         if let Some(ms) = self.host_stall_ms {
             config.host_stall = bounded("host_stall_ms", ms, MAX_HOST_STALL)?;
         }
+        config.limit = self.limit;
         Ok(config)
     }
 }
@@ -798,6 +810,17 @@ mod tests {
                 assert_eq!(kind.route(), route, "a kind must only hit its own route");
             }
         }
+    }
+
+    #[test]
+    fn a_limit_stops_faults_after_that_many() {
+        let mut config = FaultConfig::new(3, 1.0, &[FaultKind::HostStall]);
+        config.limit = Some(2);
+        let mut p = FaultPlan::new(config);
+        let draws: Vec<_> = (0..5).map(|_| p.draw(FaultRoute::Host).fault).collect();
+        assert_eq!(draws.iter().flatten().count(), 2, "{draws:?}");
+        assert_eq!(draws[..2], [Some(FaultKind::HostStall); 2], "the first two");
+        assert_eq!(p.report().injected["host_stall"], 2);
     }
 
     #[test]
