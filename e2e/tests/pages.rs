@@ -611,3 +611,201 @@ async fn at_320_px_wide_in_light_and_dark_the_widget_fits_and_its_buttons_are_bi
         visit.end().await;
     }
 }
+
+// Accessibility of the built widget as visitors meet it: axe-core in every state, in light,
+// dark and forced colours and at 320 px; what forced colours must keep visible; 200 % zoom.
+
+/// axe-core, the copy the wasm accessibility tests compile in (tests/a11y; scripts/lib.sh's
+/// `ensure_axe` installs it).
+fn axe_source() -> String {
+    let path = repo().join("tests/a11y/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("axe-core is missing ({path:?}: {e}): run `npm ci` in tests/a11y (scripts/test.sh does)")
+    })
+}
+
+/// The rules tests/accessibility.rs runs: WCAG 2.0 to 2.2, A and AA, and best practices.
+/// `region` is off: the widget is a part of a page, which puts it in its own landmarks.
+const AXE_OPTIONS: &str = r#"{"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]}, "rules": {"region": {"enabled": false}}}"#;
+
+/// A copy of a fixture under a long name, as cameras and phones name photos: the name has to
+/// ellipsize in its row while the size, status and buttons stay in view.
+const LONG_NAME: &str = "holiday-2024-08-17-sunset-over-the-harbour-from-the-old-lighthouse.jpg";
+
+impl Visit {
+    /// Brings the page's widget to one row in each state a visitor meets, in this order:
+    /// stored (variant links and copy buttons), refused before upload (no retry), failed at
+    /// the backend (a retry button), waiting to retry, uploading and queued. All against the
+    /// real local service: its test controls give a backend that fails, or one whose upload
+    /// URL takes the file and never answers; the widget's attributes change live between
+    /// the choices, as a page may change them.
+    async fn every_state(&self) {
+        let files = tempfile::tempdir().unwrap();
+        let long = files.path().join(LONG_NAME);
+        std::fs::copy(fixture("landscape.jpg"), &long).unwrap();
+        let long = long.to_string_lossy().into_owned();
+        let notes = files.path().join("notes.png");
+        std::fs::write(&notes, "just text, not a picture").unwrap();
+        let notes = notes.to_string_lossy().into_owned();
+        let key = format!(
+            "a11y-{}-{}",
+            std::process::id(),
+            KEYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let set = |attributes: String| async move {
+            self.js(&format!(
+                "const e = document.querySelector('direct-upload'); {attributes}"
+            ))
+            .await;
+        };
+        let attr = |name: &str, value: &str| format!("e.setAttribute('{name}', '{value}');");
+
+        // The page allows 5 files; this list has 6.
+        set(attr("max-files", "10")).await;
+        self.choose(&[long.clone(), notes]).await;
+        self.wait_for_states(&["done", "failed"]).await;
+
+        // A backend answering 503, with no automatic retries: failed, with a retry button.
+        set(attr("max-retries", "0")
+            + &attr(
+                "backend",
+                &format!("/_local/flaky-backend?key={key}-failed&fail=99"),
+            ))
+        .await;
+        self.choose(&[fixture("badge.png")]).await;
+        self.wait_for_states(&["done", "failed", "failed"]).await;
+
+        // The same, with retries ten minutes apart: waiting to retry, with its passing error.
+        set(attr("max-retries", "5")
+            + &attr("retry-delay-ms", "600000")
+            + &attr("max-delay-ms", "600000")
+            + &attr(
+                "backend",
+                &format!("/_local/flaky-backend?key={key}-waiting&fail=99"),
+            ))
+        .await;
+        self.choose(&[fixture("badge.png")]).await;
+        self.wait_for_states(&["done", "failed", "failed", "retrying"])
+            .await;
+
+        // One upload at a time to a URL that never answers (and no stall timeout): the first
+        // file stays uploading and the second queued.
+        set(attr("concurrency", "1")
+            + &attr("stall-timeout-ms", "0")
+            + &attr(
+                "backend",
+                &format!("/_local/flaky-backend?key={key}-stalled&fail=99&mode=stall"),
+            ))
+        .await;
+        self.choose(&[long, fixture("badge.png")]).await;
+        self.wait_for_states(&[
+            "done",
+            "failed",
+            "failed",
+            "retrying",
+            "uploading",
+            "queued",
+        ])
+        .await;
+        // The stored file's preview is drawn from the visitor's file: wait for it, so that
+        // what axe and the screenshots see is what a visitor sees.
+        self.js("return Promise.all([...document.querySelectorAll('.du__preview-img')].map((i) => i.decode().catch(() => null)))")
+            .await;
+    }
+
+    /// axe-core's violations inside the page's widgets, one line per element: rule, impact,
+    /// the element and what is wrong with it.
+    async fn axe(&self) -> Vec<String> {
+        self.js(&format!(
+            "if (!window.axe) {{ {} }} return true;",
+            axe_source()
+        ))
+        .await;
+        let found = self
+            .client
+            .execute_async(
+                &format!(
+                    r#"
+                const finish = arguments[arguments.length - 1];
+                axe.run({{include: [['.du']]}}, {AXE_OPTIONS}).then(
+                    (r) => finish(r.violations.flatMap((v) => v.nodes.map((n) =>
+                        `${{v.id}} (${{v.impact}}) at ${{n.target.join(' ')}}: ${{v.help}}. ${{n.failureSummary.replace(/\s+/g, ' ')}}`))),
+                    (e) => finish(['axe did not run: ' + e]));
+            "#
+                ),
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(found).unwrap()
+    }
+}
+
+/// The flaky test backend counts calls per key across every service this test process
+/// starts, so each visit takes new keys.
+static KEYS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Flags for a dark colour scheme (as the theme test asks for it), and for forced colours:
+/// `--force-high-contrast` puts Chromium in forced-colours mode on every platform, not only
+/// the media query (`forced-colors: active`) but the forced system colours themselves, as on
+/// Windows with a contrast theme; with `--force-dark-mode` its palette is the dark one.
+/// (This Chromium ignores `--force-prefers-forced-colors`; CDP's `Emulation.setEmulatedMedia`
+/// would go through chromedriver's vendor endpoint, where a flag needs nothing more.)
+const DARK: &[&str] = &["--blink-settings=preferredColorScheme=0"];
+const FORCED_LIGHT: &[&str] = &["--force-high-contrast"];
+const FORCED_DARK: &[&str] = &["--force-high-contrast", "--force-dark-mode"];
+
+#[tokio::test]
+async fn in_every_state_axe_finds_nothing_in_light_dark_and_forced_colours_and_at_320_px() {
+    let mut report = Vec::new();
+    for (mode, flags, width) in [
+        ("light", &[][..], None),
+        ("dark", DARK, None),
+        ("forced colours, light", FORCED_LIGHT, None),
+        ("forced colours, dark", FORCED_DARK, None),
+        ("320 px, light", &[][..], Some(320)),
+        ("320 px, dark", DARK, Some(320)),
+    ] {
+        let visit = Visit::with_browser_flags(flags).await;
+        if let Some(width) = width {
+            visit.client.set_window_size(width, 1000).await.unwrap();
+        }
+        visit.open("/plain.html").await;
+        // The browser is in the mode this pass checks: a flag it ignored would pass unseen.
+        let media = visit
+            .js("return [matchMedia('(prefers-color-scheme: dark)').matches, matchMedia('(forced-colors: active)').matches, document.documentElement.clientWidth]")
+            .await;
+        assert_eq!(
+            (media[0].as_bool().unwrap(), media[1].as_bool().unwrap()),
+            (
+                flags.contains(&"--force-dark-mode") || flags == DARK,
+                flags.contains(&"--force-high-contrast")
+            ),
+            "{mode}: the browser's colour scheme and forced colours: {media}"
+        );
+        if let Some(width) = width {
+            assert!(
+                media[2].as_u64().unwrap() <= width as u64,
+                "{mode}: {media}"
+            );
+        }
+        visit.every_state().await;
+        let found = visit.axe().await;
+        for line in &found {
+            eprintln!("axe, {mode}: {line}");
+        }
+        report.extend(found.into_iter().map(|line| format!("{mode}: {line}")));
+        if flags == FORCED_LIGHT {
+            visit.screenshot("forced-colors-light").await;
+        } else if flags == FORCED_DARK {
+            visit.screenshot("forced-colors-dark").await;
+        }
+        visit.end().await;
+    }
+    assert!(
+        report.is_empty(),
+        "axe-core found {} violation(s):\n{}",
+        report.len(),
+        report.join("\n")
+    );
+}
