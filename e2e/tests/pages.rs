@@ -628,6 +628,35 @@ fn axe_source() -> String {
 /// `region` is off: the widget is a part of a page, which puts it in its own landmarks.
 const AXE_OPTIONS: &str = r#"{"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]}, "rules": {"region": {"enabled": false}}}"#;
 
+/// Colour arithmetic for scripts run in the page: `rgb` parses a computed colour, `contrast`
+/// is WCAG's contrast ratio of two opaque colours, and `backdrop` is the first opaque
+/// background behind an element (the page's canvas if there is none).
+const COLOUR_JS: &str = r#"
+    const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+    const opaque = (c) => { const v = rgb(c); return v.length >= 3 && (v.length < 4 || v[3] > 0); };
+    const luminance = (c) => {
+        const f = (v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+        const [r, g, b] = rgb(c);
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const contrast = (a, b) => {
+        const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+        return Math.round(((hi + 0.05) / (lo + 0.05)) * 100) / 100;
+    };
+    const backdrop = (e) => {
+        for (; e; e = e.parentElement) {
+            const c = getComputedStyle(e).backgroundColor;
+            if (opaque(c)) return c;
+        }
+        const probe = document.createElement('div');
+        probe.style.backgroundColor = 'Canvas';
+        document.body.append(probe);
+        const canvas = getComputedStyle(probe).backgroundColor;
+        probe.remove();
+        return canvas;
+    };
+"#;
+
 /// A copy of a fixture under a long name, as cameras and phones name photos: the name has to
 /// ellipsize in its row while the size, status and buttons stay in view.
 const LONG_NAME: &str = "holiday-2024-08-17-sunset-over-the-harbour-from-the-old-lighthouse.jpg";
@@ -808,4 +837,148 @@ async fn in_every_state_axe_finds_nothing_in_light_dark_and_forced_colours_and_a
         report.len(),
         report.join("\n")
     );
+}
+
+/// WCAG's contrast ratio of two colours.
+fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
+    let luminance = |c: [u8; 3]| {
+        let f = |v: u8| {
+            let v = v as f64 / 255.0;
+            if v <= 0.04045 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2])
+    };
+    let (x, y) = (luminance(a), luminance(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+#[tokio::test]
+async fn in_forced_colours_focus_rings_progress_bars_borders_and_the_drop_highlight_stay_visible() {
+    for (mode, flags) in [("light", FORCED_LIGHT), ("dark", FORCED_DARK)] {
+        let visit = Visit::with_browser_flags(flags).await;
+        visit.open("/plain.html").await;
+        visit.every_state().await;
+        let seen = visit
+            .js(&format!(
+                r#"{COLOUR_JS}
+                return (async () => {{
+                const forced = matchMedia('(forced-colors: active)').matches;
+                // The focus ring of each kind of control. Focus from a script shows as keyboard
+                // focus while no pointer has been used; `shown` checks that it does.
+                const focus = ['.du__choose', '.du__clear', '.du__variant-link', '.du__copy', '.du__retry', '.du__cancel'].map((css) => {{
+                    const e = document.querySelector(css);
+                    e.focus();
+                    const s = getComputedStyle(e);
+                    const ring = {{css, shown: e.matches(':focus-visible'), style: s.outlineStyle, width: parseFloat(s.outlineWidth),
+                        contrast: contrast(s.outlineColor, backdrop(e.parentElement))}};
+                    e.blur();
+                    return ring;
+                }});
+                // The edges a person finds things by: the drop zone, the list, between rows,
+                // around each button.
+                const edge = (css, e = document.querySelector(css)) => {{
+                    const s = getComputedStyle(e);
+                    return {{css, style: s.borderTopStyle, width: parseFloat(s.borderTopWidth), contrast: contrast(s.borderTopColor, backdrop(e.parentElement))}};
+                }};
+                const borders = ['.du__dropzone', '.du__choose', '.du__clear', '.du__files', '.du__file + .du__file', '.du__copy', '.du__retry', '.du__cancel'].map((css) => edge(css));
+                // Files dragged over the drop zone: its edge changes (read once the widget has
+                // restyled it and the change's transition has ended).
+                const zone = document.querySelector('.du__dropzone');
+                const look = () => getComputedStyle(zone).borderTopColor + ' ' + getComputedStyle(zone).borderTopStyle;
+                const idle = look();
+                zone.dispatchEvent(new DragEvent('dragenter', {{bubbles: true, dataTransfer: new DataTransfer()}}));
+                await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+                await Promise.all(zone.getAnimations().map((a) => a.finished));
+                const active = {{...edge('.du__dropzone'), look: look(), idle, class: zone.className}};
+                zone.dispatchEvent(new DragEvent('dragleave', {{bubbles: true, dataTransfer: new DataTransfer()}}));
+                // What is behind each progress bar, for the pixels read below.
+                const bars = ['.du__total', '.du__file[data-state="uploading"] .du__progress', '.du__file[data-state="queued"] .du__progress']
+                    .map((css) => ({{css, behind: rgb(backdrop(document.querySelector(css).parentElement)).slice(0, 3)}}));
+                return {{forced, focus, borders, active, bars}};
+                }})();
+            "#
+            ))
+            .await;
+        assert_eq!(
+            seen["forced"], true,
+            "{mode}: forced colours are on: {seen}"
+        );
+        for ring in seen["focus"].as_array().unwrap() {
+            assert!(
+                ring["shown"] == true
+                    && ring["style"] != "none"
+                    && ring["width"].as_f64().unwrap() >= 2.0
+                    && ring["contrast"].as_f64().unwrap() >= 3.0,
+                "{mode}: a focus ring of at least 2 px, 3:1 against what is around it: {ring}"
+            );
+        }
+        for border in seen["borders"].as_array().unwrap() {
+            assert!(
+                border["style"] != "none"
+                    && border["width"].as_f64().unwrap() >= 1.0
+                    && border["contrast"].as_f64().unwrap() >= 3.0,
+                "{mode}: a visible edge, 3:1 against what is around it: {border}"
+            );
+        }
+        let active = &seen["active"];
+        assert!(
+            active["look"] != active["idle"] && active["contrast"].as_f64().unwrap() >= 3.0,
+            "{mode}: the drop zone shows that files are over it: {active}"
+        );
+
+        // The progress bars as drawn: along its whole length, each bar stands out 3:1 from
+        // what is behind it (by its fill or its track), and a bar partly done shows where:
+        // its done part and its empty part differ 3:1.
+        for bar in seen["bars"].as_array().unwrap() {
+            let css = bar["css"].as_str().unwrap();
+            let behind: [u8; 3] = serde_json::from_value(bar["behind"].clone()).unwrap();
+            let done = format!("const b = document.querySelector('{css}'); return b.value / b.max");
+            // The fraction as it was when the screenshot was taken: read before and after (an
+            // upload's progress may move once in between).
+            let mut taken = None;
+            for _ in 0..10 {
+                let before = visit.js(&done).await;
+                let png = visit.find(css).await.screenshot().await.unwrap();
+                if visit.js(&done).await == before {
+                    taken = Some((png, before.as_f64().unwrap()));
+                    break;
+                }
+            }
+            let (png, fraction) = taken.unwrap_or_else(|| panic!("{mode}: {css} never held still"));
+            let pixels = image::load_from_memory(&png).unwrap().to_rgb8();
+            let (width, height) = pixels.dimensions();
+            let pixels = &pixels;
+            let column = |x: u32| (0..height).map(move |y| pixels.get_pixel(x, y).0);
+            let shown = (0..width)
+                .filter(|&x| column(x).any(|p| contrast(p, behind) >= 3.0))
+                .count();
+            assert!(
+                shown as f64 >= 0.95 * width as f64,
+                "{mode}: the progress bar {css} shows along its length: {shown} of its {width} columns of pixels stand out 3:1 from {behind:?}"
+            );
+            if fraction > 0.05 && fraction < 0.95 {
+                let filled = (width as f64 * fraction / 2.0) as u32;
+                let empty = (width as f64 * (1.0 + fraction) / 2.0) as u32;
+                let apart = column(filled)
+                    .zip(column(empty))
+                    .map(|(a, b)| contrast(a, b))
+                    .fold(0.0, f64::max);
+                assert!(
+                    apart >= 3.0,
+                    "{mode}: the progress bar {css}, {:.0} % done, shows how much: its done and empty parts differ {apart:.2}:1",
+                    fraction * 100.0
+                );
+            } else {
+                assert!(
+                    css != ".du__total",
+                    "{mode}: the total bar is partly done ({fraction}), so the check above ran"
+                );
+            }
+        }
+        visit.end().await;
+    }
 }
