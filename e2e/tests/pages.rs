@@ -768,6 +768,12 @@ impl Visit {
             .unwrap();
         serde_json::from_value(found).unwrap()
     }
+
+    /// A screenshot of one element (it is scrolled into view), kept in docs/screenshots.
+    async fn screenshot_of(&self, css: &str, name: &str) {
+        let png = self.find(css).await.screenshot().await.unwrap();
+        std::fs::write(repo().join(format!("docs/screenshots/{name}.png")), png).unwrap();
+    }
 }
 
 /// The flaky test backend counts calls per key across every service this test process
@@ -979,6 +985,130 @@ async fn in_forced_colours_focus_rings_progress_bars_borders_and_the_drop_highli
                 );
             }
         }
+        visit.end().await;
+    }
+}
+
+/// 200 % zoom in a window 1280 px wide lays a page out 640 CSS px wide with two device pixels
+/// to the CSS pixel. A browser started with `--force-device-scale-factor=2` in a window 640
+/// CSS px wide (window sizes are in CSS px) is exactly that layout: the same viewport width
+/// for media and container queries and rem, and a screenshot 1280 pixels wide. (CSS `zoom`
+/// on the page would not be: it keeps the viewport 1280 px wide.)
+#[tokio::test]
+async fn at_200_percent_zoom_the_widget_fits_its_buttons_are_big_enough_and_no_text_is_cut() {
+    for lang in ["en", "de"] {
+        let visit = Visit::with_browser_flags(&["--force-device-scale-factor=2"]).await;
+        visit.client.set_window_size(640, 1400).await.unwrap();
+        visit.open("/plain.html").await;
+        visit
+            .js(&format!(
+                "document.querySelector('direct-upload').setAttribute('lang', '{lang}')"
+            ))
+            .await;
+        let screen = visit
+            .js("return [document.documentElement.clientWidth, devicePixelRatio]")
+            .await;
+        assert!(
+            (625..=640).contains(&screen[0].as_u64().unwrap()) && screen[1] == 2,
+            "{lang}: a page 640 CSS px wide (less a scroll bar) at 2 device pixels each: {screen}"
+        );
+        visit.every_state().await;
+        let layout = visit
+            .js(r#"
+                const page = document.documentElement;
+                const widget = document.querySelector('.du');
+                const shown = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+                const describe = (e) => `${e.tagName.toLowerCase()}.${e.getAttribute('class') || ''} "${(e.textContent || '').trim().slice(0, 40)}"`;
+                const parts = [...widget.querySelectorAll('*')]
+                    .filter((e) => shown(e) && !e.closest('.du__announcer, .du__input'));
+                const box = (e) => e.getBoundingClientRect();
+                const within = (inner, outer) => inner.width > 0 && inner.height > 0
+                    && inner.left >= outer.left - 0.5 && inner.right <= outer.right + 0.5
+                    && inner.top >= outer.top - 0.5 && inner.bottom <= outer.bottom + 0.5;
+                return {
+                    overflow: page.scrollWidth - page.clientWidth,
+                    outside: parts.filter((e) => box(e).left < -0.5 || box(e).right > page.clientWidth + 0.5).map(describe),
+                    scrolling: [widget, ...parts]
+                        .filter((e) => e.scrollWidth > e.clientWidth + 1 && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX))
+                        .map(describe),
+                    small: [...widget.querySelectorAll('button')].filter(shown)
+                        .filter((b) => box(b).width < 24 || box(b).height < 24)
+                        .map((b) => `${describe(b)} ${Math.round(box(b).width)}x${Math.round(box(b).height)}`),
+                    // Text a box cuts off (names may shorten with an ellipsis; they are checked below).
+                    cut: parts
+                        .filter((e) => !(e instanceof SVGElement) && !e.matches('.du__name'))
+                        .filter((e) => getComputedStyle(e).overflowX !== 'visible' || getComputedStyle(e).overflowY !== 'visible')
+                        .filter((e) => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1)
+                        .map((e) => `${describe(e)} ${e.scrollWidth}x${e.scrollHeight} in ${e.clientWidth}x${e.clientHeight}`),
+                    rows: [...widget.querySelectorAll('.du__file')].map((row) => {
+                        const name = row.querySelector('.du__name');
+                        const status = row.querySelector('.du__file-status');
+                        const buttons = [...row.querySelectorAll('.du__actions button')].filter(shown);
+                        return {
+                            state: row.dataset.state,
+                            name: name.textContent,
+                            title: name.title,
+                            shortened: name.scrollWidth > name.clientWidth,
+                            ellipsis: getComputedStyle(name).textOverflow,
+                            status: status.textContent,
+                            statusShown: within(box(status), box(row)) && status.scrollWidth <= status.clientWidth + 1,
+                            buttons: buttons.length,
+                            buttonsShown: buttons.every((b) => within(box(b), box(row)) && box(b).right <= page.clientWidth),
+                        };
+                    }),
+                };
+            "#)
+            .await;
+        assert_eq!(
+            layout["overflow"], 0,
+            "{lang}: the page does not scroll sideways: {layout}"
+        );
+        assert_eq!(
+            layout["outside"],
+            json!([]),
+            "{lang}: nothing of the widget is outside the page: {layout}"
+        );
+        assert_eq!(
+            layout["scrolling"],
+            json!([]),
+            "{lang}: nothing in the widget scrolls sideways: {layout}"
+        );
+        assert_eq!(
+            layout["small"],
+            json!([]),
+            "{lang}: every button at least 24 × 24 CSS px: {layout}"
+        );
+        assert_eq!(
+            layout["cut"],
+            json!([]),
+            "{lang}: no text is cut off: {layout}"
+        );
+        let rows = layout["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 6, "{lang}: {layout}");
+        for row in rows {
+            assert!(
+                row["status"].as_str().unwrap().trim() != "" && row["statusShown"] == true,
+                "{lang}: each row's status is shown whole: {row}"
+            );
+            assert!(
+                row["buttons"].as_u64().unwrap() >= 1 && row["buttonsShown"] == true,
+                "{lang}: each row's buttons are inside it and on the page: {row}"
+            );
+            if row["shortened"] == true {
+                assert!(
+                    row["ellipsis"] == "ellipsis" && row["title"] == row["name"],
+                    "{lang}: a long name ends in an ellipsis and is whole in its tooltip: {row}"
+                );
+            }
+        }
+        assert!(
+            rows.iter()
+                .any(|row| row["name"] == LONG_NAME && row["shortened"] == true),
+            "{lang}: the long name is shortened, so the check above ran: {layout}"
+        );
+        visit
+            .screenshot_of("direct-upload", &format!("zoom-200-{lang}"))
+            .await;
         visit.end().await;
     }
 }
