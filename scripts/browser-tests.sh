@@ -6,10 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 
-# axe-core for the accessibility test, compiled into it from npm.
-[ -f tests/a11y/node_modules/axe-core/axe.min.js ] || (cd tests/a11y && npm ci --no-audit --no-fund --silent)
-
 . scripts/lib.sh
+# axe-core for the accessibility test, compiled into it from npm.
+ensure_axe
 start_service "$(mktemp -d)" --enable-test-controls
 service=$SERVICE
 

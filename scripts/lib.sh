@@ -51,6 +51,10 @@ npm_ci() {
 # ensure_node_tools: the build's pinned npm tools (scripts/node: esbuild).
 ensure_node_tools() { npm_ci scripts/node esbuild; }
 
+# ensure_axe: axe-core (tests/a11y), which the wasm accessibility test compiles in and the
+# end-to-end tests inject into the built pages.
+ensure_axe() { npm_ci tests/a11y axe-core; }
+
 # ensure_npm_test_tools: the npm package test's pinned tools (tests/npm).
 ensure_npm_test_tools() { npm_ci tests/npm "typescript, vue-tsc, esbuild, playwright-core, React and Vue"; }
 

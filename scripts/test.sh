@@ -32,7 +32,8 @@ say "the crates document without warnings and package (cargo package builds each
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p direct-upload -p direct-upload-server
 cargo package -p direct-upload -p direct-upload-server --allow-dirty
 
-say "end-to-end pages over WebDriver"
+say "end-to-end pages over WebDriver (axe-core runs in them)"
+ensure_axe
 cargo test -p direct-upload-e2e --features e2e
 
 say "the npm package: packed, installed, type-checked, bundled, uploaded through in headless Chromium"

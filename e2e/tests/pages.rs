@@ -611,3 +611,504 @@ async fn at_320_px_wide_in_light_and_dark_the_widget_fits_and_its_buttons_are_bi
         visit.end().await;
     }
 }
+
+// Accessibility of the built widget as visitors meet it: axe-core in every state, in light,
+// dark and forced colours and at 320 px; what forced colours must keep visible; 200 % zoom.
+
+/// axe-core, the copy the wasm accessibility tests compile in (tests/a11y; scripts/lib.sh's
+/// `ensure_axe` installs it).
+fn axe_source() -> String {
+    let path = repo().join("tests/a11y/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("axe-core is missing ({path:?}: {e}): run `npm ci` in tests/a11y (scripts/test.sh does)")
+    })
+}
+
+/// The rules tests/accessibility.rs runs: WCAG 2.0 to 2.2, A and AA, and best practices.
+/// `region` is off: the widget is a part of a page, which puts it in its own landmarks.
+const AXE_OPTIONS: &str = r#"{"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]}, "rules": {"region": {"enabled": false}}}"#;
+
+/// Colour arithmetic for scripts run in the page: `rgb` parses a computed colour, `contrast`
+/// is WCAG's contrast ratio of two opaque colours, and `backdrop` is the first opaque
+/// background behind an element (the page's canvas if there is none).
+const COLOUR_JS: &str = r#"
+    const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+    const opaque = (c) => { const v = rgb(c); return v.length >= 3 && (v.length < 4 || v[3] > 0); };
+    const luminance = (c) => {
+        const f = (v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+        const [r, g, b] = rgb(c);
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const contrast = (a, b) => {
+        const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+        return Math.round(((hi + 0.05) / (lo + 0.05)) * 100) / 100;
+    };
+    const backdrop = (e) => {
+        for (; e; e = e.parentElement) {
+            const c = getComputedStyle(e).backgroundColor;
+            if (opaque(c)) return c;
+        }
+        const probe = document.createElement('div');
+        probe.style.backgroundColor = 'Canvas';
+        document.body.append(probe);
+        const canvas = getComputedStyle(probe).backgroundColor;
+        probe.remove();
+        return canvas;
+    };
+"#;
+
+/// A copy of a fixture under a long name, as cameras and phones name photos: the name has to
+/// ellipsize in its row while the size, status and buttons stay in view.
+const LONG_NAME: &str = "holiday-2024-08-17-sunset-over-the-harbour-from-the-old-lighthouse.jpg";
+
+impl Visit {
+    /// Brings the page's widget to one row in each state a visitor meets, in this order:
+    /// stored (variant links and copy buttons), refused before upload (no retry), failed at
+    /// the backend (a retry button), waiting to retry, uploading and queued. All against the
+    /// real local service: its test controls give a backend that fails, or one whose upload
+    /// URL takes the file and never answers; the widget's attributes change live between
+    /// the choices, as a page may change them.
+    async fn every_state(&self) {
+        let files = tempfile::tempdir().unwrap();
+        let long = files.path().join(LONG_NAME);
+        std::fs::copy(fixture("landscape.jpg"), &long).unwrap();
+        let long = long.to_string_lossy().into_owned();
+        let notes = files.path().join("notes.png");
+        std::fs::write(&notes, "just text, not a picture").unwrap();
+        let notes = notes.to_string_lossy().into_owned();
+        let key = format!(
+            "a11y-{}-{}",
+            std::process::id(),
+            KEYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let set = |attributes: String| async move {
+            self.js(&format!(
+                "const e = document.querySelector('direct-upload'); {attributes}"
+            ))
+            .await;
+        };
+        let attr = |name: &str, value: &str| format!("e.setAttribute('{name}', '{value}');");
+
+        // The page allows 5 files; this list has 6.
+        set(attr("max-files", "10")).await;
+        self.choose(&[long.clone(), notes]).await;
+        self.wait_for_states(&["done", "failed"]).await;
+
+        // A backend answering 503, with no automatic retries: failed, with a retry button.
+        set(attr("max-retries", "0")
+            + &attr(
+                "backend",
+                &format!("/_local/flaky-backend?key={key}-failed&fail=99"),
+            ))
+        .await;
+        self.choose(&[fixture("badge.png")]).await;
+        self.wait_for_states(&["done", "failed", "failed"]).await;
+
+        // The same, with retries ten minutes apart: waiting to retry, with its passing error.
+        set(attr("max-retries", "5")
+            + &attr("retry-delay-ms", "600000")
+            + &attr("max-delay-ms", "600000")
+            + &attr(
+                "backend",
+                &format!("/_local/flaky-backend?key={key}-waiting&fail=99"),
+            ))
+        .await;
+        self.choose(&[fixture("badge.png")]).await;
+        self.wait_for_states(&["done", "failed", "failed", "retrying"])
+            .await;
+
+        // One upload at a time to a URL that never answers (and no stall timeout): the first
+        // file stays uploading and the second queued.
+        set(attr("concurrency", "1")
+            + &attr("stall-timeout-ms", "0")
+            + &attr(
+                "backend",
+                &format!("/_local/flaky-backend?key={key}-stalled&fail=99&mode=stall"),
+            ))
+        .await;
+        self.choose(&[long, fixture("badge.png")]).await;
+        self.wait_for_states(&[
+            "done",
+            "failed",
+            "failed",
+            "retrying",
+            "uploading",
+            "queued",
+        ])
+        .await;
+        // The stored file's preview is drawn from the visitor's file: wait for it, so that
+        // what axe and the screenshots see is what a visitor sees.
+        self.js("return Promise.all([...document.querySelectorAll('.du__preview-img')].map((i) => i.decode().catch(() => null)))")
+            .await;
+    }
+
+    /// axe-core's violations inside the page's widgets, one line per element: rule, impact,
+    /// the element and what is wrong with it.
+    async fn axe(&self) -> Vec<String> {
+        self.js(&format!(
+            "if (!window.axe) {{ {} }} return true;",
+            axe_source()
+        ))
+        .await;
+        let found = self
+            .client
+            .execute_async(
+                &format!(
+                    r#"
+                const finish = arguments[arguments.length - 1];
+                axe.run({{include: [['.du']]}}, {AXE_OPTIONS}).then(
+                    (r) => finish(r.violations.flatMap((v) => v.nodes.map((n) =>
+                        `${{v.id}} (${{v.impact}}) at ${{n.target.join(' ')}}: ${{v.help}}. ${{n.failureSummary.replace(/\s+/g, ' ')}}`))),
+                    (e) => finish(['axe did not run: ' + e]));
+            "#
+                ),
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(found).unwrap()
+    }
+
+    /// A screenshot of one element (it is scrolled into view), kept in docs/screenshots.
+    async fn screenshot_of(&self, css: &str, name: &str) {
+        let png = self.find(css).await.screenshot().await.unwrap();
+        std::fs::write(repo().join(format!("docs/screenshots/{name}.png")), png).unwrap();
+    }
+}
+
+/// The flaky test backend counts calls per key across every service this test process
+/// starts, so each visit takes new keys.
+static KEYS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Flags for a dark colour scheme (as the theme test asks for it), and for forced colours:
+/// `--force-high-contrast` puts Chromium in forced-colours mode on every platform, not only
+/// the media query (`forced-colors: active`) but the forced system colours themselves, as on
+/// Windows with a contrast theme; with `--force-dark-mode` its palette is the dark one.
+/// (This Chromium ignores `--force-prefers-forced-colors`; CDP's `Emulation.setEmulatedMedia`
+/// would go through chromedriver's vendor endpoint, where a flag needs nothing more.)
+const DARK: &[&str] = &["--blink-settings=preferredColorScheme=0"];
+const FORCED_LIGHT: &[&str] = &["--force-high-contrast"];
+const FORCED_DARK: &[&str] = &["--force-high-contrast", "--force-dark-mode"];
+
+#[tokio::test]
+async fn in_every_state_axe_finds_nothing_in_light_dark_and_forced_colours_and_at_320_px() {
+    let mut report = Vec::new();
+    for (mode, flags, width) in [
+        ("light", &[][..], None),
+        ("dark", DARK, None),
+        ("forced colours, light", FORCED_LIGHT, None),
+        ("forced colours, dark", FORCED_DARK, None),
+        ("320 px, light", &[][..], Some(320)),
+        ("320 px, dark", DARK, Some(320)),
+    ] {
+        let visit = Visit::with_browser_flags(flags).await;
+        if let Some(width) = width {
+            visit.client.set_window_size(width, 1000).await.unwrap();
+        }
+        visit.open("/plain.html").await;
+        // The browser is in the mode this pass checks: a flag it ignored would pass unseen.
+        let media = visit
+            .js("return [matchMedia('(prefers-color-scheme: dark)').matches, matchMedia('(forced-colors: active)').matches, document.documentElement.clientWidth]")
+            .await;
+        assert_eq!(
+            (media[0].as_bool().unwrap(), media[1].as_bool().unwrap()),
+            (
+                flags.contains(&"--force-dark-mode") || flags == DARK,
+                flags.contains(&"--force-high-contrast")
+            ),
+            "{mode}: the browser's colour scheme and forced colours: {media}"
+        );
+        if let Some(width) = width {
+            assert!(
+                media[2].as_u64().unwrap() <= width as u64,
+                "{mode}: {media}"
+            );
+        }
+        visit.every_state().await;
+        let found = visit.axe().await;
+        for line in &found {
+            eprintln!("axe, {mode}: {line}");
+        }
+        report.extend(found.into_iter().map(|line| format!("{mode}: {line}")));
+        if flags == FORCED_LIGHT {
+            visit.screenshot("forced-colors-light").await;
+        } else if flags == FORCED_DARK {
+            visit.screenshot("forced-colors-dark").await;
+        }
+        visit.end().await;
+    }
+    assert!(
+        report.is_empty(),
+        "axe-core found {} violation(s):\n{}",
+        report.len(),
+        report.join("\n")
+    );
+}
+
+/// WCAG's contrast ratio of two colours.
+fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
+    let luminance = |c: [u8; 3]| {
+        let f = |v: u8| {
+            let v = v as f64 / 255.0;
+            if v <= 0.04045 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2])
+    };
+    let (x, y) = (luminance(a), luminance(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+#[tokio::test]
+async fn in_forced_colours_focus_rings_progress_bars_borders_and_the_drop_highlight_stay_visible() {
+    for (mode, flags) in [("light", FORCED_LIGHT), ("dark", FORCED_DARK)] {
+        let visit = Visit::with_browser_flags(flags).await;
+        visit.open("/plain.html").await;
+        visit.every_state().await;
+        let seen = visit
+            .js(&format!(
+                r#"{COLOUR_JS}
+                return (async () => {{
+                const forced = matchMedia('(forced-colors: active)').matches;
+                // The focus ring of each kind of control. Focus from a script shows as keyboard
+                // focus while no pointer has been used; `shown` checks that it does.
+                const focus = ['.du__choose', '.du__clear', '.du__variant-link', '.du__copy', '.du__retry', '.du__cancel'].map((css) => {{
+                    const e = document.querySelector(css);
+                    e.focus();
+                    const s = getComputedStyle(e);
+                    const ring = {{css, shown: e.matches(':focus-visible'), style: s.outlineStyle, width: parseFloat(s.outlineWidth),
+                        contrast: contrast(s.outlineColor, backdrop(e.parentElement))}};
+                    e.blur();
+                    return ring;
+                }});
+                // The edges a person finds things by: the drop zone, the list, between rows,
+                // around each button.
+                const edge = (css, e = document.querySelector(css)) => {{
+                    const s = getComputedStyle(e);
+                    return {{css, style: s.borderTopStyle, width: parseFloat(s.borderTopWidth), contrast: contrast(s.borderTopColor, backdrop(e.parentElement))}};
+                }};
+                const borders = ['.du__dropzone', '.du__choose', '.du__clear', '.du__files', '.du__file + .du__file', '.du__copy', '.du__retry', '.du__cancel'].map((css) => edge(css));
+                // Files dragged over the drop zone: its edge changes (read once the widget has
+                // restyled it and the change's transition has ended).
+                const zone = document.querySelector('.du__dropzone');
+                const look = () => getComputedStyle(zone).borderTopColor + ' ' + getComputedStyle(zone).borderTopStyle;
+                const idle = look();
+                zone.dispatchEvent(new DragEvent('dragenter', {{bubbles: true, dataTransfer: new DataTransfer()}}));
+                await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+                await Promise.all(zone.getAnimations().map((a) => a.finished));
+                const active = {{...edge('.du__dropzone'), look: look(), idle, class: zone.className}};
+                zone.dispatchEvent(new DragEvent('dragleave', {{bubbles: true, dataTransfer: new DataTransfer()}}));
+                // What is behind each progress bar, for the pixels read below.
+                const bars = ['.du__total', '.du__file[data-state="uploading"] .du__progress', '.du__file[data-state="queued"] .du__progress']
+                    .map((css) => ({{css, behind: rgb(backdrop(document.querySelector(css).parentElement)).slice(0, 3)}}));
+                return {{forced, focus, borders, active, bars}};
+                }})();
+            "#
+            ))
+            .await;
+        assert_eq!(
+            seen["forced"], true,
+            "{mode}: forced colours are on: {seen}"
+        );
+        for ring in seen["focus"].as_array().unwrap() {
+            assert!(
+                ring["shown"] == true
+                    && ring["style"] != "none"
+                    && ring["width"].as_f64().unwrap() >= 2.0
+                    && ring["contrast"].as_f64().unwrap() >= 3.0,
+                "{mode}: a focus ring of at least 2 px, 3:1 against what is around it: {ring}"
+            );
+        }
+        for border in seen["borders"].as_array().unwrap() {
+            assert!(
+                border["style"] != "none"
+                    && border["width"].as_f64().unwrap() >= 1.0
+                    && border["contrast"].as_f64().unwrap() >= 3.0,
+                "{mode}: a visible edge, 3:1 against what is around it: {border}"
+            );
+        }
+        let active = &seen["active"];
+        assert!(
+            active["look"] != active["idle"] && active["contrast"].as_f64().unwrap() >= 3.0,
+            "{mode}: the drop zone shows that files are over it: {active}"
+        );
+
+        // The progress bars as drawn: along its whole length, each bar stands out 3:1 from
+        // what is behind it (by its fill or its track), and a bar partly done shows where:
+        // its done part and its empty part differ 3:1.
+        for bar in seen["bars"].as_array().unwrap() {
+            let css = bar["css"].as_str().unwrap();
+            let behind: [u8; 3] = serde_json::from_value(bar["behind"].clone()).unwrap();
+            let done = format!("const b = document.querySelector('{css}'); return b.value / b.max");
+            // The fraction as it was when the screenshot was taken: read before and after (an
+            // upload's progress may move once in between).
+            let mut taken = None;
+            for _ in 0..10 {
+                let before = visit.js(&done).await;
+                let png = visit.find(css).await.screenshot().await.unwrap();
+                if visit.js(&done).await == before {
+                    taken = Some((png, before.as_f64().unwrap()));
+                    break;
+                }
+            }
+            let (png, fraction) = taken.unwrap_or_else(|| panic!("{mode}: {css} never held still"));
+            let pixels = image::load_from_memory(&png).unwrap().to_rgb8();
+            let (width, height) = pixels.dimensions();
+            let pixels = &pixels;
+            let column = |x: u32| (0..height).map(move |y| pixels.get_pixel(x, y).0);
+            let shown = (0..width)
+                .filter(|&x| column(x).any(|p| contrast(p, behind) >= 3.0))
+                .count();
+            assert!(
+                shown as f64 >= 0.95 * width as f64,
+                "{mode}: the progress bar {css} shows along its length: {shown} of its {width} columns of pixels stand out 3:1 from {behind:?}"
+            );
+            if fraction > 0.05 && fraction < 0.95 {
+                let filled = (width as f64 * fraction / 2.0) as u32;
+                let empty = (width as f64 * (1.0 + fraction) / 2.0) as u32;
+                let apart = column(filled)
+                    .zip(column(empty))
+                    .map(|(a, b)| contrast(a, b))
+                    .fold(0.0, f64::max);
+                assert!(
+                    apart >= 3.0,
+                    "{mode}: the progress bar {css}, {:.0} % done, shows how much: its done and empty parts differ {apart:.2}:1",
+                    fraction * 100.0
+                );
+            } else {
+                assert!(
+                    css != ".du__total",
+                    "{mode}: the total bar is partly done ({fraction}), so the check above ran"
+                );
+            }
+        }
+        visit.end().await;
+    }
+}
+
+/// 200 % zoom in a window 1280 px wide lays a page out 640 CSS px wide with two device pixels
+/// to the CSS pixel. A browser started with `--force-device-scale-factor=2` in a window 640
+/// CSS px wide (window sizes are in CSS px) is exactly that layout: the same viewport width
+/// for media and container queries and rem, and a screenshot 1280 pixels wide. (CSS `zoom`
+/// on the page would not be: it keeps the viewport 1280 px wide.)
+#[tokio::test]
+async fn at_200_percent_zoom_the_widget_fits_its_buttons_are_big_enough_and_no_text_is_cut() {
+    for lang in ["en", "de"] {
+        let visit = Visit::with_browser_flags(&["--force-device-scale-factor=2"]).await;
+        visit.client.set_window_size(640, 1400).await.unwrap();
+        visit.open("/plain.html").await;
+        visit
+            .js(&format!(
+                "document.querySelector('direct-upload').setAttribute('lang', '{lang}')"
+            ))
+            .await;
+        let screen = visit
+            .js("return [document.documentElement.clientWidth, devicePixelRatio]")
+            .await;
+        assert!(
+            (625..=640).contains(&screen[0].as_u64().unwrap()) && screen[1] == 2,
+            "{lang}: a page 640 CSS px wide (less a scroll bar) at 2 device pixels each: {screen}"
+        );
+        visit.every_state().await;
+        let layout = visit
+            .js(r#"
+                const page = document.documentElement;
+                const widget = document.querySelector('.du');
+                const shown = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+                const describe = (e) => `${e.tagName.toLowerCase()}.${e.getAttribute('class') || ''} "${(e.textContent || '').trim().slice(0, 40)}"`;
+                const parts = [...widget.querySelectorAll('*')]
+                    .filter((e) => shown(e) && !e.closest('.du__announcer, .du__input'));
+                const box = (e) => e.getBoundingClientRect();
+                const within = (inner, outer) => inner.width > 0 && inner.height > 0
+                    && inner.left >= outer.left - 0.5 && inner.right <= outer.right + 0.5
+                    && inner.top >= outer.top - 0.5 && inner.bottom <= outer.bottom + 0.5;
+                return {
+                    overflow: page.scrollWidth - page.clientWidth,
+                    outside: parts.filter((e) => box(e).left < -0.5 || box(e).right > page.clientWidth + 0.5).map(describe),
+                    scrolling: [widget, ...parts]
+                        .filter((e) => e.scrollWidth > e.clientWidth + 1 && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX))
+                        .map(describe),
+                    small: [...widget.querySelectorAll('button')].filter(shown)
+                        .filter((b) => box(b).width < 24 || box(b).height < 24)
+                        .map((b) => `${describe(b)} ${Math.round(box(b).width)}x${Math.round(box(b).height)}`),
+                    // Text a box cuts off (names may shorten with an ellipsis; they are checked below).
+                    cut: parts
+                        .filter((e) => !(e instanceof SVGElement) && !e.matches('.du__name'))
+                        .filter((e) => getComputedStyle(e).overflowX !== 'visible' || getComputedStyle(e).overflowY !== 'visible')
+                        .filter((e) => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1)
+                        .map((e) => `${describe(e)} ${e.scrollWidth}x${e.scrollHeight} in ${e.clientWidth}x${e.clientHeight}`),
+                    rows: [...widget.querySelectorAll('.du__file')].map((row) => {
+                        const name = row.querySelector('.du__name');
+                        const status = row.querySelector('.du__file-status');
+                        const buttons = [...row.querySelectorAll('.du__actions button')].filter(shown);
+                        return {
+                            state: row.dataset.state,
+                            name: name.textContent,
+                            title: name.title,
+                            shortened: name.scrollWidth > name.clientWidth,
+                            ellipsis: getComputedStyle(name).textOverflow,
+                            status: status.textContent,
+                            statusShown: within(box(status), box(row)) && status.scrollWidth <= status.clientWidth + 1,
+                            buttons: buttons.length,
+                            buttonsShown: buttons.every((b) => within(box(b), box(row)) && box(b).right <= page.clientWidth),
+                        };
+                    }),
+                };
+            "#)
+            .await;
+        assert_eq!(
+            layout["overflow"], 0,
+            "{lang}: the page does not scroll sideways: {layout}"
+        );
+        assert_eq!(
+            layout["outside"],
+            json!([]),
+            "{lang}: nothing of the widget is outside the page: {layout}"
+        );
+        assert_eq!(
+            layout["scrolling"],
+            json!([]),
+            "{lang}: nothing in the widget scrolls sideways: {layout}"
+        );
+        assert_eq!(
+            layout["small"],
+            json!([]),
+            "{lang}: every button at least 24 × 24 CSS px: {layout}"
+        );
+        assert_eq!(
+            layout["cut"],
+            json!([]),
+            "{lang}: no text is cut off: {layout}"
+        );
+        let rows = layout["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 6, "{lang}: {layout}");
+        for row in rows {
+            assert!(
+                row["status"].as_str().unwrap().trim() != "" && row["statusShown"] == true,
+                "{lang}: each row's status is shown whole: {row}"
+            );
+            assert!(
+                row["buttons"].as_u64().unwrap() >= 1 && row["buttonsShown"] == true,
+                "{lang}: each row's buttons are inside it and on the page: {row}"
+            );
+            if row["shortened"] == true {
+                assert!(
+                    row["ellipsis"] == "ellipsis" && row["title"] == row["name"],
+                    "{lang}: a long name ends in an ellipsis and is whole in its tooltip: {row}"
+                );
+            }
+        }
+        assert!(
+            rows.iter()
+                .any(|row| row["name"] == LONG_NAME && row["shortened"] == true),
+            "{lang}: the long name is shortened, so the check above ran: {layout}"
+        );
+        visit
+            .screenshot_of("direct-upload", &format!("zoom-200-{lang}"))
+            .await;
+        visit.end().await;
+    }
+}
