@@ -28,6 +28,11 @@ export interface DirectUploadOptions {
    * widgets, the one used last), `widget` (focus inside it) or `off`. Default `page`.
    */
   paste?: "page" | "widget" | "off";
+  /**
+   * Files not yet stored are kept across a reload (IndexedDB) and resumed: `resume` (default)
+   * or `off`. With `verify`, a file being sent is asked about first, so none is stored twice.
+   */
+  persist?: "resume" | "off";
   /** On phones, offer the camera instead of the file picker: `environment` (rear) or `user` (front). */
   capture?: "user" | "environment";
   /** Accepted MIME types, found from the bytes. Default PNG, JPEG, GIF, WebP, SVG. */
@@ -70,6 +75,7 @@ export interface DirectUploadAttributes {
   lang?: string;
   downscale?: boolean | "" | "true" | "false";
   paste?: "page" | "widget" | "off";
+  persist?: "resume" | "off";
   capture?: "user" | "environment";
   accept?: string;
   "max-files"?: NumberAttribute;

@@ -25,7 +25,7 @@ const WORDS = {"en": ["Image upload", "Choose images", "or drop or paste them he
 
 // The element's attributes by kind. src/options.rs is the one option list; a test there
 // fails if these lists drift from it.
-const TEXTS = ["backend", "credentials", "verify", "lang", "paste", "capture"];
+const TEXTS = ["backend", "credentials", "verify", "lang", "paste", "persist", "capture"];
 const NUMBERS = ["concurrency", "max-files", "min-size", "max-size", "max-side", "max-pixels", "max-retries", "retry-delay-ms", "max-delay-ms", "stall-timeout-ms"];
 const JSONS = ["headers", "body"];
 const LISTS = ["accept"];

@@ -68,6 +68,8 @@ pub struct EmbedOptions {
     pub paste: Option<String>,
     /// The file input's `capture` (`environment`, `user`): the camera on phones.
     pub capture: Option<String>,
+    /// Whether files are kept across a reload: `resume` (the default) or `off`.
+    pub persist: Option<String>,
     /// Accepted MIME types (default: Cloudflare's).
     pub accept: Option<Vec<String>>,
     /// Most files in the list.
@@ -102,6 +104,9 @@ pub enum OptionError {
     /// A paste scope the widget does not know.
     #[error("paste must be page, widget or off, not '{0}'")]
     Paste(String),
+    /// A persist mode the widget does not know.
+    #[error("persist must be resume or off, not '{0}'")]
+    Persist(String),
 }
 
 impl From<OptionError> for JsValue {
@@ -139,6 +144,7 @@ impl EmbedOptions {
                 .and_then(|v| v.flag())
                 .unwrap_or(false),
             paste: text("paste"),
+            persist: text("persist"),
             capture: text("capture"),
             accept: given
                 .field("accept")
@@ -171,6 +177,11 @@ impl EmbedOptions {
             Some(name) => {
                 PasteScope::from_name(name).ok_or_else(|| OptionError::Paste(name.to_string()))?
             }
+        };
+        let persist = match self.persist.as_deref() {
+            None | Some("resume") => true,
+            Some("off") => false,
+            Some(other) => return Err(OptionError::Persist(other.to_string())),
         };
         let mut restrictions = Restrictions::default();
         if let Some(types) = &self.accept {
@@ -215,6 +226,7 @@ impl EmbedOptions {
             },
             downscale: self.downscale,
             paste,
+            persist,
             capture: self.capture.clone().filter(|c| !c.is_empty()),
             lang: self.lang.as_deref().map(Lang::from_tag).unwrap_or_default(),
         })
@@ -234,6 +246,14 @@ fn summary_object(s: &BatchSummary) -> JsValue {
         ("bytesTotal", number(s.bytes_total)),
         ("percent", number(s.percent() as u64)),
     ])
+}
+
+/// An image record as JSON text with Cloudflare's names (kept across a reload).
+pub(crate) fn image_json(image: &ImageRecord) -> String {
+    js_sys::JSON::stringify(&image_object(image))
+        .ok()
+        .and_then(|text| text.as_string())
+        .unwrap_or_default()
 }
 
 /// An image record as events and `state()` show it (Cloudflare's names).

@@ -151,6 +151,14 @@ pub const OPTIONS: &[OptionSpec] = &[
         "paste",
     ),
     option(
+        "persist",
+        "persist",
+        Kind::Text,
+        "`resume`",
+        "files not yet stored are kept across a reload (IndexedDB) and resumed: `resume` or `off`; with `verify`, a file being sent is asked about first, so none is stored twice",
+        "persist",
+    ),
+    option(
         "capture",
         "capture",
         Kind::Text,
@@ -456,6 +464,9 @@ mod tests {
     /// The values `paste` takes (see `PasteScope::from_name`).
     const PASTE: &str = r#""page" | "widget" | "off""#;
 
+    /// The values `persist` takes.
+    const PERSIST: &str = r#""resume" | "off""#;
+
     /// The values `capture` takes (the HTML `capture` attribute's).
     const CAPTURE: &str = r#""user" | "environment""#;
 
@@ -465,6 +476,7 @@ mod tests {
             Kind::Text if o.name == "credentials" => ("RequestCredentials", "RequestCredentials"),
             Kind::Text if o.name == "paste" => (PASTE, PASTE),
             Kind::Text if o.name == "capture" => (CAPTURE, CAPTURE),
+            Kind::Text if o.name == "persist" => (PERSIST, PERSIST),
             Kind::Text => ("string", "string"),
             Kind::Number => ("number", "NumberAttribute"),
             Kind::Json if o.name == "body" => ("Record<string, unknown>", "string"),

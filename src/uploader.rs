@@ -9,6 +9,7 @@ use web_sys::File;
 
 use crate::api::{parse_host_answer, ImageRecord, UploadTarget};
 use crate::backend::{request_upload_target, verify_uploaded, BackendConfig};
+use crate::browser::persist::Keeper;
 use crate::browser::timer;
 use crate::browser::transport::{UploadOutcome, XhrUpload};
 use crate::core::check::{after_measure, downscale_sizes, plan_check, AfterMeasure, CheckPlan};
@@ -166,6 +167,8 @@ pub struct Settings {
     pub lang: Lang,
     /// The file picker's `accept` filter.
     pub picker_accept: String,
+    /// Keep files not yet stored across a reload (IndexedDB) and resume them.
+    pub persist: bool,
 }
 
 /// The queue: file list, browser handles that are not `Send`, and settings.
@@ -183,6 +186,8 @@ pub struct Uploader {
     callbacks: StoredValue<Callbacks>,
     /// Progress reported since the last animation frame, one latest figure per file.
     progress: StoredValue<Vec<(u32, u64, u64)>>,
+    /// Where the files are kept across a reload, with `persist`.
+    keeper: StoredValue<Option<Keeper>>,
 }
 
 impl Settings {
@@ -200,7 +205,11 @@ impl Settings {
 impl Uploader {
     /// A queue with these settings and callbacks.
     pub fn new(settings: Settings, callbacks: Callbacks) -> Self {
+        let keeper = settings
+            .persist
+            .then(|| Keeper::next(&settings.backend.url));
         Self {
+            keeper: StoredValue::new(keeper),
             entries: RwSignal::new(Vec::new()),
             summary: RwSignal::new(BatchSummary::default()),
             announcement: RwSignal::new(String::new()),
@@ -210,6 +219,50 @@ impl Uploader {
             callbacks: StoredValue::new(callbacks),
             progress: StoredValue::new(Vec::new()),
         }
+    }
+
+    /// With `persist`: lists the files kept before the page was reloaded, and resumes them.
+    /// A file stored before the reload shows as done; one that was being sent is asked about
+    /// (with `verify`) before it is sent again.
+    pub fn resume_kept(&self) {
+        let Some(keeper) = self.keeper() else { return };
+        let uploader = *self;
+        spawn_local(async move {
+            let kept = keeper.take().await;
+            if kept.is_empty() || !uploader.alive() {
+                return;
+            }
+            let first = uploader.next_key.get_value();
+            uploader.next_key.set_value(first + kept.len() as u32);
+            let mut events = Vec::new();
+            let mut added = Vec::new();
+            for (kept, key) in kept.into_iter().zip(first..) {
+                let image_json = kept.image.as_ref().map(crate::embed::image_json);
+                keeper.keep(
+                    key,
+                    &kept.file,
+                    kept.tried.as_deref(),
+                    image_json.as_deref(),
+                );
+                let entry = FileEntry::new(key, kept.file);
+                events.push(Happened::Resumed {
+                    key,
+                    size: entry.size.get_untracked(),
+                    tried: kept.tried,
+                    image: kept.image,
+                });
+                added.push(entry);
+            }
+            uploader
+                .entries
+                .update_untracked(|entries| entries.extend(added));
+            uploader.tell(events);
+            uploader.entries.notify();
+        });
+    }
+
+    fn keeper(&self) -> Option<Keeper> {
+        self.keeper.try_get_value().flatten()
     }
 
     /// Whether the widget still exists: work that resumes after a wait checks this, since an
@@ -301,7 +354,21 @@ impl Uploader {
         }) else {
             return;
         };
+        let keeper = self.keeper();
         for (key, state) in changed {
+            if let Some(keeper) = &keeper {
+                match &state {
+                    UploadState::Done { image } => {
+                        keeper.stored(key, &crate::embed::image_json(image))
+                    }
+                    // The visitor said no, or the file can never be sent: not resumed.
+                    UploadState::Cancelled
+                    | UploadState::Failed {
+                        error: UploadError::Rejected(_),
+                    } => keeper.forget(key),
+                    _ => {}
+                }
+            }
             if let Some(entry) = self.entry(key) {
                 entry.state.try_set(state);
             }
@@ -351,7 +418,12 @@ impl Uploader {
                     attempt,
                 });
             }
-            Effect::Send { key, target } => self.send(key, target),
+            Effect::Send { key, target } => {
+                if let Some(keeper) = self.keeper() {
+                    keeper.tried(key, &target.id);
+                }
+                self.send(key, target)
+            }
             Effect::Abort { key } => {
                 if let Some(Some(upload)) = self
                     .entry(key)
@@ -389,6 +461,10 @@ impl Uploader {
             }
             Effect::Failed { key, error } => self.report_failure(key, error),
             Effect::Completed(summary) => {
+                // Nothing is left to resume.
+                if let Some(keeper) = self.keeper() {
+                    keeper.forget_all();
+                }
                 self.announcement
                     .set(self.lang_untracked().status(&summary));
                 if let Some(callback) = self.callbacks.with_value(|c| c.on_complete) {
@@ -433,6 +509,13 @@ impl Uploader {
             .map(|(file, key)| FileEntry::new(key, file))
             .collect();
         self.next_key.set_value(first + added.len() as u32);
+        if let Some(keeper) = self.keeper() {
+            for entry in &added {
+                if let Some(file) = entry.file.try_get_value() {
+                    keeper.keep(entry.key, &file, None, None);
+                }
+            }
+        }
         let events: Vec<Happened> = added
             .iter()
             .map(|entry| Happened::Added {
@@ -521,6 +604,9 @@ impl Uploader {
                 entry.name.set(smaller.name());
                 entry.size.set(smaller.size() as u64);
                 entry.pixels.set(Some((w, h)));
+                if let Some(keeper) = self.keeper() {
+                    keeper.replace_file(entry.key, &smaller);
+                }
                 entry.file.set_value(smaller);
                 return Ok(());
             }
@@ -630,6 +716,9 @@ impl Uploader {
             return;
         };
         self.tell(vec![Happened::Remove { key }]);
+        if let Some(keeper) = self.keeper() {
+            keeper.forget(key);
+        }
         self.entries
             .update(|entries| entries.retain(|e| e.key != key));
         // After the list has re-rendered: its row may still read the signals until then.

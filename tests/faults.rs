@@ -38,7 +38,11 @@ async fn faults(method: &str, body: Option<String>) -> serde_json::Value {
         _ => gloo_net::http::Request::get(&url).build().unwrap(),
     };
     let response = request.send().await.expect("the test controls answer");
-    assert!(response.ok(), "{method} /_local/faults: {}", response.status());
+    assert!(
+        response.ok(),
+        "{method} /_local/faults: {}",
+        response.status()
+    );
     response.json().await.unwrap()
 }
 
@@ -70,7 +74,11 @@ async fn one_fault(kind: &str) -> Outcome {
         },
         ..Setup::new(backend)
     });
-    widget.choose(&[make_file(LANDSCAPE_JPG, &format!("{key}.jpg"), "image/jpeg")]);
+    widget.choose(&[make_file(
+        LANDSCAPE_JPG,
+        &format!("{key}.jpg"),
+        "image/jpeg",
+    )]);
     let mut path: Vec<String> = Vec::new();
     for _ in 0..2_000 {
         let now = widget.states().pop().unwrap_or_default();
@@ -124,7 +132,9 @@ fn assert_not_sent_again(kind: &str, outcome: &Outcome) {
         .position(|state| state == "retrying")
         .unwrap_or_else(|| panic!("{kind}: the lost answer is noticed: {:?}", outcome.path));
     assert!(
-        !outcome.path[wait..].iter().any(|state| state == "uploading"),
+        !outcome.path[wait..]
+            .iter()
+            .any(|state| state == "uploading"),
         "{kind}: no second upload after the wait: {:?}",
         outcome.path
     );
@@ -142,20 +152,29 @@ async fn backend_failures_are_retried_with_a_fresh_url() {
             "{kind}: the URL request fails, then waits: {:?}",
             outcome.path
         );
-        assert_eq!(outcome.report["requests"]["backend"], 2, "{kind}: a second URL");
+        assert_eq!(
+            outcome.report["requests"]["backend"], 2,
+            "{kind}: a second URL"
+        );
     }
 }
 
 #[wasm_bindgen_test]
 async fn an_upload_cut_off_before_it_was_stored_is_sent_again_and_stored_once() {
-    for kind in ["host_reset_before_read", "host_reset_mid_body", "host_stall"] {
+    for kind in [
+        "host_reset_before_read",
+        "host_reset_mid_body",
+        "host_stall",
+    ] {
         let outcome = one_fault(kind).await;
         assert_stored_once(kind, &outcome);
         // Chromium itself may resend a request whose reused connection closed unanswered;
         // otherwise the widget notices, waits, finds the image still a draft, and sends it.
         if outcome.path.contains(&"retrying".to_string()) {
             assert!(
-                outcome.path.ends_with(&["uploading".to_string(), "done".to_string()]),
+                outcome
+                    .path
+                    .ends_with(&["uploading".to_string(), "done".to_string()]),
                 "{kind}: sent again after the wait: {:?}",
                 outcome.path
             );

@@ -343,6 +343,103 @@ async fn on_a_plain_page_an_upload_can_be_cancelled_and_retried_and_attributes_a
     visit.end().await;
 }
 
+/// A reload in the middle of a batch loses nothing and stores nothing twice: the file stored
+/// before it comes back done with its variant links, the files that were being sent come
+/// back, are asked about (their tries stored nothing), sent again and stored once each; once
+/// the batch is complete, nothing is kept, so a second reload shows an empty list.
+#[tokio::test]
+async fn a_reload_in_the_middle_of_a_batch_resumes_it_and_stores_each_file_once() {
+    let visit = Visit::new().await;
+    visit.open("/plain.html").await;
+    // Two uploads stall (the host reads the file, stores nothing, answers late); the third
+    // goes through.
+    let faults = format!("{}/_local/faults", visit.service.urls.public);
+    let http = reqwest::Client::new();
+    let set = http
+        .post(&faults)
+        .json(&json!({"seed": 1, "rate": 1, "kinds": ["host_stall"], "limit": 2, "host_stall_ms": 60000}))
+        .send()
+        .await
+        .unwrap();
+    assert!(set.status().is_success(), "{:?}", set.text().await);
+    visit
+        .choose(&[
+            fixture("landscape.jpg"),
+            fixture("badge.png"),
+            fixture("rotated-exif6.jpg"),
+        ])
+        .await;
+    for _ in 0..400 {
+        let mut states = visit.states().await;
+        states.sort();
+        if states == ["done", "uploading", "uploading"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut before = visit.states().await;
+    before.sort();
+    assert_eq!(before, ["done", "uploading", "uploading"]);
+
+    // The visitor reloads; meanwhile the host recovers.
+    http.delete(&faults).send().await.unwrap();
+    visit.client.refresh().await.unwrap();
+    visit
+        .client
+        .wait()
+        .for_element(Locator::Css(".du__announcer"))
+        .await
+        .unwrap();
+    visit.wait_for_states(&["done", "done", "done"]).await;
+    let names: Vec<String> = serde_json::from_value(
+        visit
+            .js("return [...document.querySelectorAll('.du__file')].map(r => r.querySelector('.du__name').textContent)")
+            .await,
+    )
+    .unwrap();
+    assert_eq!(
+        names,
+        ["landscape.jpg", "badge.png", "rotated-exif6.jpg"],
+        "in their order"
+    );
+    assert_eq!(
+        visit
+            .js("return [...document.querySelectorAll('.du__file')].filter(r => r.querySelector('.du__variant-link')).length")
+            .await,
+        json!(3),
+        "every file shows its variant links, the one stored before the reload too"
+    );
+    let stats: Value = http
+        .get(format!(
+            "{}/accounts/{}/images/v1/stats",
+            visit.service.api_base(),
+            visit.service.account_id
+        ))
+        .bearer_auth(&visit.service.api_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stats["result"]["count"]["current"], 3,
+        "three files, three images: none lost, none twice"
+    );
+
+    // The batch is complete: nothing is kept for another reload.
+    visit.client.refresh().await.unwrap();
+    visit
+        .client
+        .wait()
+        .for_element(Locator::Css(".du__announcer"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(visit.states().await, Vec::<String>::new());
+    visit.end().await;
+}
+
 /// The computed value of a CSS property of the first element matching `css`.
 async fn computed(visit: &Visit, css: &str, property: &str) -> String {
     let script = format!("return getComputedStyle(document.querySelector('{css}')).getPropertyValue('{property}').trim()");

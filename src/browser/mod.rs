@@ -15,6 +15,7 @@ pub mod clipboard;
 pub mod image;
 pub mod json;
 pub mod paste;
+pub mod persist;
 pub mod timer;
 pub(crate) mod transport;
 pub mod visible;

@@ -84,6 +84,10 @@ pub fn DirectUpload(
     /// `"user"` (front); the file input's `capture` attribute.
     #[prop(optional, into)]
     capture: Option<String>,
+    /// Keep files not yet stored across a reload (in IndexedDB) and resume them; with
+    /// `verify`, a file that was being sent is asked about before it is sent again.
+    #[prop(default = true)]
+    persist: bool,
     /// The `accept` filter of the file picker.
     #[prop(into, default = "image/*".to_string())]
     accept: String,
@@ -120,6 +124,7 @@ pub fn DirectUpload(
             capture,
             lang,
             picker_accept: accept,
+            persist,
         },
         Callbacks {
             on_start,
@@ -139,6 +144,8 @@ pub(crate) fn UploadView(
     uploader: Uploader,
 ) -> impl IntoView {
     let lang = move || uploader.lang();
+    // Files kept before a reload come back (with `persist`).
+    uploader.resume_kept();
     // Page-level paste: the widget is a member of the page's one paste listener while it is
     // mounted; unmounting ends the membership and aborts its requests (the embed's destroy()
     // cancels them too).

@@ -90,6 +90,19 @@ pub enum Happened {
         /// Its size in bytes.
         size: u64,
     },
+    /// A file kept across a reload joined the list under `key`: stored already (`image`), or
+    /// still to send, and then, if a try before the reload may have stored it (`tried`), that
+    /// image is asked about before the file is sent again.
+    Resumed {
+        /// The file's key.
+        key: u32,
+        /// Its size in bytes.
+        size: u64,
+        /// The image id of the last try before the reload that may have stored it.
+        tried: Option<String>,
+        /// Its image, if it was stored before the reload.
+        image: Option<ImageRecord>,
+    },
     /// A file's check ended; `size` is its size now (smaller if it was re-encoded).
     Checked {
         /// The file's key.
@@ -372,6 +385,34 @@ impl Queue {
                     confirming: None,
                     sending: None,
                     unconfirmed: None,
+                    looking_up: false,
+                });
+            }
+            Happened::Resumed {
+                key,
+                size,
+                tried,
+                image,
+            } => {
+                let state = match image {
+                    Some(image) => UploadState::Done { image },
+                    None => UploadState::Checking,
+                };
+                self.summary.add(size, &state);
+                self.batch_open |= state == UploadState::Checking;
+                self.changed.push(key);
+                self.items.push(Item {
+                    key,
+                    size,
+                    state,
+                    check_started: false,
+                    retries: 0,
+                    turn: 0,
+                    url: Url::None,
+                    confirming: None,
+                    sending: None,
+                    // Without a way to ask, the file is sent again (the page chose so).
+                    unconfirmed: tried.filter(|_| self.config.verify),
                     looking_up: false,
                 });
             }

@@ -985,3 +985,57 @@ fn a_url_already_used_after_a_dropped_connection_is_looked_up_not_failed() {
         }
     );
 }
+
+#[test]
+fn files_kept_across_a_reload_resume_and_a_try_that_may_have_stored_is_asked_about_first() {
+    let mut batch = Batch::with(verifying());
+    // Stored before the reload: shown done, nothing to do.
+    let effects = batch.on(Happened::Resumed {
+        key: 0,
+        size: 100,
+        tried: Some("id0".into()),
+        image: Some(image(0)),
+    });
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(batch.state(0), UploadState::Done { image: image(0) });
+    // Being sent when the page reloaded: checked, then asked about, never sent blind.
+    let effects = batch.on(Happened::Resumed {
+        key: 1,
+        size: 100,
+        tried: Some("id1".into()),
+        image: None,
+    });
+    assert_eq!(
+        effects,
+        vec![Effect::Check { key: 1 }, Effect::RequestUrl { key: 1 }]
+    );
+    let effects = batch.on(Happened::Checked {
+        key: 1,
+        verdict: Ok(()),
+        size: 100,
+    });
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Started { key: 1, attempt: 1 },
+            Effect::Verify {
+                key: 1,
+                id: "id1".into()
+            },
+        ]
+    );
+    // It was stored: done, one image, and the batch of two completes.
+    let effects = batch.on(Happened::Verified {
+        key: 1,
+        answer: Ok(image(1)),
+    });
+    assert!(sends(&effects).is_empty());
+    assert_eq!(
+        effects[0],
+        Effect::Stored {
+            key: 1,
+            image: image(1)
+        }
+    );
+    assert!(matches!(effects.last(), Some(Effect::Completed(s)) if s.done == 2));
+}

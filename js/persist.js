@@ -1,0 +1,94 @@
+// The widget's files kept across a reload, in IndexedDB (the `persist` option). The File
+// objects are stored as they are (IndexedDB keeps Blobs natively: no base64, no copy in JS).
+// Each record: {scope, key, file, tried, image}. `tried` is the image id of the last try
+// that may have stored the file, so that after a reload the widget asks about it before
+// sending the file again; `image` is the stored image (JSON text) once there is one.
+//
+// Storage can fail (private windows, quota, a browser without IndexedDB): the widget then
+// works as without `persist`, and says so once on the console. Nothing here ever throws.
+const DB = "direct-upload";
+const STORE = "files";
+let opened;
+let warned = false;
+
+function warn(error) {
+  if (warned) return;
+  warned = true;
+  console.warn(`direct-upload: files are not kept across a reload (${error?.message ?? error})`);
+}
+
+function database() {
+  opened ??= new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: ["scope", "key"] });
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  return opened;
+}
+
+/** Runs `act(store)` in one transaction; resolves to its request's result once committed. */
+async function run(mode, act) {
+  try {
+    const db = await database();
+    return await new Promise((resolve, reject) => {
+      const transaction = db.transaction(STORE, mode);
+      const request = act(transaction.objectStore(STORE));
+      transaction.oncomplete = () => resolve(request?.result);
+      transaction.onerror = transaction.onabort = () => reject(transaction.error);
+    });
+  } catch (error) {
+    warn(error);
+    return undefined;
+  }
+}
+
+const all = (scope) => IDBKeyRange.bound([scope, 0], [scope, Infinity]);
+
+// Per scope, the records kept before this page loaded, read and forgotten in one transaction
+// the first time they are asked for. Every write for the scope waits for that read, so the
+// files of this page are never mistaken for files kept before it.
+const taken = new Map();
+
+/** The records kept for `scope` before this page loaded, in key order (read once). */
+export function keptFiles(scope) {
+  if (!taken.has(scope)) {
+    const read = run("readwrite", (store) => {
+      const request = store.getAll(all(scope));
+      request.onsuccess = () => store.delete(all(scope));
+      return request;
+    });
+    taken.set(scope, read.then((records) => records ?? []));
+  }
+  return taken.get(scope);
+}
+
+/** Runs a write for `scope` once its earlier records have been taken. */
+function write(scope, act) {
+  return keptFiles(scope).then(() => run("readwrite", act));
+}
+
+/** Keeps `file` under `key`, with what is known of it. */
+export function keepFile(scope, key, file, tried, image) {
+  return write(scope, (store) => store.put({ scope, key, file, tried, image }));
+}
+
+/** Sets one field (`file`, `tried` or `image`) of a kept record, if it is still kept. */
+export function keepField(scope, key, field, value) {
+  return write(scope, (store) => {
+    const request = store.get([scope, key]);
+    request.onsuccess = () => {
+      if (request.result) store.put({ ...request.result, [field]: value });
+    };
+  });
+}
+
+/** Forgets one file. */
+export function forgetFile(scope, key) {
+  return write(scope, (store) => store.delete([scope, key]));
+}
+
+/** Forgets every file kept for `scope`. */
+export function forgetAll(scope) {
+  return write(scope, (store) => store.delete(all(scope)));
+}
