@@ -274,6 +274,24 @@ struct Item {
     looking_up: bool,
 }
 
+impl Item {
+    fn new(key: u32, size: u64, state: UploadState) -> Self {
+        Self {
+            key,
+            size,
+            state,
+            check_started: false,
+            retries: 0,
+            turn: 0,
+            url: Url::None,
+            confirming: None,
+            sending: None,
+            unconfirmed: None,
+            looking_up: false,
+        }
+    }
+}
+
 /// The list's rules as a state machine over plain data: see the [module docs](self).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Queue {
@@ -334,6 +352,15 @@ impl Queue {
         effects
     }
 
+    /// Appends a file to the list, counting it in the summary; a file still to send (or one
+    /// just refused, which the page hears of too) opens the batch.
+    fn list(&mut self, item: Item, opens_batch: bool) {
+        self.summary.add(item.size, &item.state);
+        self.batch_open |= opens_batch;
+        self.changed.push(item.key);
+        self.items.push(item);
+    }
+
     fn find(&self, key: u32) -> Option<usize> {
         // Keys only grow and the list keeps its order, so it is sorted by key.
         self.items.binary_search_by_key(&key, |item| item.key).ok()
@@ -365,28 +392,13 @@ impl Queue {
                         error: UploadError::Rejected(rejection),
                     },
                 };
-                self.summary.add(size, &state);
-                self.batch_open = true;
-                self.changed.push(key);
                 if let UploadState::Failed { error } = &state {
                     effects.push(Effect::Failed {
                         key,
                         error: error.clone(),
                     });
                 }
-                self.items.push(Item {
-                    key,
-                    size,
-                    state,
-                    check_started: false,
-                    retries: 0,
-                    turn: 0,
-                    url: Url::None,
-                    confirming: None,
-                    sending: None,
-                    unconfirmed: None,
-                    looking_up: false,
-                });
+                self.list(Item::new(key, size, state), true);
             }
             Happened::Resumed {
                 key,
@@ -398,23 +410,11 @@ impl Queue {
                     Some(image) => UploadState::Done { image },
                     None => UploadState::Checking,
                 };
-                self.summary.add(size, &state);
-                self.batch_open |= state == UploadState::Checking;
-                self.changed.push(key);
-                self.items.push(Item {
-                    key,
-                    size,
-                    state,
-                    check_started: false,
-                    retries: 0,
-                    turn: 0,
-                    url: Url::None,
-                    confirming: None,
-                    sending: None,
-                    // Without a way to ask, the file is sent again (the page chose so).
-                    unconfirmed: tried.filter(|_| self.config.verify),
-                    looking_up: false,
-                });
+                let opens_batch = !state.is_finished();
+                let mut item = Item::new(key, size, state);
+                // Without a way to ask, the file is sent again (the page chose so).
+                item.unconfirmed = tried.filter(|_| self.config.verify);
+                self.list(item, opens_batch);
             }
             Happened::Checked { key, verdict, size } => {
                 let Some(index) = self.find(key) else { return };
