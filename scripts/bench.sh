@@ -11,22 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-[ -f dist/index.html ] && [ -f dist/embed/direct-upload.js ] \
-  || { echo "dist/ is missing: run ./scripts/build.sh first" >&2; exit 1; }
-[ -d bench/node_modules ] || (cd bench && npm ci --no-audit --no-fund --silent)
-
 target=${CARGO_TARGET_DIR:-target}
 quick=false
 for arg in "$@"; do [ "$arg" = --quick ] && quick=true; done
-if $quick; then
-  # Only correctness is judged here: the debug server the tests have built saves CI the
-  # release build's minutes.
-  cargo build -q -p direct-upload-server
-  server=$target/debug/direct-upload-server
-else
-  cargo build -q --release -p direct-upload-server
-  server=$target/release/direct-upload-server
-fi
+bench_server "$($quick && echo quick || echo full)"
 
 # The pages the server serves: dist/ (demo and embed bundle), the bench pages, Uppy's bundle.
 static=$(mktemp -d)

@@ -13,19 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-[ -f dist/embed/direct-upload.js ] || { echo "dist/ is missing: run ./scripts/build.sh first" >&2; exit 1; }
-[ -d bench/node_modules ] || (cd bench && npm ci --no-audit --no-fund --silent)
-
 target=${CARGO_TARGET_DIR:-target}
 quick=false
 [ "${1:-}" = --quick ] && { quick=true; shift; }
-if $quick; then
-  cargo build -q -p direct-upload-server
-  server=$target/debug/direct-upload-server
-else
-  cargo build -q --release -p direct-upload-server
-  server=$target/release/direct-upload-server
-fi
+bench_server "$($quick && echo quick || echo full)"
 
 static=$(mktemp -d)
 trap 'rm -rf "$static"' EXIT

@@ -49,6 +49,23 @@ npm_ci() {
 }
 
 # ensure_node_tools: the build's pinned npm tools (scripts/node: esbuild).
+# For bench.sh and chaos.sh: checks dist/ is built, installs the drivers' npm packages, builds
+# the server (debug with "quick": only correctness is judged then, and the tests have built it;
+# release otherwise) and sets $server to it.
+bench_server() {
+  [ -f dist/index.html ] && [ -f dist/embed/direct-upload.js ] \
+    || { echo "dist/ is missing: run ./scripts/build.sh first" >&2; exit 1; }
+  [ -d bench/node_modules ] || (cd bench && npm ci --no-audit --no-fund --silent)
+  local target=${CARGO_TARGET_DIR:-target}
+  if [ "$1" = quick ]; then
+    cargo build -q -p direct-upload-server
+    server=$target/debug/direct-upload-server
+  else
+    cargo build -q --release -p direct-upload-server
+    server=$target/release/direct-upload-server
+  fi
+}
+
 ensure_node_tools() { npm_ci scripts/node esbuild; }
 
 # ensure_axe: axe-core (tests/a11y), which the wasm accessibility test compiles in and the

@@ -134,9 +134,14 @@ impl Visit {
 
     /// The local service's list of the images stored for a backend `creator` key.
     async fn stored_for(&self, key: &str) -> Value {
+        self.api(&format!("v2?creator={key}")).await
+    }
+
+    /// `GET` of the local service's Images API at `path` (under `…/images/`).
+    async fn api(&self, path: &str) -> Value {
         reqwest::Client::new()
             .get(format!(
-                "{}/accounts/{}/images/v2?creator={key}",
+                "{}/accounts/{}/images/{path}",
                 self.service.api_base(),
                 self.service.account_id
             ))
@@ -409,19 +414,7 @@ async fn a_reload_in_the_middle_of_a_batch_resumes_it_and_stores_each_file_once(
         json!(3),
         "every file shows its variant links, the one stored before the reload too"
     );
-    let stats: Value = http
-        .get(format!(
-            "{}/accounts/{}/images/v1/stats",
-            visit.service.api_base(),
-            visit.service.account_id
-        ))
-        .bearer_auth(&visit.service.api_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = visit.api("v1/stats").await;
     assert_eq!(
         stats["result"]["count"]["current"], 3,
         "three files, three images: none lost, none twice"

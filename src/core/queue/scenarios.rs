@@ -633,7 +633,7 @@ fn removing_a_file_frees_its_slot_and_its_counts() {
     assert!(batch.queue.take_changed().iter().all(|key| *key != 0));
 }
 
-/// The upload host's answer to file `key` was lost: the connection dropped after the body left.
+/// The upload host's answer was lost: the connection dropped after the body left.
 fn answer_lost() -> UploadError {
     UploadError::Network {
         side: Side::UploadHost,
@@ -641,6 +641,18 @@ fn answer_lost() -> UploadError {
     }
 }
 
+fn status(side: Side, status: u16, code: Option<u64>) -> UploadError {
+    UploadError::Status {
+        side,
+        status,
+        detail: ErrorDetail {
+            code,
+            message: None,
+        },
+    }
+}
+
+/// One upload at a time, each confirmed with the backend (which lets a retry ask first).
 fn verifying() -> QueueConfig {
     QueueConfig {
         concurrency: 1,
@@ -649,63 +661,67 @@ fn verifying() -> QueueConfig {
     }
 }
 
+impl Batch {
+    /// File 0 fails with `error` at `answer` (its try's host answer, or its confirmation):
+    /// checks that it waits (wait number `turn`), then that at the wait's end the backend is
+    /// asked about image `id0` before anything is sent.
+    fn waits_then_asks(&mut self, answer: Happened, turn: u32) {
+        let effects = self.on(answer);
+        assert!(
+            matches!(effects[..], [Effect::Wait { key: 0, turn: t, .. }] if t == turn),
+            "waits: {effects:?}"
+        );
+        let effects = self.on(Happened::WaitOver { key: 0, turn });
+        assert_eq!(
+            effects.last(),
+            Some(&Effect::Verify {
+                key: 0,
+                id: "id0".into()
+            }),
+            "asks about the earlier try first: {effects:?}"
+        );
+        assert!(sends(&effects).is_empty() && requests(&effects).is_empty());
+    }
+
+    /// The backend says file 0's image is stored: the file is done, nothing is sent.
+    fn found_stored(&mut self) -> Vec<Effect> {
+        let effects = self.on(Happened::Verified {
+            key: 0,
+            answer: Ok(image(0)),
+        });
+        assert!(sends(&effects).is_empty() && requests(&effects).is_empty());
+        assert_eq!(
+            effects[0],
+            Effect::Stored {
+                key: 0,
+                image: image(0)
+            }
+        );
+        assert_eq!(self.state(0), UploadState::Done { image: image(0) });
+        effects
+    }
+}
+
+fn lost(error: UploadError) -> Happened {
+    Happened::Sent {
+        key: 0,
+        answer: Err(error),
+    }
+}
+
 #[test]
 fn a_try_whose_answer_was_lost_is_looked_up_and_a_stored_image_is_never_sent_again() {
     let mut batch = Batch::sending_one(verifying());
-    let effects = batch.on(Happened::Sent {
-        key: 0,
-        answer: Err(answer_lost()),
-    });
-    assert!(matches!(
-        effects[..],
-        [Effect::Wait {
-            key: 0,
-            turn: 1,
-            ms: 500
-        }]
-    ));
-    assert!(matches!(
-        batch.state(0),
-        UploadState::RetryWaiting { attempt: 1, .. }
-    ));
-    // At its turn, the backend is asked about the first try's image before anything is sent.
-    let effects = batch.on(Happened::WaitOver { key: 0, turn: 1 });
-    assert_eq!(
-        effects,
-        vec![
-            Effect::Started { key: 0, attempt: 2 },
-            Effect::Verify {
-                key: 0,
-                id: "id0".into()
-            },
-        ]
-    );
-    // It was stored after all: a success, with no second upload and no URL asked for.
-    let effects = batch.on(Happened::Verified {
-        key: 0,
-        answer: Ok(image(0)),
-    });
-    assert!(sends(&effects).is_empty() && requests(&effects).is_empty());
-    assert_eq!(
-        effects[0],
-        Effect::Stored {
-            key: 0,
-            image: image(0)
-        }
-    );
-    assert_eq!(batch.state(0), UploadState::Done { image: image(0) });
+    batch.waits_then_asks(lost(answer_lost()), 1);
+    batch.found_stored();
     assert_eq!(batch.queue.summary().done, 1);
 }
 
 #[test]
 fn a_lost_answer_whose_image_is_still_a_draft_is_sent_again_with_a_fresh_url() {
     let mut batch = Batch::sending_one(verifying());
-    batch.on(Happened::Sent {
-        key: 0,
-        answer: Err(UploadError::Stalled { seconds: 30 }),
-    });
-    batch.on(Happened::WaitOver { key: 0, turn: 1 });
-    // A URL arriving while the backend is asked is kept, not used.
+    batch.waits_then_asks(lost(UploadError::Stalled { seconds: 30 }), 1);
+    // A stray URL arriving while the backend is asked is not used for it.
     let effects = batch.on(Happened::UrlAnswered {
         key: 0,
         answer: Ok(target(5)),
@@ -714,14 +730,14 @@ fn a_lost_answer_whose_image_is_still_a_draft_is_sent_again_with_a_fresh_url() {
         sends(&effects).is_empty(),
         "not sent while the earlier try is unknown"
     );
+    // Still a draft: the file asks for a fresh URL and is sent with it.
     let effects = batch.on(Happened::Verified {
         key: 0,
         answer: Err(UploadError::NotConfirmed { id: "id0".into() }),
     });
     assert_eq!(effects, vec![Effect::RequestUrl { key: 0 }]);
-    let effects = batch.url(0);
-    assert_eq!(sends(&effects), vec![0]);
-    // That second try is stored: one image, and nothing more is asked.
+    assert_eq!(sends(&batch.url(0)), vec![0]);
+    // That second try is stored and confirmed: one image, and the batch completes.
     assert_eq!(
         batch.stored(0),
         vec![Effect::Verify {
@@ -729,17 +745,7 @@ fn a_lost_answer_whose_image_is_still_a_draft_is_sent_again_with_a_fresh_url() {
             id: "id0".into()
         }]
     );
-    let effects = batch.on(Happened::Verified {
-        key: 0,
-        answer: Ok(image(0)),
-    });
-    assert_eq!(
-        effects[0],
-        Effect::Stored {
-            key: 0,
-            image: image(0)
-        }
-    );
+    let effects = batch.found_stored();
     assert_eq!(
         effects.len(),
         2,
@@ -750,34 +756,14 @@ fn a_lost_answer_whose_image_is_still_a_draft_is_sent_again_with_a_fresh_url() {
 #[test]
 fn when_the_backend_cannot_say_the_file_waits_and_asks_again_and_never_sends_blind() {
     let mut batch = Batch::sending_one(verifying());
-    batch.on(Happened::Sent {
-        key: 0,
-        answer: Err(UploadError::Status {
-            side: Side::UploadHost,
-            status: 502,
-            detail: ErrorDetail::default(),
-        }),
-    });
-    batch.on(Happened::WaitOver { key: 0, turn: 1 });
-    let down = UploadError::Status {
-        side: Side::Backend,
-        status: 503,
-        detail: ErrorDetail::default(),
-    };
+    batch.waits_then_asks(lost(status(Side::UploadHost, 502, None)), 1);
+    let down = status(Side::Backend, 503, None);
     for turn in 2..=3 {
-        let effects = batch.on(Happened::Verified {
+        let unanswered = Happened::Verified {
             key: 0,
             answer: Err(down.clone()),
-        });
-        assert!(
-            matches!(effects[..], [Effect::Wait { turn: t, .. }] if t == turn),
-            "{effects:?}"
-        );
-        let effects = batch.on(Happened::WaitOver { key: 0, turn });
-        assert!(
-            matches!(effects[1], Effect::Verify { key: 0, .. }),
-            "asked again: {effects:?}"
-        );
+        };
+        batch.waits_then_asks(unanswered, turn);
     }
     // Retries used up: it fails with the last reason; nothing was ever sent again.
     let effects = batch.on(Happened::Verified {
@@ -794,30 +780,20 @@ fn when_the_backend_cannot_say_the_file_waits_and_asks_again_and_never_sends_bli
     // A retry by hand asks about the same image first too.
     let effects = batch.on(Happened::Retry { key: 0 });
     assert_eq!(
-        effects[1],
-        Effect::Verify {
+        effects.last(),
+        Some(&Effect::Verify {
             key: 0,
             id: "id0".into()
-        }
+        })
     );
 }
 
 #[test]
 fn refusals_and_failures_before_the_upload_are_retried_without_asking() {
-    let mut batch = Batch::sending_one(verifying());
     // A 4xx refusal from the host stored nothing, and it is not retried at all.
-    let refused = UploadError::Status {
-        side: Side::UploadHost,
-        status: 400,
-        detail: ErrorDetail {
-            code: Some(5400),
-            message: None,
-        },
-    };
-    let effects = batch.on(Happened::Sent {
-        key: 0,
-        answer: Err(refused.clone()),
-    });
+    let mut batch = Batch::sending_one(verifying());
+    let refused = status(Side::UploadHost, 400, Some(5400));
+    let effects = batch.on(lost(refused.clone()));
     assert_eq!(
         effects[0],
         Effect::Failed {
@@ -825,6 +801,10 @@ fn refusals_and_failures_before_the_upload_are_retried_without_asking() {
             error: refused
         }
     );
+    let retried_directly = vec![
+        Effect::Started { key: 0, attempt: 2 },
+        Effect::RequestUrl { key: 0 },
+    ];
     // A backend that failed to hand out a URL: the retry goes straight to a new URL.
     let mut batch = Batch::with(verifying());
     batch.add_checked(0..1, 100);
@@ -836,40 +816,22 @@ fn refusals_and_failures_before_the_upload_are_retried_without_asking() {
         }),
     });
     let effects = batch.on(Happened::WaitOver { key: 0, turn: 1 });
-    assert_eq!(
-        effects,
-        vec![
-            Effect::Started { key: 0, attempt: 2 },
-            Effect::RequestUrl { key: 0 }
-        ]
-    );
+    assert_eq!(effects, retried_directly);
     // Without `verify` there is no way to ask: a lost answer is retried directly.
     let mut batch = Batch::sending_one(QueueConfig {
         concurrency: 1,
         ..QueueConfig::default()
     });
-    batch.on(Happened::Sent {
-        key: 0,
-        answer: Err(answer_lost()),
-    });
+    batch.on(lost(answer_lost()));
     let effects = batch.on(Happened::WaitOver { key: 0, turn: 1 });
-    assert_eq!(
-        effects,
-        vec![
-            Effect::Started { key: 0, attempt: 2 },
-            Effect::RequestUrl { key: 0 }
-        ]
-    );
+    assert_eq!(effects, retried_directly);
 }
 
 #[test]
 fn cancelling_while_the_backend_is_asked_ends_it_and_a_late_answer_changes_nothing() {
     let mut batch = Batch::sending_one(verifying());
     batch.add_checked(1..2, 100);
-    batch.on(Happened::Sent {
-        key: 0,
-        answer: Err(answer_lost()),
-    });
+    batch.on(lost(answer_lost()));
     // File 1 takes the free slot meanwhile; then file 0's turn comes again.
     batch.url(1);
     batch.stored(1);
@@ -893,90 +855,31 @@ fn cancelling_while_the_backend_is_asked_ends_it_and_a_late_answer_changes_nothi
 fn a_confirmation_the_backend_could_not_give_is_asked_again_and_the_file_is_not_sent_twice() {
     let mut batch = Batch::sending_one(verifying());
     batch.stored(0);
-    let effects = batch.on(Happened::Verified {
+    let unanswered = Happened::Verified {
         key: 0,
         answer: Err(UploadError::Network {
             side: Side::Backend,
             detail: "connection reset".into(),
         }),
-    });
-    assert!(
-        matches!(
-            effects[..],
-            [Effect::Wait {
-                key: 0,
-                turn: 1,
-                ..
-            }]
-        ),
-        "{effects:?}"
-    );
-    let effects = batch.on(Happened::WaitOver { key: 0, turn: 1 });
-    assert_eq!(
-        effects[1],
-        Effect::Verify {
-            key: 0,
-            id: "id0".into()
-        }
-    );
-    let effects = batch.on(Happened::Verified {
-        key: 0,
-        answer: Ok(image(0)),
-    });
-    assert!(sends(&effects).is_empty() && requests(&effects).is_empty());
-    assert_eq!(batch.state(0), UploadState::Done { image: image(0) });
+    };
+    batch.waits_then_asks(unanswered, 1);
+    batch.found_stored();
 }
 
 #[test]
 fn a_url_already_used_after_a_dropped_connection_is_looked_up_not_failed() {
     // The browser re-sent the request on its own after the connection dropped: the host says
     // the URL was used, by this very file's first send.
-    let used = UploadError::Status {
-        side: Side::UploadHost,
-        status: 409,
-        detail: ErrorDetail {
-            code: Some(5409),
-            message: None,
-        },
-    };
+    let used = status(Side::UploadHost, 409, Some(5409));
     let mut batch = Batch::sending_one(verifying());
-    let effects = batch.on(Happened::Sent {
-        key: 0,
-        answer: Err(used.clone()),
-    });
-    assert!(
-        matches!(
-            effects[..],
-            [Effect::Wait {
-                key: 0,
-                turn: 1,
-                ..
-            }]
-        ),
-        "{effects:?}"
-    );
-    let effects = batch.on(Happened::WaitOver { key: 0, turn: 1 });
-    assert_eq!(
-        effects[1],
-        Effect::Verify {
-            key: 0,
-            id: "id0".into()
-        }
-    );
-    batch.on(Happened::Verified {
-        key: 0,
-        answer: Ok(image(0)),
-    });
-    assert_eq!(batch.state(0), UploadState::Done { image: image(0) });
+    batch.waits_then_asks(lost(used.clone()), 1);
+    batch.found_stored();
     // Without `verify` nothing can be asked, and a used URL fails the file as before.
     let mut batch = Batch::sending_one(QueueConfig {
         concurrency: 1,
         ..QueueConfig::default()
     });
-    let effects = batch.on(Happened::Sent {
-        key: 0,
-        answer: Err(used.clone()),
-    });
+    let effects = batch.on(lost(used.clone()));
     assert_eq!(
         effects[0],
         Effect::Failed {
