@@ -126,6 +126,16 @@ impl Visit {
             .expect("the widget appears (its code loaded and mounted over the drawn drop zone)");
     }
 
+    /// Reloads the page, as the visitor does, and waits for the widget to be back.
+    async fn reload(&self) {
+        self.client.refresh().await.unwrap();
+        self.client
+            .wait()
+            .for_element(Locator::Css(".du__announcer"))
+            .await
+            .unwrap();
+    }
+
     /// Chooses files through the real `<input type=file>`, as a person does in the dialog.
     async fn choose(&self, files: &[String]) {
         let input = self.client.find(Locator::Css(".du__input")).await.unwrap();
@@ -388,13 +398,7 @@ async fn a_reload_in_the_middle_of_a_batch_resumes_it_and_stores_each_file_once(
 
     // The visitor reloads; meanwhile the host recovers.
     http.delete(&faults).send().await.unwrap();
-    visit.client.refresh().await.unwrap();
-    visit
-        .client
-        .wait()
-        .for_element(Locator::Css(".du__announcer"))
-        .await
-        .unwrap();
+    visit.reload().await;
     visit.wait_for_states(&["done", "done", "done"]).await;
     let names: Vec<String> = serde_json::from_value(
         visit
@@ -421,13 +425,7 @@ async fn a_reload_in_the_middle_of_a_batch_resumes_it_and_stores_each_file_once(
     );
 
     // The batch is complete: nothing is kept for another reload.
-    visit.client.refresh().await.unwrap();
-    visit
-        .client
-        .wait()
-        .for_element(Locator::Css(".du__announcer"))
-        .await
-        .unwrap();
+    visit.reload().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(visit.states().await, Vec::<String>::new());
     visit.end().await;

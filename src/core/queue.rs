@@ -982,7 +982,8 @@ mod tests {
     use crate::core::error::Side;
     use crate::core::wire::ErrorDetail;
 
-    fn status(side: Side, status: u16, code: Option<u64>) -> UploadError {
+    /// A failure with an HTTP status and maybe Cloudflare's code (shared with the scenarios).
+    pub(super) fn status(side: Side, status: u16, code: Option<u64>) -> UploadError {
         UploadError::Status {
             side,
             status,

@@ -1,6 +1,7 @@
 //! Whole batches run through [`Queue`], as the shell would drive it, with the effects each
 //! step answers checked: what a person would see happen, in microseconds and without a browser.
 
+use super::tests::status;
 use super::*;
 use crate::core::error::Side;
 use crate::core::wire::ErrorDetail;
@@ -638,17 +639,6 @@ fn answer_lost() -> UploadError {
     UploadError::Network {
         side: Side::UploadHost,
         detail: "connection reset".into(),
-    }
-}
-
-fn status(side: Side, status: u16, code: Option<u64>) -> UploadError {
-    UploadError::Status {
-        side,
-        status,
-        detail: ErrorDetail {
-            code,
-            message: None,
-        },
     }
 }
 
