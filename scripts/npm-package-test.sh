@@ -54,4 +54,4 @@ cp -r "$project/node_modules/direct-upload" "$site/direct-upload"
 
 say "npm package: upload through each page in headless Chromium"
 start_service "$work" --static-dir "$site"
-node tests/npm/upload.mjs "$SERVICE" "$PWD/tests/fixtures/badge.png" plain.html bundled.html react.html
+node tests/npm/upload.mjs "$SERVICE" "$PWD/tests/fixtures/badge.png" plain.html bundled.html react.html storage-refused:plain.html

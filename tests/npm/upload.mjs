@@ -4,6 +4,10 @@
 // `upload-complete`, and the service must hold the image afterwards.
 //
 //   node upload.mjs SERVICE_URL FIXTURE PAGE...
+//
+// A PAGE written `storage-refused:page.html` is visited with a browser that refuses storage
+// (IndexedDB throws, as in some private windows or with a full quota): the upload must work all
+// the same, and the widget must say once, on the console, that files are not kept.
 import { basename } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -25,16 +29,29 @@ const browser = await chromium.launch({
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 try {
-  for (const path of pages) {
+  for (const entry of pages) {
+    const refused = entry.startsWith("storage-refused:");
+    const path = entry.replace(/^storage-refused:/, "");
     const started = Date.now();
     const page = await browser.newPage();
     const problems = [];
+    const notKept = [];
+    if (refused) {
+      await page.addInitScript(() =>
+        Object.defineProperty(window, "indexedDB", {
+          get() {
+            throw new DOMException("storage refused", "QuotaExceededError");
+          },
+        }),
+      );
+    }
     const wasm = [];
     page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
     page.on("console", (message) => {
       // The element names unknown or malformed attributes in a warning: none may appear.
       // (Failed requests are told by the responses below.)
       const text = message.text();
+      if (refused && text.startsWith("direct-upload: files are not kept across a reload")) return notKept.push(text);
       if ((message.type() === "error" && !text.startsWith("Failed to load resource")) || text.startsWith("direct-upload:")) {
         problems.push(`console: ${text}`);
       }
@@ -67,6 +84,7 @@ try {
     if (summary.files !== 1 || summary.done !== 1 || summary.failed !== 0 || summary.percent !== 100) fail(`${path}: unexpected summary ${JSON.stringify(summary)}`);
     if (wasm.length !== 1 || !wasm[0].startsWith("200 ")) fail(`${path}: expected one wasm fetched with 200, saw ${JSON.stringify(wasm)}`);
     if (path === "bundled.html" && !of("mounted").length) fail(`${path}: mount() did not finish`);
+    if (refused && notKept.length !== 1) fail(`${entry}: expected one warning that files are not kept, saw ${JSON.stringify(notKept)}`);
 
     // The service holds it: the Images API, with the local token.
     const answer = await fetch(`${service}/client/v4/accounts/${ACCOUNT_ID}/images/v1/${image.id}`, {
@@ -76,7 +94,7 @@ try {
     if (!answer.ok || body.result?.filename !== basename(fixture) || body.result?.draft) {
       fail(`${path}: the service does not hold ${image.id}: ${answer.status} ${JSON.stringify(body)}`);
     }
-    console.log(`  ${path}: stored ${image.id} (${basename(fixture)}), wasm ${wasm[0]}, ${Date.now() - started} ms`);
+    console.log(`  ${entry}: stored ${image.id} (${basename(fixture)}), wasm ${wasm[0]}, ${Date.now() - started} ms`);
     await page.close();
   }
 } finally {
