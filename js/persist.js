@@ -63,19 +63,32 @@ export function keptFiles(scope) {
   return taken.get(scope);
 }
 
-/** Runs a write for `scope` once its earlier records have been taken. */
+// Writes asked for in one task go in one transaction: a thousand files chosen at once are
+// kept by a few dozen transactions (one per chunk the widget lists), not a thousand.
+const pending = new Map();
+
+/** Runs a write for `scope` once its earlier records have been taken, with the writes asked for
+ * in the same task, in order. */
 function write(scope, act) {
-  return keptFiles(scope).then(() => run("readwrite", act));
+  let batch = pending.get(scope);
+  if (!batch) {
+    pending.set(scope, (batch = []));
+    keptFiles(scope).then(() => {
+      pending.delete(scope);
+      run("readwrite", (store) => batch.forEach((each) => each(store)));
+    });
+  }
+  batch.push(act);
 }
 
 /** Keeps `file` under `key`, with what is known of it. */
 export function keepFile(scope, key, file, tried, image) {
-  return write(scope, (store) => store.put({ scope, key, file, tried, image }));
+  write(scope, (store) => store.put({ scope, key, file, tried, image }));
 }
 
 /** Sets one field (`file`, `tried` or `image`) of a kept record, if it is still kept. */
 export function keepField(scope, key, field, value) {
-  return write(scope, (store) => {
+  write(scope, (store) => {
     const request = store.get([scope, key]);
     request.onsuccess = () => {
       if (request.result) store.put({ ...request.result, [field]: value });
@@ -85,10 +98,10 @@ export function keepField(scope, key, field, value) {
 
 /** Forgets one file. */
 export function forgetFile(scope, key) {
-  return write(scope, (store) => store.delete([scope, key]));
+  write(scope, (store) => store.delete([scope, key]));
 }
 
 /** Forgets every file kept for `scope`. */
 export function forgetAll(scope) {
-  return write(scope, (store) => store.delete(all(scope)));
+  write(scope, (store) => store.delete(all(scope)));
 }
