@@ -63,20 +63,24 @@ export function keptFiles(scope) {
   return taken.get(scope);
 }
 
-// Writes asked for in one task go in one transaction: a thousand files chosen at once are
-// kept by a few dozen transactions (one per chunk the widget lists), not a thousand.
+// Writes asked for within WRITE_EVERY_MS go in one transaction, in order: each transaction
+// costs a round trip to the browser's storage process, and a batch of a thousand small files
+// asks for three writes a file. The price is that a try started in the last few milliseconds
+// before the tab died may not be noted, and is then sent again without being asked about.
+const WRITE_EVERY_MS = 50;
 const pending = new Map();
 
-/** Runs a write for `scope` once its earlier records have been taken, with the writes asked for
- * in the same task, in order. */
+/** Runs a write for `scope` once its earlier records have been taken, with the other writes
+ * asked for meanwhile, in order. */
 function write(scope, act) {
   let batch = pending.get(scope);
   if (!batch) {
     pending.set(scope, (batch = []));
-    keptFiles(scope).then(() => {
+    const flush = () => {
       pending.delete(scope);
       run("readwrite", (store) => batch.forEach((each) => each(store)));
-    });
+    };
+    keptFiles(scope).then(() => setTimeout(flush, WRITE_EVERY_MS));
   }
   batch.push(act);
 }
