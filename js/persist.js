@@ -68,44 +68,69 @@ export function keptFiles(scope) {
 // asks for three writes a file. The price is that a try started in the last few milliseconds
 // before the tab died may not be noted, and is then sent again without being asked about.
 const WRITE_EVERY_MS = 50;
+// Per scope: the writes waiting, and whether the earlier records have been taken yet.
 const pending = new Map();
+
+function flush(scope) {
+  const waiting = pending.get(scope);
+  pending.delete(scope);
+  clearTimeout(waiting.timer);
+  run("readwrite", (store) => waiting.batch.forEach((each) => each(store)));
+}
 
 /** Runs a write for `scope` once its earlier records have been taken, with the other writes
  * asked for meanwhile, in order. */
 function write(scope, act) {
-  let batch = pending.get(scope);
-  if (!batch) {
-    pending.set(scope, (batch = []));
-    const flush = () => {
-      pending.delete(scope);
-      run("readwrite", (store) => batch.forEach((each) => each(store)));
-    };
-    keptFiles(scope).then(() => setTimeout(flush, WRITE_EVERY_MS));
+  let waiting = pending.get(scope);
+  if (!waiting) {
+    pending.set(scope, (waiting = { batch: [], ready: false, timer: 0 }));
+    keptFiles(scope).then(() => {
+      waiting.ready = true;
+      waiting.timer = setTimeout(() => pending.get(scope) === waiting && flush(scope), WRITE_EVERY_MS);
+    });
   }
-  batch.push(act);
+  waiting.batch.push(act);
+}
+
+// A page going away (a reload, a link, a closed tab) writes what is waiting at once.
+addEventListener("pagehide", () => {
+  for (const [scope, waiting] of pending) if (waiting.ready) flush(scope);
+});
+
+// What this page keeps, per scope and key: writes are whole records, in the order they are
+// asked for (a read-modify-write inside a batch could put back a record a later delete in the
+// same batch removed).
+const kept = new Map();
+
+function records(scope) {
+  if (!kept.has(scope)) kept.set(scope, new Map());
+  return kept.get(scope);
 }
 
 /** Keeps `file` under `key`, with what is known of it. */
 export function keepFile(scope, key, file, tried, image) {
-  write(scope, (store) => store.put({ scope, key, file, tried, image }));
+  const record = { scope, key, file, tried, image };
+  records(scope).set(key, record);
+  write(scope, (store) => store.put(record));
 }
 
 /** Sets one field (`file`, `tried` or `image`) of a kept record, if it is still kept. */
 export function keepField(scope, key, field, value) {
-  write(scope, (store) => {
-    const request = store.get([scope, key]);
-    request.onsuccess = () => {
-      if (request.result) store.put({ ...request.result, [field]: value });
-    };
-  });
+  const record = records(scope).get(key);
+  if (!record) return;
+  record[field] = value;
+  const now = { ...record };
+  write(scope, (store) => store.put(now));
 }
 
 /** Forgets one file. */
 export function forgetFile(scope, key) {
+  records(scope).delete(key);
   write(scope, (store) => store.delete([scope, key]));
 }
 
 /** Forgets every file kept for `scope`. */
 export function forgetAll(scope) {
+  records(scope).clear();
   write(scope, (store) => store.delete(all(scope)));
 }
