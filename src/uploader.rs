@@ -27,54 +27,93 @@ const ADD_CHUNK: usize = 25;
 /// The files added in the task that receives them, before the first URL requests leave.
 const FIRST_CHUNK: usize = 6;
 
-/// One file in the widget's list: its signals, the browser's `File` and its running upload,
+/// What the list shows of one file, all in one signal: the list then needs one reactive value
+/// type instead of four, which the bundle carries once (every signal value type instantiates
+/// the reactive graph's generic code again).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileView {
+    /// File name (changes when the file is re-encoded).
+    pub name: String,
+    /// Size in bytes (changes when the file is re-encoded).
+    pub size: u64,
+    /// Pixel size, once known.
+    pub pixels: Option<(u32, u32)>,
+    /// Where the upload is.
+    pub state: UploadState,
+}
+
+/// The browser handles of one file, which are not `Send`.
+struct Handles {
+    /// The file (replaced when it is re-encoded); its bytes never enter wasm memory.
+    file: File,
+    /// The request sending it, while one runs (dropping it aborts the request).
+    upload: Option<XhrUpload>,
+}
+
+/// One file in the widget's list: what it shows, the browser's `File` and its running upload,
 /// all in one place and all disposed together when the file is removed. The queue holds the
-/// file's truth; `state` mirrors it for the view.
-#[derive(Debug, Clone)]
+/// file's truth; `view.state` mirrors it for the view.
+#[derive(Debug, Clone, Copy)]
 pub struct FileEntry {
     /// Stable key for the list and for the browser handles.
     pub key: u32,
-    /// File name (changes when the file is re-encoded).
-    pub name: RwSignal<String>,
-    /// Size in bytes (changes when the file is re-encoded).
-    pub size: RwSignal<u64>,
-    /// Pixel size, once known.
-    pub pixels: RwSignal<Option<(u32, u32)>>,
-    /// Where the upload is.
-    pub state: RwSignal<UploadState>,
-    /// The file (replaced when it is re-encoded); its bytes never enter wasm memory.
-    file: StoredValue<File, LocalStorage>,
-    /// The request sending it, while one runs (dropping it aborts the request).
-    upload: StoredValue<Option<XhrUpload>, LocalStorage>,
+    /// What the row shows.
+    pub view: RwSignal<FileView>,
+    handles: StoredValue<Handles, LocalStorage>,
 }
 
 impl FileEntry {
     fn new(key: u32, file: File) -> Self {
         Self {
             key,
-            name: RwSignal::new(file.name()),
-            size: RwSignal::new(file.size() as u64),
-            pixels: RwSignal::new(None),
-            state: RwSignal::new(UploadState::Checking),
-            file: StoredValue::new_local(file),
-            upload: StoredValue::new_local(None),
+            view: RwSignal::new(FileView {
+                name: file.name(),
+                size: file.size() as u64,
+                pixels: None,
+                state: UploadState::Checking,
+            }),
+            handles: StoredValue::new_local(Handles { file, upload: None }),
         }
+    }
+
+    /// What the row shows, subscribing: the one accessor the views read through.
+    pub fn get(&self) -> FileView {
+        self.view.get()
+    }
+
+    /// What the row shows, without subscribing (`None` once the file is removed).
+    fn now(&self) -> Option<FileView> {
+        self.view.try_get_untracked()
+    }
+
+    /// Changes what the row shows, if the file is still in the list.
+    fn change(&self, change: impl FnOnce(&mut FileView)) {
+        if let Some(mut view) = self.now() {
+            change(&mut view);
+            self.view.try_set(view);
+        }
+    }
+
+    /// The file, if the entry is still in the list.
+    fn file(&self) -> Option<File> {
+        self.handles.try_with_value(|h| h.file.clone())
+    }
+
+    /// Takes the running request out (to abort it, or to read its answer).
+    fn take_upload(&self) -> Option<XhrUpload> {
+        self.handles.try_update_value(|h| h.upload.take()).flatten()
     }
 
     /// Whether the entry is still in the list: async work checks this after every wait,
     /// since a removed entry's signals are disposed.
     fn alive(&self) -> bool {
-        self.state.try_get_untracked().is_some()
+        !self.view.is_disposed()
     }
 
-    /// Frees the entry's signals and values; a running upload is aborted (dropped).
+    /// Frees the entry's signal and handles; a running upload is aborted (dropped).
     fn dispose(&self) {
-        self.name.dispose();
-        self.size.dispose();
-        self.pixels.dispose();
-        self.state.dispose();
-        self.file.dispose();
-        self.upload.dispose();
+        self.view.dispose();
+        self.handles.dispose();
     }
 }
 
@@ -247,7 +286,7 @@ impl Uploader {
                 let entry = FileEntry::new(key, kept.file);
                 events.push(Happened::Resumed {
                     key,
-                    size: entry.size.get_untracked(),
+                    size: entry.now().map_or(0, |v| v.size),
                     tried: kept.tried,
                     image: kept.image,
                 });
@@ -275,7 +314,7 @@ impl Uploader {
     pub fn shut_down(&self) {
         let entries = self.entries.try_get_untracked().unwrap_or_default();
         for entry in entries {
-            if let Some(Some(upload)) = entry.upload.try_update_value(Option::take) {
+            if let Some(upload) = entry.take_upload() {
                 upload.abort();
             }
         }
@@ -321,14 +360,14 @@ impl Uploader {
 
     /// The file behind an entry, if it is still in the list.
     pub fn file(&self, key: u32) -> Option<File> {
-        self.entry(key).and_then(|entry| entry.file.try_get_value())
+        self.entry(key).and_then(|entry| entry.file())
     }
 
     fn entry(&self, key: u32) -> Option<FileEntry> {
         self.entries.try_with_untracked(|entries| {
             // Keys only grow and the list keeps its order: it is sorted by key.
             let index = entries.binary_search_by_key(&key, |e| e.key).ok()?;
-            Some(entries[index].clone())
+            Some(entries[index])
         })?
     }
 
@@ -370,7 +409,7 @@ impl Uploader {
                 }
             }
             if let Some(entry) = self.entry(key) {
-                entry.state.try_set(state);
+                entry.change(|view| view.state = state);
             }
         }
         if self.summary.try_get_untracked() != Some(summary) {
@@ -407,14 +446,15 @@ impl Uploader {
                 });
             }
             Effect::Started { key, attempt } => {
-                let (Some(entry), Some(callback)) =
-                    (self.entry(key), self.callbacks.with_value(|c| c.on_start))
-                else {
+                let (Some(view), Some(callback)) = (
+                    self.entry(key).and_then(|entry| entry.now()),
+                    self.callbacks.with_value(|c| c.on_start),
+                ) else {
                     return;
                 };
                 callback.run(FileStarted {
-                    file_name: entry.name.get_untracked(),
-                    size: entry.size.get_untracked(),
+                    file_name: view.name,
+                    size: view.size,
                     attempt,
                 });
             }
@@ -425,10 +465,7 @@ impl Uploader {
                 self.send(key, target)
             }
             Effect::Abort { key } => {
-                if let Some(Some(upload)) = self
-                    .entry(key)
-                    .and_then(|entry| entry.upload.try_update_value(Option::take))
-                {
+                if let Some(upload) = self.entry(key).and_then(|entry| entry.take_upload()) {
                     upload.abort();
                 }
             }
@@ -449,11 +486,9 @@ impl Uploader {
                 });
             }
             Effect::Stored { key, image } => {
-                if let Some(entry) = self.entry(key) {
-                    self.announcement.set(
-                        self.lang_untracked()
-                            .announce_done(&entry.name.get_untracked()),
-                    );
+                if let Some(view) = self.entry(key).and_then(|entry| entry.now()) {
+                    self.announcement
+                        .set(self.lang_untracked().announce_done(&view.name));
                 }
                 if let Some(callback) = self.callbacks.with_value(|c| c.on_success) {
                     callback.run(image);
@@ -511,7 +546,7 @@ impl Uploader {
         self.next_key.set_value(first + added.len() as u32);
         if let Some(keeper) = self.keeper() {
             for entry in &added {
-                if let Some(file) = entry.file.try_get_value() {
+                if let Some(file) = entry.file() {
                     keeper.keep(entry.key, &file, None, None);
                 }
             }
@@ -520,7 +555,7 @@ impl Uploader {
             .iter()
             .map(|entry| Happened::Added {
                 key: entry.key,
-                size: entry.size.get_untracked(),
+                size: entry.now().map_or(0, |v| v.size),
             })
             .collect();
         // The queue hears of the files before the list re-renders: the requests it asks for
@@ -535,7 +570,7 @@ impl Uploader {
     /// pixel size. With `downscale`, an image over the limits is re-encoded to fit instead of
     /// being refused.
     async fn check(self, entry: FileEntry) {
-        let Some(file) = entry.file.try_get_value() else {
+        let Some(file) = entry.file() else {
             return;
         };
         let settings = self.settings.get_untracked();
@@ -547,7 +582,7 @@ impl Uploader {
             return;
         }
         let found = validate::sniff_type(&head);
-        let size = entry.size.get_untracked();
+        let size = entry.now().map_or(0, |v| v.size);
         let verdict = match plan_check(restrictions, found, size, settings.downscale) {
             CheckPlan::Decided(verdict) => verdict,
             CheckPlan::Measure { so_far } => {
@@ -562,7 +597,7 @@ impl Uploader {
                     return;
                 }
                 if pixels.is_some() {
-                    entry.pixels.set(pixels);
+                    entry.change(|view| view.pixels = pixels);
                 }
                 match after_measure(restrictions, so_far, pixels, settings.downscale) {
                     AfterMeasure::Decided(verdict) => verdict,
@@ -573,10 +608,10 @@ impl Uploader {
                 }
             }
         };
-        if !(self.alive() && entry.alive()) {
+        let Some(view) = entry.now().filter(|_| self.alive()) else {
             return;
-        }
-        let size = entry.size.get_untracked();
+        };
+        let size = view.size;
         self.tell(vec![Happened::Checked {
             key: entry.key,
             verdict,
@@ -601,13 +636,15 @@ impl Uploader {
                 return Ok(());
             }
             if let Ok(smaller) = made {
-                entry.name.set(smaller.name());
-                entry.size.set(smaller.size() as u64);
-                entry.pixels.set(Some((w, h)));
+                entry.change(|view| {
+                    view.name = smaller.name();
+                    view.size = smaller.size() as u64;
+                    view.pixels = Some((w, h));
+                });
                 if let Some(keeper) = self.keeper() {
                     keeper.replace_file(entry.key, &smaller);
                 }
-                entry.file.set_value(smaller);
+                entry.handles.try_update_value(|h| h.file = smaller);
                 return Ok(());
             }
         }
@@ -620,7 +657,7 @@ impl Uploader {
     /// POSTs a file to its one-time URL; progress and the host's answer go to the queue.
     fn send(&self, key: u32, target: UploadTarget) {
         let Some(entry) = self.entry(key) else { return };
-        let Some(file) = entry.file.try_get_value() else {
+        let Some(file) = entry.file() else {
             return;
         };
         let stall_timeout_ms = self.settings.with_untracked(|s| s.retry.stall_timeout_ms);
@@ -641,11 +678,11 @@ impl Uploader {
             }
         };
         let finished = upload.finished();
-        entry.upload.set_value(Some(upload));
+        entry.handles.try_update_value(|h| h.upload = Some(upload));
         spawn_local(async move {
             let _ = finished.await;
             // Gone if the file was cancelled (the upload was taken and aborted) or removed.
-            let Some(upload) = entry.upload.try_update_value(Option::take).flatten() else {
+            let Some(upload) = entry.take_upload() else {
                 return;
             };
             let answer = match upload.outcome() {
@@ -685,8 +722,9 @@ impl Uploader {
     }
 
     fn report_failure(&self, key: u32, error: UploadError) {
-        let Some(entry) = self.entry(key) else { return };
-        let name = entry.name.get_untracked();
+        let Some(name) = self.entry(key).and_then(|entry| entry.now()).map(|v| v.name) else {
+            return;
+        };
         let lang = self.lang_untracked();
         self.announcement.set(lang.announce_failed(&name, &error));
         if let Some(callback) = self.callbacks.with_value(|c| c.on_error) {
@@ -771,13 +809,8 @@ impl Uploader {
         self.entries.with_untracked(|entries| {
             entries
                 .iter()
-                .map(|e| {
-                    (
-                        e.name.get_untracked(),
-                        e.size.get_untracked(),
-                        e.state.get_untracked(),
-                    )
-                })
+                .filter_map(FileEntry::now)
+                .map(|v| (v.name, v.size, v.state))
                 .collect()
         })
     }

@@ -64,60 +64,60 @@ pub fn FileRow(
     position: Signal<Option<(usize, usize)>>,
 ) -> impl IntoView {
     let lang = move || uploader.lang();
-    let state = entry.state;
     let key = entry.key;
-    let name = entry.name;
-    let percent = move || state.get().percent();
+    let state = move || entry.get().state;
+    let name = move || entry.get().name;
+    let percent = move || state().percent();
     let error_id = format!("du-error-{key}");
     let error_ref = error_id.clone();
 
     view! {
         <li
             class="du__file"
-            data-state=move || state.get().name()
+            data-state=move || state().name()
             aria-describedby=move || {
-                matches!(state.get(), UploadState::Failed { .. }).then(|| error_ref.clone())
+                matches!(state(), UploadState::Failed { .. }).then(|| error_ref.clone())
             }
             aria-posinset=move || position.get().map(|(at, _)| at.to_string())
             aria-setsize=move || position.get().map(|(_, all)| all.to_string())
         >
-            <LocalPreview entry=entry.clone() uploader=uploader/>
-            <span class="du__name" title=move || name.get()>{move || name.get()}</span>
-            <span class="du__size">{move || lang().bytes(entry.size.get())}</span>
+            <LocalPreview entry=entry uploader=uploader/>
+            <span class="du__name" title=name>{name}</span>
+            <span class="du__size">{move || lang().bytes(entry.get().size)}</span>
             <progress
                 class="du__progress"
                 max="100"
                 value=percent
-                aria-label=move || lang().file_progress(&name.get())
-                hidden=move || state.get().is_finished()
+                aria-label=move || lang().file_progress(&name())
+                hidden=move || state().is_finished()
             ></progress>
-            <span class="du__file-status">{move || lang().state(&state.get(), percent())}</span>
+            <span class="du__file-status">{move || lang().state(&state(), percent())}</span>
             <div class="du__actions">
                 {move || {
-                    let now = state.get();
+                    let now = state();
                     if now.can_cancel() {
-                        let label = move || lang().cancel_label(&name.get());
+                        let label = move || lang().cancel_label(&name());
                         action("du__cancel", label, move || lang().cancel(), CROSS, move || uploader.cancel(key))
                             .into_any()
                     } else if now.can_retry() {
-                        let label = move || lang().retry_label(&name.get());
+                        let label = move || lang().retry_label(&name());
                         action("du__retry", label, move || lang().retry(), AGAIN, move || uploader.retry(key))
                             .into_any()
                     } else {
                         ().into_any()
                     }
                 }}
-                <span class="du__remove-slot" hidden=move || !state.get().is_finished()>
+                <span class="du__remove-slot" hidden=move || !state().is_finished()>
                     {action(
                         "du__remove",
-                        move || lang().remove_label(&name.get()),
+                        move || lang().remove_label(&name()),
                         move || lang().remove(),
                         CROSS,
                         move || uploader.remove(key),
                     )}
                 </span>
             </div>
-            {move || match state.get() {
+            {move || match state() {
                 UploadState::Failed { error } => {
                     Some(error_line(lang().error(&error), Some(error_id.clone()), false).into_any())
                 }
@@ -167,7 +167,7 @@ fn LocalPreview(
         if !visible.get() || url.get_untracked().is_some() || building.get_value() {
             return;
         }
-        let Some((width, height)) = entry.pixels.get() else {
+        let Some((width, height)) = entry.get().pixels else {
             return;
         };
         let Some(file) = uploader.file(entry.key) else {
@@ -195,7 +195,7 @@ fn LocalPreview(
     view! {
         <span class="du__preview" node_ref=holder>
             {move || url.get().map(|src| view! {
-                <img class="du__preview-img" src=src alt=move || uploader.lang().preview_alt(&entry.name.get())/>
+                <img class="du__preview-img" src=src alt=move || uploader.lang().preview_alt(&entry.get().name)/>
             })}
         </span>
     }
