@@ -219,14 +219,20 @@ pub struct Uploader {
     pub summary: RwSignal<BatchSummary>,
     /// The latest sentence for the polite live region.
     pub announcement: RwSignal<String>,
-    queue: StoredValue<Queue>,
-    next_key: StoredValue<u32>,
     settings: RwSignal<Settings>,
-    callbacks: StoredValue<Callbacks>,
+    /// The parts no view reads, in one stored value (one value type for the bundle to carry).
+    inner: StoredValue<Inner>,
+}
+
+/// The uploader's non-reactive parts.
+struct Inner {
+    queue: Queue,
+    next_key: u32,
+    callbacks: Callbacks,
     /// Progress reported since the last animation frame, one latest figure per file.
-    progress: StoredValue<Vec<(u32, u64, u64)>>,
+    progress: Vec<(u32, u64, u64)>,
     /// Where the files are kept across a reload, with `persist`.
-    keeper: StoredValue<Option<Keeper>>,
+    keeper: Option<Keeper>,
 }
 
 impl Settings {
@@ -248,15 +254,17 @@ impl Uploader {
             .persist
             .then(|| Keeper::next(&settings.backend.url));
         Self {
-            keeper: StoredValue::new(keeper),
+            inner: StoredValue::new(Inner {
+                queue: Queue::new(settings.queue_config()),
+                next_key: 0,
+                callbacks,
+                progress: Vec::new(),
+                keeper,
+            }),
             entries: RwSignal::new(Vec::new()),
             summary: RwSignal::new(BatchSummary::default()),
             announcement: RwSignal::new(String::new()),
-            queue: StoredValue::new(Queue::new(settings.queue_config())),
-            next_key: StoredValue::new(0),
             settings: RwSignal::new(settings),
-            callbacks: StoredValue::new(callbacks),
-            progress: StoredValue::new(Vec::new()),
         }
     }
 
@@ -271,8 +279,7 @@ impl Uploader {
             if kept.is_empty() || !uploader.alive() {
                 return;
             }
-            let first = uploader.next_key.get_value();
-            uploader.next_key.set_value(first + kept.len() as u32);
+            let first = uploader.take_keys(kept.len());
             let mut events = Vec::new();
             let mut added = Vec::new();
             for (kept, key) in kept.into_iter().zip(first..) {
@@ -301,7 +308,25 @@ impl Uploader {
     }
 
     fn keeper(&self) -> Option<Keeper> {
-        self.keeper.try_get_value().flatten()
+        self.inner.try_with_value(|i| i.keeper.clone()).flatten()
+    }
+
+    /// The host page's callbacks (all `Copy` handles).
+    fn callbacks(&self) -> Callbacks {
+        self.inner
+            .try_with_value(|i| i.callbacks.clone())
+            .unwrap_or_default()
+    }
+
+    /// Reserves `count` keys for new files; returns the first.
+    fn take_keys(&self, count: usize) -> u32 {
+        self.inner
+            .try_update_value(|i| {
+                let first = i.next_key;
+                i.next_key += count as u32;
+                first
+            })
+            .unwrap_or_default()
     }
 
     /// Whether the widget still exists: work that resumes after a wait checks this, since an
@@ -379,7 +404,7 @@ impl Uploader {
             ms: timer::now_ms(),
             random: timer::random(),
         };
-        let Some((effects, changed, summary)) = self.queue.try_update_value(|queue| {
+        let Some((effects, changed, summary)) = self.inner.try_update_value(|Inner { queue, .. }| {
             let mut effects = Vec::new();
             for happened in events {
                 effects.extend(queue.handle(happened, now));
@@ -414,7 +439,7 @@ impl Uploader {
         }
         if self.summary.try_get_untracked() != Some(summary) {
             self.summary.try_set(summary);
-            if let Some(callback) = self.callbacks.with_value(|c| c.on_progress) {
+            if let Some(callback) = self.callbacks().on_progress {
                 callback.run(summary);
             }
         }
@@ -448,7 +473,7 @@ impl Uploader {
             Effect::Started { key, attempt } => {
                 let (Some(view), Some(callback)) = (
                     self.entry(key).and_then(|entry| entry.now()),
-                    self.callbacks.with_value(|c| c.on_start),
+                    self.callbacks().on_start,
                 ) else {
                     return;
                 };
@@ -490,7 +515,7 @@ impl Uploader {
                     self.announcement
                         .set(self.lang_untracked().announce_done(&view.name));
                 }
-                if let Some(callback) = self.callbacks.with_value(|c| c.on_success) {
+                if let Some(callback) = self.callbacks().on_success {
                     callback.run(image);
                 }
             }
@@ -502,7 +527,7 @@ impl Uploader {
                 }
                 self.announcement
                     .set(self.lang_untracked().status(&summary));
-                if let Some(callback) = self.callbacks.with_value(|c| c.on_complete) {
+                if let Some(callback) = self.callbacks().on_complete {
                     callback.run(summary);
                 }
             }
@@ -537,13 +562,12 @@ impl Uploader {
         if files.is_empty() {
             return;
         }
-        let first = self.next_key.get_value();
+        let first = self.take_keys(files.len());
         let added: Vec<FileEntry> = files
             .into_iter()
             .zip(first..)
             .map(|(file, key)| FileEntry::new(key, file))
             .collect();
-        self.next_key.set_value(first + added.len() as u32);
         if let Some(keeper) = self.keeper() {
             for entry in &added {
                 if let Some(file) = entry.file() {
@@ -697,7 +721,7 @@ impl Uploader {
     /// Keeps the latest progress of a file; the queue hears all of it once per animation
     /// frame, so a hundred progress events a second cost one update of the list.
     fn progress(&self, key: u32, sent: u64, total: u64) {
-        let first = self.progress.try_update_value(|pending| {
+        let first = self.inner.try_update_value(|Inner { progress: pending, .. }| {
             let first = pending.is_empty();
             match pending.iter_mut().find(|(k, ..)| *k == key) {
                 Some(latest) => *latest = (key, sent, total),
@@ -708,7 +732,7 @@ impl Uploader {
         if first == Some(true) {
             let uploader = *self;
             timer::on_next_frame(move || {
-                let Some(pending) = uploader.progress.try_update_value(std::mem::take) else {
+                let Some(pending) = uploader.inner.try_update_value(|i| std::mem::take(&mut i.progress)) else {
                     return;
                 };
                 uploader.tell(
@@ -727,7 +751,7 @@ impl Uploader {
         };
         let lang = self.lang_untracked();
         self.announcement.set(lang.announce_failed(&name, &error));
-        if let Some(callback) = self.callbacks.with_value(|c| c.on_error) {
+        if let Some(callback) = self.callbacks().on_error {
             callback.run(FileFailure {
                 file_name: name,
                 message: lang.error(&error),
@@ -799,8 +823,8 @@ impl Uploader {
     /// The keys of the files whose state passes `wanted`, read first so that acting on them
     /// may change the list.
     fn keys_where(&self, wanted: impl Fn(&UploadState) -> bool) -> Vec<u32> {
-        self.queue
-            .try_with_value(|queue| queue.keys_where(wanted))
+        self.inner
+            .try_with_value(|i| i.queue.keys_where(wanted))
             .unwrap_or_default()
     }
 
