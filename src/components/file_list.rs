@@ -29,12 +29,15 @@ pub(crate) fn Files(
     uploader: Uploader,
 ) -> impl IntoView {
     let list = NodeRef::<html::Ul>::new();
-    let count = Memo::new(move |_| uploader.entries.with(Vec::len));
     let scroll_top = RwSignal::new(0u32);
     let view_px = RwSignal::new(ROWS_IN_VIEW * SHAPE.row_px);
-    let window =
-        Memo::new(move |_| row_window(count.get(), scroll_top.get(), view_px.get(), SHAPE));
-    let windowed = Memo::new(move |_| window.get().windowed);
+    // The list's one memo: everything else about its shape is read from it (each memo value
+    // type is generic code the bundle carries once more).
+    let window = Memo::new(move |_| {
+        let count = uploader.entries.with(Vec::len);
+        row_window(count, scroll_top.get(), view_px.get(), SHAPE)
+    });
+    let windowed = move || window.get().windowed;
 
     let measure = move || {
         // Also called a frame late, when the widget may be gone.
@@ -45,10 +48,12 @@ pub(crate) fn Files(
     };
     // Once the list starts to scroll on its own, its height is what the stylesheet made it:
     // read after the next frame's style and layout, not from the list that was still growing.
-    Effect::new(move |_| {
-        if windowed.get() {
+    Effect::new(move |was: Option<bool>| {
+        let now = windowed();
+        if now && was != Some(true) {
             timer::on_next_frame(measure);
         }
+        now
     });
 
     // The rows in the window.
@@ -63,7 +68,7 @@ pub(crate) fn Files(
     let row = move |entry: FileEntry| {
         let key = entry.key;
         let position = Signal::derive(move || {
-            if !windowed.get() {
+            if !windowed() {
                 return None;
             }
             uploader.entries.with(|entries| {
@@ -91,11 +96,12 @@ pub(crate) fn Files(
             class="du__files"
             class:du__files--windowed=windowed
             node_ref=list
-            hidden=move || count.get() == 0
+            // No row rendered means no file: a windowed list always renders some.
+            hidden=move || window.get().end == 0
             style=style
             // Focusable while it scrolls on its own, so the keyboard can scroll it too.
-            tabindex=move || windowed.get().then_some("0")
-            aria-label=move || windowed.get().then(|| uploader.lang().files())
+            tabindex=move || windowed().then_some("0")
+            aria-label=move || windowed().then(|| uploader.lang().files())
             // Scroll events cannot be cancelled, so this listener never delays scrolling:
             // it is passive whatever its options say.
             on:scroll=move |_| measure()
