@@ -67,7 +67,7 @@ pub(crate) fn Files(
     // A row, told where it is in the whole list while the list is windowed.
     let row = move |entry: FileEntry| {
         let key = entry.key;
-        let position = Signal::derive(move || {
+        let position = move || {
             if !windowed() {
                 return None;
             }
@@ -76,7 +76,7 @@ pub(crate) fn Files(
                 let index = entries.binary_search_by_key(&key, |e| e.key).ok()?;
                 Some((index + 1, entries.len()))
             })
-        });
+        };
         view! { <FileRow entry=entry uploader=uploader position=position/> }
     };
     // The rows not rendered are stood in for by two blocks of their height (the list's

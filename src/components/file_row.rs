@@ -54,15 +54,19 @@ fn icon(path: &'static str) -> impl IntoView {
 
 /// A row of the file list.
 #[component]
-pub fn FileRow(
+pub fn FileRow<P>(
     /// The file shown.
     entry: FileEntry,
     /// The queue it belongs to.
     uploader: Uploader,
     /// `(position from 1, rows in all)` while the list renders only the rows in view, so
-    /// that screen readers still tell where in the whole list a row is.
-    position: Signal<Option<(usize, usize)>>,
-) -> impl IntoView {
+    /// that screen readers still tell where in the whole list a row is. A plain function,
+    /// not a `Signal`: no derived signal value type for the bundle to carry.
+    position: P,
+) -> impl IntoView
+where
+    P: Fn() -> Option<(usize, usize)> + Copy + Send + Sync + 'static,
+{
     let lang = move || uploader.lang();
     let key = entry.key;
     let state = move || entry.get().state;
@@ -78,8 +82,8 @@ pub fn FileRow(
             aria-describedby=move || {
                 matches!(state(), UploadState::Failed { .. }).then(|| error_ref.clone())
             }
-            aria-posinset=move || position.get().map(|(at, _)| at.to_string())
-            aria-setsize=move || position.get().map(|(_, all)| all.to_string())
+            aria-posinset=move || position().map(|(at, _)| at.to_string())
+            aria-setsize=move || position().map(|(_, all)| all.to_string())
         >
             <LocalPreview entry=entry uploader=uploader/>
             <span class="du__name" title=name>{name}</span>
