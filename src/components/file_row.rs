@@ -7,6 +7,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use crate::api::ImageRecord;
+use crate::i18n::Lang;
 use crate::image_tools;
 use crate::queue::UploadState;
 use crate::uploader::{FileEntry, Uploader};
@@ -27,17 +28,50 @@ const COPY: &str = "M6 6h7v7H6zM3.5 10V3.5H10";
 const CHECK: &str = "M3.5 8.5l3 3 6-7";
 
 /// One of a row's buttons: `class` for the stylesheet (and the tests), `label` names it with
-/// its file for screen readers, `word` is its tooltip and `path` its icon.
-fn action(
+/// its file for screen readers, `word` is its tooltip, `path` its icon and `act` what it does.
+/// Plain data with function pointers, so that the three buttons are one view type.
+struct Action {
     class: &'static str,
-    label: impl Fn() -> String + Send + Sync + 'static,
-    word: impl Fn() -> &'static str + Send + Sync + 'static,
+    label: fn(Lang, &str) -> String,
+    word: fn(Lang) -> &'static str,
     path: &'static str,
-    act: impl Fn() + 'static,
-) -> impl IntoView {
+    act: fn(&Uploader, u32),
+}
+
+const CANCEL: Action = Action {
+    class: "du__cancel",
+    label: Lang::cancel_label,
+    word: Lang::cancel,
+    path: CROSS,
+    act: Uploader::cancel,
+};
+const RETRY: Action = Action {
+    class: "du__retry",
+    label: Lang::retry_label,
+    word: Lang::retry,
+    path: AGAIN,
+    act: Uploader::retry,
+};
+const REMOVE: Action = Action {
+    class: "du__remove",
+    label: Lang::remove_label,
+    word: Lang::remove,
+    path: CROSS,
+    act: Uploader::remove,
+};
+
+/// A row's button doing `what` to the file of `entry`.
+fn action(what: &'static Action, entry: FileEntry, uploader: Uploader) -> impl IntoView {
+    let lang = move || uploader.lang();
     view! {
-        <button type="button" class=class aria-label=label title=word on:click=move |_| act()>
-            {icon(path)}
+        <button
+            type="button"
+            class=what.class
+            aria-label=move || (what.label)(lang(), &entry.get().name)
+            title=move || (what.word)(lang())
+            on:click=move |_| (what.act)(&uploader, entry.key)
+        >
+            {icon(what.path)}
         </button>
     }
 }
@@ -99,26 +133,17 @@ where
             <div class="du__actions">
                 {move || {
                     let now = state();
-                    if now.can_cancel() {
-                        let label = move || lang().cancel_label(&name());
-                        action("du__cancel", label, move || lang().cancel(), CROSS, move || uploader.cancel(key))
-                            .into_any()
+                    let what = if now.can_cancel() {
+                        Some(&CANCEL)
                     } else if now.can_retry() {
-                        let label = move || lang().retry_label(&name());
-                        action("du__retry", label, move || lang().retry(), AGAIN, move || uploader.retry(key))
-                            .into_any()
+                        Some(&RETRY)
                     } else {
-                        ().into_any()
-                    }
+                        None
+                    };
+                    what.map(|what| action(what, entry, uploader))
                 }}
                 <span class="du__remove-slot" hidden=move || !state().is_finished()>
-                    {action(
-                        "du__remove",
-                        move || lang().remove_label(&name()),
-                        move || lang().remove(),
-                        CROSS,
-                        move || uploader.remove(key),
-                    )}
+                    {action(&REMOVE, entry, uploader)}
                 </span>
             </div>
             {move || match state() {
