@@ -6,6 +6,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::file_row::FileRow;
+use super::reactive;
 use crate::browser::timer;
 use crate::core::window::{row_window, ListShape};
 use crate::uploader::{FileEntry, Uploader};
@@ -97,11 +98,11 @@ pub(crate) fn Files(
             class:du__files--windowed=windowed
             node_ref=list
             // No row rendered means no file: a windowed list always renders some.
-            hidden=move || window.get().end == 0
-            style=style
+            hidden=reactive(move || window.get().end == 0)
+            style=reactive(style)
             // Focusable while it scrolls on its own, so the keyboard can scroll it too.
-            tabindex=move || windowed().then_some("0")
-            aria-label=move || windowed().then(|| uploader.lang().files())
+            tabindex=reactive(move || windowed().then_some("0"))
+            aria-label=reactive(move || windowed().then(|| uploader.lang().files()))
             // Scroll events cannot be cancelled, so this listener never delays scrolling:
             // it is passive whatever its options say.
             on:scroll=move |_| measure()

@@ -7,6 +7,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use crate::api::ImageRecord;
+use super::reactive;
 use crate::i18n::Lang;
 use crate::image_tools;
 use crate::queue::UploadState;
@@ -67,8 +68,8 @@ fn action(what: &'static Action, entry: FileEntry, uploader: Uploader) -> impl I
         <button
             type="button"
             class=what.class
-            aria-label=move || (what.label)(lang(), &entry.get().name)
-            title=move || (what.word)(lang())
+            aria-label=reactive(move || (what.label)(lang(), &entry.get().name))
+            title=reactive(move || (what.word)(lang()))
             on:click=move |_| (what.act)(&uploader, entry.key)
         >
             {icon(what.path)}
@@ -112,24 +113,24 @@ where
     view! {
         <li
             class="du__file"
-            data-state=move || state().name()
-            aria-describedby=move || {
+            data-state=reactive(move || state().name())
+            aria-describedby=reactive(move || {
                 matches!(state(), UploadState::Failed { .. }).then(|| error_ref.clone())
-            }
-            aria-posinset=move || position().map(|(at, _)| at.to_string())
-            aria-setsize=move || position().map(|(_, all)| all.to_string())
+            })
+            aria-posinset=reactive(move || position().map(|(at, _)| at.to_string()))
+            aria-setsize=reactive(move || position().map(|(_, all)| all.to_string()))
         >
             <LocalPreview entry=entry uploader=uploader/>
-            <span class="du__name" title=name>{name}</span>
-            <span class="du__size">{move || lang().bytes(entry.get().size)}</span>
+            <span class="du__name" title=reactive(name)>{reactive(name)}</span>
+            <span class="du__size">{reactive(move || lang().bytes(entry.get().size))}</span>
             <progress
                 class="du__progress"
                 max="100"
                 value=percent
-                aria-label=move || lang().file_progress(&name())
-                hidden=move || state().is_finished()
+                aria-label=reactive(move || lang().file_progress(&name()))
+                hidden=reactive(move || state().is_finished())
             ></progress>
-            <span class="du__file-status">{move || lang().state(&state(), percent())}</span>
+            <span class="du__file-status">{reactive(move || lang().state(&state(), percent()))}</span>
             <div class="du__actions">
                 {move || {
                     let now = state();
@@ -142,7 +143,7 @@ where
                     };
                     what.map(|what| action(what, entry, uploader))
                 }}
-                <span class="du__remove-slot" hidden=move || !state().is_finished()>
+                <span class="du__remove-slot" hidden=reactive(move || !state().is_finished())>
                     {action(&REMOVE, entry, uploader)}
                 </span>
             </div>
@@ -224,7 +225,7 @@ fn LocalPreview(
     view! {
         <span class="du__preview" node_ref=holder>
             {move || url.get().map(|src| view! {
-                <img class="du__preview-img" src=src alt=move || uploader.lang().preview_alt(&entry.get().name)/>
+                <img class="du__preview-img" src=src alt=reactive(move || uploader.lang().preview_alt(&entry.get().name))/>
             })}
         </span>
     }
@@ -241,7 +242,7 @@ fn Variants(
 ) -> impl IntoView {
     let lang = move || uploader.lang();
     view! {
-        <ul class="du__variants" aria-label=move || lang().image_urls()>
+        <ul class="du__variants" aria-label=reactive(move || lang().image_urls())>
             {image.variants.iter().map(|url| {
                 let name = ImageRecord::variant_name(url).to_string();
                 let label = name.clone();
@@ -254,12 +255,12 @@ fn Variants(
                         <button
                             type="button"
                             class="du__copy"
-                            aria-label=move || lang().copy_label(&name)
-                            title=word
+                            aria-label=reactive(move || lang().copy_label(&name))
+                            title=reactive(word)
                             on:click=move |_| copied.set(crate::browser::clipboard::copy_text(&url_for_copy))
                         >
                             {move || icon(if copied.get() { CHECK } else { COPY })}
-                            <span class="du__word">{word}</span>
+                            <span class="du__word">{reactive(word)}</span>
                         </button>
                     </li>
                 }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::reactive;
 use crate::browser::timer;
 use crate::core::throughput::Throughput;
 use crate::uploader::Uploader;
@@ -22,21 +23,21 @@ pub(crate) fn Summary(
     let summary = uploader.summary;
     let speed = speed_of(uploader);
     view! {
-        <div class="du__summary" hidden=move || summary.get().files == 0>
+        <div class="du__summary" hidden=reactive(move || summary.get().files == 0)>
             <progress
                 class="du__total"
                 max="100"
                 value=move || summary.get().percent()
-                aria-label=move || lang().total_progress()
+                aria-label=reactive(move || lang().total_progress())
             ></progress>
             <div class="du__summary-row">
-                <p class="du__status">{move || lang().progress(&summary.get(), speed.get())}</p>
+                <p class="du__status">{reactive(move || lang().progress(&summary.get(), speed.get()))}</p>
                 <button
                     type="button"
                     class="du__clear"
-                    hidden=move || { let s = summary.get(); s.done + s.cancelled == 0 }
+                    hidden=reactive(move || { let s = summary.get(); s.done + s.cancelled == 0 })
                     on:click=move |_| uploader.clear_finished()
-                >{move || lang().clear_finished()}</button>
+                >{reactive(move || lang().clear_finished())}</button>
             </div>
         </div>
     }

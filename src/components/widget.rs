@@ -6,6 +6,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent};
 
 use super::file_list::Files;
+use super::reactive;
 use super::summary::Summary;
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
@@ -205,7 +206,7 @@ pub(crate) fn UploadView(
     };
 
     view! {
-        <section class="du" lang=move || lang().tag() aria-label=move || lang().region() on:paste=on_paste
+        <section class="du" lang=reactive(move || lang().tag()) aria-label=reactive(move || lang().region()) on:paste=on_paste
             on:focusin=move |_| { used(); } on:pointerdown=move |_| { used(); }>
             <div
                 class="du__dropzone"
@@ -224,19 +225,19 @@ pub(crate) fn UploadView(
                     class="du__input"
                     type="file"
                     multiple
-                    accept=move || uploader.picker_accept()
-                    capture=move || uploader.capture()
+                    accept=reactive(move || uploader.picker_accept())
+                    capture=reactive(move || uploader.capture())
                     tabindex="-1"
                     aria-hidden="true"
                     on:change=on_change
                 />
-                <button type="button" class="du__choose">{move || lang().choose()}</button>
-                <p class="du__hint">{move || lang().hint()}</p>
+                <button type="button" class="du__choose">{reactive(move || lang().choose())}</button>
+                <p class="du__hint">{reactive(move || lang().hint())}</p>
             </div>
             <Summary uploader=uploader/>
             // Polite, and only for finished files and batches: progress events would flood it.
             <p class="du__announcer" role="status" aria-live="polite" aria-atomic="true">
-                {move || uploader.announcement.get()}
+                {reactive(move || uploader.announcement.get())}
             </p>
             <Files uploader=uploader/>
         </section>
