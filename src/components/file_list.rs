@@ -2,11 +2,11 @@
 //! that it scrolls inside the widget and renders only the rows in view (see
 //! [`crate::core::window`]), so a batch of 1,000 files costs a screenful of rows.
 
-use leptos::html;
 use leptos::prelude::*;
 
 use super::file_row::FileRow;
 use super::reactive;
+use crate::browser::element_ref::ElementRef;
 use crate::browser::timer;
 use crate::core::window::{row_window, ListShape};
 use crate::uploader::{FileEntry, Uploader};
@@ -29,7 +29,7 @@ pub(crate) fn Files(
     /// The queue whose files are listed.
     uploader: Uploader,
 ) -> impl IntoView {
-    let list = NodeRef::<html::Ul>::new();
+    let list = ElementRef::new();
     let scroll_top = RwSignal::new(0u32);
     let view_px = RwSignal::new(ROWS_IN_VIEW * SHAPE.row_px);
     // The list's one memo: everything else about its shape is read from it (each memo value
@@ -42,7 +42,7 @@ pub(crate) fn Files(
 
     let measure = move || {
         // Also called a frame late, when the widget may be gone.
-        if let Some(list) = list.try_get_untracked().flatten() {
+        if let Some(list) = list.get_untracked() {
             scroll_top.try_set(u32::try_from(list.scroll_top()).unwrap_or(0));
             view_px.try_set(u32::try_from(list.client_height()).unwrap_or(0));
         }

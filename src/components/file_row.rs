@@ -2,8 +2,8 @@
 //! actions; under it, a small second line with the error of a failed file or the variant
 //! links of a stored one.
 
+use crate::browser::element_ref::ElementRef;
 use crate::browser::visible::visible_once;
-use leptos::html;
 use leptos::prelude::*;
 
 use crate::api::ImageRecord;
@@ -184,7 +184,7 @@ fn LocalPreview(
     /// Its queue, which holds the `File`.
     uploader: Uploader,
 ) -> impl IntoView {
-    let holder = NodeRef::<html::Span>::new();
+    let holder = ElementRef::new();
     let url = RwSignal::new(None::<String>);
     // One preview at a time: the effect runs again when the size becomes known or the row
     // becomes visible, and a second build would leave the first one's object URL behind.

@@ -1,6 +1,5 @@
 //! `<DirectUpload/>`: the whole widget.
 
-use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent};
@@ -8,6 +7,7 @@ use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent}
 use super::file_list::Files;
 use super::reactive;
 use super::summary::Summary;
+use crate::browser::element_ref::ElementRef;
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
 use crate::core::paste::PasteScope;
@@ -159,7 +159,7 @@ pub(crate) fn UploadView(
         membership.try_update_value(Option::take);
         uploader.shut_down();
     });
-    let input_ref = NodeRef::<html::Input>::new();
+    let input_ref = ElementRef::new();
     // Counting enter/leave keeps the highlight steady while the pointer crosses child elements.
     // A u32, like the list's scroll position: one signal value type fewer in the bundle.
     let drag_depth = RwSignal::new(0u32);
