@@ -150,13 +150,14 @@ pub(crate) fn UploadView(
     // Page-level paste: the widget is a member of the page's one paste listener while it is
     // mounted; unmounting ends the membership and aborts its requests (the embed's destroy()
     // cancels them too).
-    let membership = StoredValue::new_local(Some(crate::browser::paste::join(
+    let membership = crate::browser::paste::join(
         move || uploader.paste_scope(),
         move |files| uploader.add_files(files),
-    )));
-    let used = move || membership.with_value(|m| m.as_ref().map(|m| m.used()));
+    );
+    let user = membership.user();
+    let used = move || user.used();
     on_cleanup(move || {
-        membership.try_update_value(Option::take);
+        drop(membership);
         uploader.shut_down();
     });
     let input_ref = ElementRef::new();
