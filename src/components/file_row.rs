@@ -173,6 +173,18 @@ fn error_line(text: String, id: Option<String>, passing: bool) -> impl IntoView 
     }
 }
 
+/// Where a row's preview is. Made one at a time: the effect that makes it runs again whenever
+/// the row changes, and a second one would leave the first one's object URL behind.
+#[derive(Debug, Clone, PartialEq)]
+enum Preview {
+    /// Not made (yet, or it failed).
+    Absent,
+    /// Being made.
+    Making,
+    /// Made: its object URL.
+    Made(String),
+}
+
 /// A small preview made from the visitor's own file, never fetched from the delivery host.
 /// It is made only once the row is in view (so 1,000 photos do not decode at once), off the
 /// main thread, at the preview box's size, and its object URL is revoked when the row goes
@@ -185,16 +197,13 @@ fn LocalPreview(
     uploader: Uploader,
 ) -> impl IntoView {
     let holder = ElementRef::new();
-    let url = RwSignal::new(None::<String>);
-    // One preview at a time: the effect runs again when the size becomes known or the row
-    // becomes visible, and a second build would leave the first one's object URL behind.
-    let building = StoredValue::new(false);
+    let preview = RwSignal::new(Preview::Absent);
     // The row is watched: it is what scrolls in and out of view.
     let visible = visible_once(holder, ".du__file");
 
     // Made once the row is visible and the pixel size is known (the check measures it).
     Effect::new(move |_| {
-        if !visible.get() || url.get_untracked().is_some() || building.get_value() {
+        if !visible.get() || preview.get_untracked() != Preview::Absent {
             return;
         }
         let Some((width, height)) = entry.get().pixels else {
@@ -203,28 +212,30 @@ fn LocalPreview(
         let Some(file) = uploader.file(entry.key) else {
             return;
         };
-        building.set_value(true);
+        preview.set(Preview::Making);
         leptos::task::spawn_local(async move {
             let made = image_tools::preview_url(&file, width, height, PREVIEW_PX).await;
-            building.try_set_value(false);
-            if let Ok(made) = made {
-                // The row may have gone while the preview was made.
-                if url.try_set(Some(made.clone())).is_some() {
-                    image_tools::revoke(&made);
-                }
+            // A failed preview may be tried again (the effect runs again on the next change).
+            let now = made.map_or(Preview::Absent, Preview::Made);
+            // The row may have gone while the preview was made.
+            if let Some(Preview::Made(made)) = preview.try_set(now) {
+                image_tools::revoke(&made);
             }
         });
     });
 
     on_cleanup(move || {
-        if let Some(old) = url.try_get_untracked().flatten() {
+        if let Some(Preview::Made(old)) = preview.try_get_untracked() {
             image_tools::revoke(&old);
         }
     });
 
     view! {
         <span class="du__preview" node_ref=holder>
-            {move || url.get().map(|src| view! {
+            {move || match preview.get() {
+                Preview::Made(src) => Some(src),
+                _ => None,
+            }.map(|src| view! {
                 <img class="du__preview-img" src=src alt=reactive(move || uploader.lang().preview_alt(&entry.get().name))/>
             })}
         </span>
