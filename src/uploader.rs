@@ -404,18 +404,20 @@ impl Uploader {
             ms: timer::now_ms(),
             random: timer::random(),
         };
-        let Some((effects, changed, summary)) = self.inner.try_update_value(|Inner { queue, .. }| {
-            let mut effects = Vec::new();
-            for happened in events {
-                effects.extend(queue.handle(happened, now));
-            }
-            let changed: Vec<(u32, UploadState)> = queue
-                .take_changed()
-                .into_iter()
-                .filter_map(|key| Some((key, queue.state(key)?.clone())))
-                .collect();
-            (effects, changed, queue.summary())
-        }) else {
+        let Some((effects, changed, summary)) =
+            self.inner.try_update_value(|Inner { queue, .. }| {
+                let mut effects = Vec::new();
+                for happened in events {
+                    effects.extend(queue.handle(happened, now));
+                }
+                let changed: Vec<(u32, UploadState)> = queue
+                    .take_changed()
+                    .into_iter()
+                    .filter_map(|key| Some((key, queue.state(key)?.clone())))
+                    .collect();
+                (effects, changed, queue.summary())
+            })
+        else {
             return;
         };
         let keeper = self.keeper();
@@ -721,18 +723,25 @@ impl Uploader {
     /// Keeps the latest progress of a file; the queue hears all of it once per animation
     /// frame, so a hundred progress events a second cost one update of the list.
     fn progress(&self, key: u32, sent: u64, total: u64) {
-        let first = self.inner.try_update_value(|Inner { progress: pending, .. }| {
-            let first = pending.is_empty();
-            match pending.iter_mut().find(|(k, ..)| *k == key) {
-                Some(latest) => *latest = (key, sent, total),
-                None => pending.push((key, sent, total)),
-            }
-            first
-        });
+        let first = self.inner.try_update_value(
+            |Inner {
+                 progress: pending, ..
+             }| {
+                let first = pending.is_empty();
+                match pending.iter_mut().find(|(k, ..)| *k == key) {
+                    Some(latest) => *latest = (key, sent, total),
+                    None => pending.push((key, sent, total)),
+                }
+                first
+            },
+        );
         if first == Some(true) {
             let uploader = *self;
             timer::on_next_frame(move || {
-                let Some(pending) = uploader.inner.try_update_value(|i| std::mem::take(&mut i.progress)) else {
+                let Some(pending) = uploader
+                    .inner
+                    .try_update_value(|i| std::mem::take(&mut i.progress))
+                else {
                     return;
                 };
                 uploader.tell(
@@ -746,7 +755,11 @@ impl Uploader {
     }
 
     fn report_failure(&self, key: u32, error: UploadError) {
-        let Some(name) = self.entry(key).and_then(|entry| entry.now()).map(|v| v.name) else {
+        let Some(name) = self
+            .entry(key)
+            .and_then(|entry| entry.now())
+            .map(|v| v.name)
+        else {
             return;
         };
         let lang = self.lang_untracked();

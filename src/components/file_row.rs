@@ -6,8 +6,8 @@ use crate::browser::element_ref::ElementRef;
 use crate::browser::visible::visible_once;
 use leptos::prelude::*;
 
-use crate::api::ImageRecord;
 use super::reactive;
+use crate::api::ImageRecord;
 use crate::i18n::Lang;
 use crate::image_tools;
 use crate::queue::UploadState;

@@ -7,9 +7,9 @@ use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent}
 use super::file_list::Files;
 use super::reactive;
 use super::summary::Summary;
-use crate::browser::element_ref::ElementRef;
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
+use crate::browser::element_ref::ElementRef;
 use crate::core::paste::PasteScope;
 use crate::i18n::Lang;
 use crate::queue::{BatchSummary, RetryPolicy};
