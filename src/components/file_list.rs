@@ -32,19 +32,26 @@ pub(crate) fn Files(
     let list = ElementRef::new();
     let scroll_top = RwSignal::new(0u32);
     let view_px = RwSignal::new(ROWS_IN_VIEW * SHAPE.row_px);
-    // The list's one memo: everything else about its shape is read from it (each memo value
-    // type is generic code the bundle carries once more).
-    let window = Memo::new(move |_| {
+    // Worked out where it is read, not kept in a memo: it is a few integer operations, and a
+    // memo would be the only one in the bundle (its generic code is about 1.5 KB gzip).
+    let window = move || {
         let count = uploader.entries.with(Vec::len);
         row_window(count, scroll_top.get(), view_px.get(), SHAPE)
-    });
-    let windowed = move || window.get().windowed;
+    };
+    let windowed = move || window().windowed;
 
     let measure = move || {
         // Also called a frame late, when the widget may be gone.
         if let Some(list) = list.get_untracked() {
-            scroll_top.try_set(u32::try_from(list.scroll_top()).unwrap_or(0));
-            view_px.try_set(u32::try_from(list.client_height()).unwrap_or(0));
+            // Set only when changed: what reads them works the window out again.
+            let set = |signal: RwSignal<u32>, px: i32| {
+                let px = u32::try_from(px).unwrap_or(0);
+                if signal.try_get_untracked().is_some_and(|now| now != px) {
+                    signal.set(px);
+                }
+            };
+            set(scroll_top, list.scroll_top());
+            set(view_px, list.client_height());
         }
     };
     // Once the list starts to scroll on its own, its height is what the stylesheet made it:
@@ -59,7 +66,7 @@ pub(crate) fn Files(
 
     // The rows in the window.
     let rows = move || {
-        let window = window.get();
+        let window = window();
         uploader.entries.with(|entries| {
             let end = window.end.min(entries.len());
             entries[window.start.min(end)..end].to_vec()
@@ -85,7 +92,7 @@ pub(crate) fn Files(
     // `<ul>` may hold only list items. Not padding: a scroll container's own padding makes
     // it taller instead of its content longer.
     let style = move || {
-        let window = window.get();
+        let window = window();
         format!(
             "--du-row: {}px; --du-before: {}px; --du-after: {}px",
             SHAPE.row_px, window.before_px, window.after_px
@@ -98,7 +105,7 @@ pub(crate) fn Files(
             class:du__files--windowed=windowed
             node_ref=list
             // No row rendered means no file: a windowed list always renders some.
-            hidden=reactive(move || window.get().end == 0)
+            hidden=reactive(move || window().end == 0)
             style=reactive(style)
             // Focusable while it scrolls on its own, so the keyboard can scroll it too.
             tabindex=reactive(move || windowed().then_some("0"))
