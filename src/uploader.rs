@@ -168,19 +168,29 @@ pub struct FileStarted {
     pub attempt: u32,
 }
 
+/// A callback to the host page: a shared function, not Leptos' `Callback`, which is an arena
+/// value of its own type for each argument type (four of them, in a bundle that needs none:
+/// the embed's events are hooks themselves, and the component wraps its `Callback` props).
+pub type Hook<T> = std::sync::Arc<dyn Fn(T) + Send + Sync>;
+
 /// Callbacks to the host page.
 #[derive(Clone, Default)]
 pub struct Callbacks {
     /// Runs when a file starts a try (asks for its upload URL).
-    pub on_start: Option<Callback<FileStarted>>,
+    pub on_start: Option<Hook<FileStarted>>,
     /// Runs with the image record of each stored file.
-    pub on_success: Option<Callback<ImageRecord>>,
+    pub on_success: Option<Hook<ImageRecord>>,
     /// Runs with each failed file.
-    pub on_error: Option<Callback<FileFailure>>,
+    pub on_error: Option<Hook<FileFailure>>,
     /// Runs on every progress event and state change.
-    pub on_progress: Option<Callback<BatchSummary>>,
+    pub on_progress: Option<Hook<BatchSummary>>,
     /// Runs once each time the whole batch has finished.
-    pub on_complete: Option<Callback<BatchSummary>>,
+    pub on_complete: Option<Hook<BatchSummary>>,
+}
+
+/// A Leptos `Callback` prop as a [`Hook`].
+pub fn hook<T: 'static>(callback: Option<Callback<T>>) -> Option<Hook<T>> {
+    callback.map(|callback| std::sync::Arc::new(move |value: T| callback.run(value)) as Hook<T>)
 }
 
 /// Everything the queue is configured with.
@@ -442,7 +452,7 @@ impl Uploader {
         if self.summary.try_get_untracked() != Some(summary) {
             self.summary.try_set(summary);
             if let Some(callback) = self.callbacks().on_progress {
-                callback.run(summary);
+                callback(summary);
             }
         }
         for effect in effects {
@@ -479,7 +489,7 @@ impl Uploader {
                 ) else {
                     return;
                 };
-                callback.run(FileStarted {
+                callback(FileStarted {
                     file_name: view.name,
                     size: view.size,
                     attempt,
@@ -518,7 +528,7 @@ impl Uploader {
                         .set(self.lang_untracked().announce_done(&view.name));
                 }
                 if let Some(callback) = self.callbacks().on_success {
-                    callback.run(image);
+                    callback(image);
                 }
             }
             Effect::Failed { key, error } => self.report_failure(key, error),
@@ -530,7 +540,7 @@ impl Uploader {
                 self.announcement
                     .set(self.lang_untracked().status(&summary));
                 if let Some(callback) = self.callbacks().on_complete {
-                    callback.run(summary);
+                    callback(summary);
                 }
             }
         }
@@ -765,7 +775,7 @@ impl Uploader {
         let lang = self.lang_untracked();
         self.announcement.set(lang.announce_failed(&name, &error));
         if let Some(callback) = self.callbacks().on_error {
-            callback.run(FileFailure {
+            callback(FileFailure {
                 file_name: name,
                 message: lang.error(&error),
                 error,

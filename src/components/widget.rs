@@ -13,7 +13,7 @@ use crate::browser::element_ref::ElementRef;
 use crate::core::paste::PasteScope;
 use crate::i18n::Lang;
 use crate::queue::{BatchSummary, RetryPolicy};
-use crate::uploader::{Callbacks, FileFailure, FileStarted, Settings, Uploader};
+use crate::uploader::{hook, Callbacks, FileFailure, FileStarted, Settings, Uploader};
 use crate::validate::Restrictions;
 
 fn files_of(list: Option<FileList>) -> Vec<web_sys::File> {
@@ -128,11 +128,11 @@ pub fn DirectUpload(
             persist,
         },
         Callbacks {
-            on_start,
-            on_success,
-            on_error,
-            on_progress,
-            on_complete,
+            on_start: hook(on_start),
+            on_success: hook(on_success),
+            on_error: hook(on_error),
+            on_progress: hook(on_progress),
+            on_complete: hook(on_complete),
         },
     );
     view! { <UploadView uploader=uploader/> }
