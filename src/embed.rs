@@ -30,7 +30,7 @@ use crate::core::wire::JsonRead;
 use crate::error::{Side, UploadError};
 use crate::i18n::Lang;
 use crate::queue::{BatchSummary, RetryPolicy, UploadState};
-use crate::uploader::{Callbacks, FileFailure, FileStarted, Settings, Uploader};
+use crate::uploader::{Callbacks, FileFailure, FileStarted, Hook, Settings, Uploader};
 use crate::validate::{
     Restrictions, CLOUDFLARE_MAX_BYTES, CLOUDFLARE_MAX_PIXELS, CLOUDFLARE_MAX_SIDE,
 };
@@ -291,9 +291,9 @@ struct Events(send_wrapper::SendWrapper<HtmlElement>);
 
 impl Events {
     /// A callback firing `name`, bubbling and crossing shadow roots, with `detail(value)`.
-    fn on<T: 'static>(&self, name: &'static str, detail: fn(T) -> JsValue) -> Option<Callback<T>> {
+    fn on<T: 'static>(&self, name: &'static str, detail: fn(T) -> JsValue) -> Option<Hook<T>> {
         let events = self.clone();
-        Some(Callback::new(move |value: T| {
+        Some(std::sync::Arc::new(move |value: T| {
             let init = CustomEventInit::new();
             init.set_bubbles(true);
             init.set_composed(true);

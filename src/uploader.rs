@@ -27,54 +27,93 @@ const ADD_CHUNK: usize = 25;
 /// The files added in the task that receives them, before the first URL requests leave.
 const FIRST_CHUNK: usize = 6;
 
-/// One file in the widget's list: its signals, the browser's `File` and its running upload,
+/// What the list shows of one file, all in one signal: the list then needs one reactive value
+/// type instead of four, which the bundle carries once (every signal value type instantiates
+/// the reactive graph's generic code again).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileView {
+    /// File name (changes when the file is re-encoded).
+    pub name: String,
+    /// Size in bytes (changes when the file is re-encoded).
+    pub size: u64,
+    /// Pixel size, once known.
+    pub pixels: Option<(u32, u32)>,
+    /// Where the upload is.
+    pub state: UploadState,
+}
+
+/// The browser handles of one file, which are not `Send`.
+struct Handles {
+    /// The file (replaced when it is re-encoded); its bytes never enter wasm memory.
+    file: File,
+    /// The request sending it, while one runs (dropping it aborts the request).
+    upload: Option<XhrUpload>,
+}
+
+/// One file in the widget's list: what it shows, the browser's `File` and its running upload,
 /// all in one place and all disposed together when the file is removed. The queue holds the
-/// file's truth; `state` mirrors it for the view.
-#[derive(Debug, Clone)]
+/// file's truth; `view.state` mirrors it for the view.
+#[derive(Debug, Clone, Copy)]
 pub struct FileEntry {
     /// Stable key for the list and for the browser handles.
     pub key: u32,
-    /// File name (changes when the file is re-encoded).
-    pub name: RwSignal<String>,
-    /// Size in bytes (changes when the file is re-encoded).
-    pub size: RwSignal<u64>,
-    /// Pixel size, once known.
-    pub pixels: RwSignal<Option<(u32, u32)>>,
-    /// Where the upload is.
-    pub state: RwSignal<UploadState>,
-    /// The file (replaced when it is re-encoded); its bytes never enter wasm memory.
-    file: StoredValue<File, LocalStorage>,
-    /// The request sending it, while one runs (dropping it aborts the request).
-    upload: StoredValue<Option<XhrUpload>, LocalStorage>,
+    /// What the row shows.
+    pub view: RwSignal<FileView>,
+    handles: StoredValue<Handles, LocalStorage>,
 }
 
 impl FileEntry {
     fn new(key: u32, file: File) -> Self {
         Self {
             key,
-            name: RwSignal::new(file.name()),
-            size: RwSignal::new(file.size() as u64),
-            pixels: RwSignal::new(None),
-            state: RwSignal::new(UploadState::Checking),
-            file: StoredValue::new_local(file),
-            upload: StoredValue::new_local(None),
+            view: RwSignal::new(FileView {
+                name: file.name(),
+                size: file.size() as u64,
+                pixels: None,
+                state: UploadState::Checking,
+            }),
+            handles: StoredValue::new_local(Handles { file, upload: None }),
         }
+    }
+
+    /// What the row shows, subscribing: the one accessor the views read through.
+    pub fn get(&self) -> FileView {
+        self.view.get()
+    }
+
+    /// What the row shows, without subscribing (`None` once the file is removed).
+    fn now(&self) -> Option<FileView> {
+        self.view.try_get_untracked()
+    }
+
+    /// Changes what the row shows, if the file is still in the list.
+    fn change(&self, change: impl FnOnce(&mut FileView)) {
+        if let Some(mut view) = self.now() {
+            change(&mut view);
+            self.view.try_set(view);
+        }
+    }
+
+    /// The file, if the entry is still in the list.
+    fn file(&self) -> Option<File> {
+        self.handles.try_with_value(|h| h.file.clone())
+    }
+
+    /// Takes the running request out (to abort it, or to read its answer).
+    fn take_upload(&self) -> Option<XhrUpload> {
+        self.handles.try_update_value(|h| h.upload.take()).flatten()
     }
 
     /// Whether the entry is still in the list: async work checks this after every wait,
     /// since a removed entry's signals are disposed.
     fn alive(&self) -> bool {
-        self.state.try_get_untracked().is_some()
+        !self.view.is_disposed()
     }
 
-    /// Frees the entry's signals and values; a running upload is aborted (dropped).
+    /// Frees the entry's signal and handles; a running upload is aborted (dropped).
     fn dispose(&self) {
-        self.name.dispose();
-        self.size.dispose();
-        self.pixels.dispose();
-        self.state.dispose();
-        self.file.dispose();
-        self.upload.dispose();
+        self.view.dispose();
+        self.handles.dispose();
     }
 }
 
@@ -129,19 +168,29 @@ pub struct FileStarted {
     pub attempt: u32,
 }
 
+/// A callback to the host page: a shared function, not Leptos' `Callback`, which is an arena
+/// value of its own type for each argument type (four of them, in a bundle that needs none:
+/// the embed's events are hooks themselves, and the component wraps its `Callback` props).
+pub type Hook<T> = std::sync::Arc<dyn Fn(T) + Send + Sync>;
+
 /// Callbacks to the host page.
 #[derive(Clone, Default)]
 pub struct Callbacks {
     /// Runs when a file starts a try (asks for its upload URL).
-    pub on_start: Option<Callback<FileStarted>>,
+    pub on_start: Option<Hook<FileStarted>>,
     /// Runs with the image record of each stored file.
-    pub on_success: Option<Callback<ImageRecord>>,
+    pub on_success: Option<Hook<ImageRecord>>,
     /// Runs with each failed file.
-    pub on_error: Option<Callback<FileFailure>>,
+    pub on_error: Option<Hook<FileFailure>>,
     /// Runs on every progress event and state change.
-    pub on_progress: Option<Callback<BatchSummary>>,
+    pub on_progress: Option<Hook<BatchSummary>>,
     /// Runs once each time the whole batch has finished.
-    pub on_complete: Option<Callback<BatchSummary>>,
+    pub on_complete: Option<Hook<BatchSummary>>,
+}
+
+/// A Leptos `Callback` prop as a [`Hook`].
+pub fn hook<T: 'static>(callback: Option<Callback<T>>) -> Option<Hook<T>> {
+    callback.map(|callback| std::sync::Arc::new(move |value: T| callback.run(value)) as Hook<T>)
 }
 
 /// Everything the queue is configured with.
@@ -180,14 +229,20 @@ pub struct Uploader {
     pub summary: RwSignal<BatchSummary>,
     /// The latest sentence for the polite live region.
     pub announcement: RwSignal<String>,
-    queue: StoredValue<Queue>,
-    next_key: StoredValue<u32>,
     settings: RwSignal<Settings>,
-    callbacks: StoredValue<Callbacks>,
+    /// The parts no view reads, in one stored value (one value type for the bundle to carry).
+    inner: StoredValue<Inner>,
+}
+
+/// The uploader's non-reactive parts.
+struct Inner {
+    queue: Queue,
+    next_key: u32,
+    callbacks: Callbacks,
     /// Progress reported since the last animation frame, one latest figure per file.
-    progress: StoredValue<Vec<(u32, u64, u64)>>,
+    progress: Vec<(u32, u64, u64)>,
     /// Where the files are kept across a reload, with `persist`.
-    keeper: StoredValue<Option<Keeper>>,
+    keeper: Option<Keeper>,
 }
 
 impl Settings {
@@ -209,15 +264,17 @@ impl Uploader {
             .persist
             .then(|| Keeper::next(&settings.backend.url));
         Self {
-            keeper: StoredValue::new(keeper),
+            inner: StoredValue::new(Inner {
+                queue: Queue::new(settings.queue_config()),
+                next_key: 0,
+                callbacks,
+                progress: Vec::new(),
+                keeper,
+            }),
             entries: RwSignal::new(Vec::new()),
             summary: RwSignal::new(BatchSummary::default()),
             announcement: RwSignal::new(String::new()),
-            queue: StoredValue::new(Queue::new(settings.queue_config())),
-            next_key: StoredValue::new(0),
             settings: RwSignal::new(settings),
-            callbacks: StoredValue::new(callbacks),
-            progress: StoredValue::new(Vec::new()),
         }
     }
 
@@ -232,8 +289,7 @@ impl Uploader {
             if kept.is_empty() || !uploader.alive() {
                 return;
             }
-            let first = uploader.next_key.get_value();
-            uploader.next_key.set_value(first + kept.len() as u32);
+            let first = uploader.take_keys(kept.len());
             let mut events = Vec::new();
             let mut added = Vec::new();
             for (kept, key) in kept.into_iter().zip(first..) {
@@ -247,7 +303,7 @@ impl Uploader {
                 let entry = FileEntry::new(key, kept.file);
                 events.push(Happened::Resumed {
                     key,
-                    size: entry.size.get_untracked(),
+                    size: entry.now().map_or(0, |v| v.size),
                     tried: kept.tried,
                     image: kept.image,
                 });
@@ -262,7 +318,25 @@ impl Uploader {
     }
 
     fn keeper(&self) -> Option<Keeper> {
-        self.keeper.try_get_value().flatten()
+        self.inner.try_with_value(|i| i.keeper.clone()).flatten()
+    }
+
+    /// The host page's callbacks (all `Copy` handles).
+    fn callbacks(&self) -> Callbacks {
+        self.inner
+            .try_with_value(|i| i.callbacks.clone())
+            .unwrap_or_default()
+    }
+
+    /// Reserves `count` keys for new files; returns the first.
+    fn take_keys(&self, count: usize) -> u32 {
+        self.inner
+            .try_update_value(|i| {
+                let first = i.next_key;
+                i.next_key += count as u32;
+                first
+            })
+            .unwrap_or_default()
     }
 
     /// Whether the widget still exists: work that resumes after a wait checks this, since an
@@ -275,7 +349,7 @@ impl Uploader {
     pub fn shut_down(&self) {
         let entries = self.entries.try_get_untracked().unwrap_or_default();
         for entry in entries {
-            if let Some(Some(upload)) = entry.upload.try_update_value(Option::take) {
+            if let Some(upload) = entry.take_upload() {
                 upload.abort();
             }
         }
@@ -321,14 +395,14 @@ impl Uploader {
 
     /// The file behind an entry, if it is still in the list.
     pub fn file(&self, key: u32) -> Option<File> {
-        self.entry(key).and_then(|entry| entry.file.try_get_value())
+        self.entry(key).and_then(|entry| entry.file())
     }
 
     fn entry(&self, key: u32) -> Option<FileEntry> {
         self.entries.try_with_untracked(|entries| {
             // Keys only grow and the list keeps its order: it is sorted by key.
             let index = entries.binary_search_by_key(&key, |e| e.key).ok()?;
-            Some(entries[index].clone())
+            Some(entries[index])
         })?
     }
 
@@ -340,18 +414,20 @@ impl Uploader {
             ms: timer::now_ms(),
             random: timer::random(),
         };
-        let Some((effects, changed, summary)) = self.queue.try_update_value(|queue| {
-            let mut effects = Vec::new();
-            for happened in events {
-                effects.extend(queue.handle(happened, now));
-            }
-            let changed: Vec<(u32, UploadState)> = queue
-                .take_changed()
-                .into_iter()
-                .filter_map(|key| Some((key, queue.state(key)?.clone())))
-                .collect();
-            (effects, changed, queue.summary())
-        }) else {
+        let Some((effects, changed, summary)) =
+            self.inner.try_update_value(|Inner { queue, .. }| {
+                let mut effects = Vec::new();
+                for happened in events {
+                    effects.extend(queue.handle(happened, now));
+                }
+                let changed: Vec<(u32, UploadState)> = queue
+                    .take_changed()
+                    .into_iter()
+                    .filter_map(|key| Some((key, queue.state(key)?.clone())))
+                    .collect();
+                (effects, changed, queue.summary())
+            })
+        else {
             return;
         };
         let keeper = self.keeper();
@@ -370,13 +446,13 @@ impl Uploader {
                 }
             }
             if let Some(entry) = self.entry(key) {
-                entry.state.try_set(state);
+                entry.change(|view| view.state = state);
             }
         }
         if self.summary.try_get_untracked() != Some(summary) {
             self.summary.try_set(summary);
-            if let Some(callback) = self.callbacks.with_value(|c| c.on_progress) {
-                callback.run(summary);
+            if let Some(callback) = self.callbacks().on_progress {
+                callback(summary);
             }
         }
         for effect in effects {
@@ -407,14 +483,15 @@ impl Uploader {
                 });
             }
             Effect::Started { key, attempt } => {
-                let (Some(entry), Some(callback)) =
-                    (self.entry(key), self.callbacks.with_value(|c| c.on_start))
-                else {
+                let (Some(view), Some(callback)) = (
+                    self.entry(key).and_then(|entry| entry.now()),
+                    self.callbacks().on_start,
+                ) else {
                     return;
                 };
-                callback.run(FileStarted {
-                    file_name: entry.name.get_untracked(),
-                    size: entry.size.get_untracked(),
+                callback(FileStarted {
+                    file_name: view.name,
+                    size: view.size,
                     attempt,
                 });
             }
@@ -425,10 +502,7 @@ impl Uploader {
                 self.send(key, target)
             }
             Effect::Abort { key } => {
-                if let Some(Some(upload)) = self
-                    .entry(key)
-                    .and_then(|entry| entry.upload.try_update_value(Option::take))
-                {
+                if let Some(upload) = self.entry(key).and_then(|entry| entry.take_upload()) {
                     upload.abort();
                 }
             }
@@ -449,14 +523,12 @@ impl Uploader {
                 });
             }
             Effect::Stored { key, image } => {
-                if let Some(entry) = self.entry(key) {
-                    self.announcement.set(
-                        self.lang_untracked()
-                            .announce_done(&entry.name.get_untracked()),
-                    );
+                if let Some(view) = self.entry(key).and_then(|entry| entry.now()) {
+                    self.announcement
+                        .set(self.lang_untracked().announce_done(&view.name));
                 }
-                if let Some(callback) = self.callbacks.with_value(|c| c.on_success) {
-                    callback.run(image);
+                if let Some(callback) = self.callbacks().on_success {
+                    callback(image);
                 }
             }
             Effect::Failed { key, error } => self.report_failure(key, error),
@@ -467,8 +539,8 @@ impl Uploader {
                 }
                 self.announcement
                     .set(self.lang_untracked().status(&summary));
-                if let Some(callback) = self.callbacks.with_value(|c| c.on_complete) {
-                    callback.run(summary);
+                if let Some(callback) = self.callbacks().on_complete {
+                    callback(summary);
                 }
             }
         }
@@ -502,16 +574,15 @@ impl Uploader {
         if files.is_empty() {
             return;
         }
-        let first = self.next_key.get_value();
+        let first = self.take_keys(files.len());
         let added: Vec<FileEntry> = files
             .into_iter()
             .zip(first..)
             .map(|(file, key)| FileEntry::new(key, file))
             .collect();
-        self.next_key.set_value(first + added.len() as u32);
         if let Some(keeper) = self.keeper() {
             for entry in &added {
-                if let Some(file) = entry.file.try_get_value() {
+                if let Some(file) = entry.file() {
                     keeper.keep(entry.key, &file, None, None);
                 }
             }
@@ -520,7 +591,7 @@ impl Uploader {
             .iter()
             .map(|entry| Happened::Added {
                 key: entry.key,
-                size: entry.size.get_untracked(),
+                size: entry.now().map_or(0, |v| v.size),
             })
             .collect();
         // The queue hears of the files before the list re-renders: the requests it asks for
@@ -535,7 +606,7 @@ impl Uploader {
     /// pixel size. With `downscale`, an image over the limits is re-encoded to fit instead of
     /// being refused.
     async fn check(self, entry: FileEntry) {
-        let Some(file) = entry.file.try_get_value() else {
+        let Some(file) = entry.file() else {
             return;
         };
         let settings = self.settings.get_untracked();
@@ -547,7 +618,7 @@ impl Uploader {
             return;
         }
         let found = validate::sniff_type(&head);
-        let size = entry.size.get_untracked();
+        let size = entry.now().map_or(0, |v| v.size);
         let verdict = match plan_check(restrictions, found, size, settings.downscale) {
             CheckPlan::Decided(verdict) => verdict,
             CheckPlan::Measure { so_far } => {
@@ -562,7 +633,7 @@ impl Uploader {
                     return;
                 }
                 if pixels.is_some() {
-                    entry.pixels.set(pixels);
+                    entry.change(|view| view.pixels = pixels);
                 }
                 match after_measure(restrictions, so_far, pixels, settings.downscale) {
                     AfterMeasure::Decided(verdict) => verdict,
@@ -573,10 +644,10 @@ impl Uploader {
                 }
             }
         };
-        if !(self.alive() && entry.alive()) {
+        let Some(view) = entry.now().filter(|_| self.alive()) else {
             return;
-        }
-        let size = entry.size.get_untracked();
+        };
+        let size = view.size;
         self.tell(vec![Happened::Checked {
             key: entry.key,
             verdict,
@@ -601,13 +672,15 @@ impl Uploader {
                 return Ok(());
             }
             if let Ok(smaller) = made {
-                entry.name.set(smaller.name());
-                entry.size.set(smaller.size() as u64);
-                entry.pixels.set(Some((w, h)));
+                entry.change(|view| {
+                    view.name = smaller.name();
+                    view.size = smaller.size() as u64;
+                    view.pixels = Some((w, h));
+                });
                 if let Some(keeper) = self.keeper() {
                     keeper.replace_file(entry.key, &smaller);
                 }
-                entry.file.set_value(smaller);
+                entry.handles.try_update_value(|h| h.file = smaller);
                 return Ok(());
             }
         }
@@ -620,7 +693,7 @@ impl Uploader {
     /// POSTs a file to its one-time URL; progress and the host's answer go to the queue.
     fn send(&self, key: u32, target: UploadTarget) {
         let Some(entry) = self.entry(key) else { return };
-        let Some(file) = entry.file.try_get_value() else {
+        let Some(file) = entry.file() else {
             return;
         };
         let stall_timeout_ms = self.settings.with_untracked(|s| s.retry.stall_timeout_ms);
@@ -641,11 +714,11 @@ impl Uploader {
             }
         };
         let finished = upload.finished();
-        entry.upload.set_value(Some(upload));
+        entry.handles.try_update_value(|h| h.upload = Some(upload));
         spawn_local(async move {
             let _ = finished.await;
             // Gone if the file was cancelled (the upload was taken and aborted) or removed.
-            let Some(upload) = entry.upload.try_update_value(Option::take).flatten() else {
+            let Some(upload) = entry.take_upload() else {
                 return;
             };
             let answer = match upload.outcome() {
@@ -660,18 +733,25 @@ impl Uploader {
     /// Keeps the latest progress of a file; the queue hears all of it once per animation
     /// frame, so a hundred progress events a second cost one update of the list.
     fn progress(&self, key: u32, sent: u64, total: u64) {
-        let first = self.progress.try_update_value(|pending| {
-            let first = pending.is_empty();
-            match pending.iter_mut().find(|(k, ..)| *k == key) {
-                Some(latest) => *latest = (key, sent, total),
-                None => pending.push((key, sent, total)),
-            }
-            first
-        });
+        let first = self.inner.try_update_value(
+            |Inner {
+                 progress: pending, ..
+             }| {
+                let first = pending.is_empty();
+                match pending.iter_mut().find(|(k, ..)| *k == key) {
+                    Some(latest) => *latest = (key, sent, total),
+                    None => pending.push((key, sent, total)),
+                }
+                first
+            },
+        );
         if first == Some(true) {
             let uploader = *self;
             timer::on_next_frame(move || {
-                let Some(pending) = uploader.progress.try_update_value(std::mem::take) else {
+                let Some(pending) = uploader
+                    .inner
+                    .try_update_value(|i| std::mem::take(&mut i.progress))
+                else {
                     return;
                 };
                 uploader.tell(
@@ -685,12 +765,17 @@ impl Uploader {
     }
 
     fn report_failure(&self, key: u32, error: UploadError) {
-        let Some(entry) = self.entry(key) else { return };
-        let name = entry.name.get_untracked();
+        let Some(name) = self
+            .entry(key)
+            .and_then(|entry| entry.now())
+            .map(|v| v.name)
+        else {
+            return;
+        };
         let lang = self.lang_untracked();
         self.announcement.set(lang.announce_failed(&name, &error));
-        if let Some(callback) = self.callbacks.with_value(|c| c.on_error) {
-            callback.run(FileFailure {
+        if let Some(callback) = self.callbacks().on_error {
+            callback(FileFailure {
                 file_name: name,
                 message: lang.error(&error),
                 error,
@@ -761,8 +846,8 @@ impl Uploader {
     /// The keys of the files whose state passes `wanted`, read first so that acting on them
     /// may change the list.
     fn keys_where(&self, wanted: impl Fn(&UploadState) -> bool) -> Vec<u32> {
-        self.queue
-            .try_with_value(|queue| queue.keys_where(wanted))
+        self.inner
+            .try_with_value(|i| i.queue.keys_where(wanted))
             .unwrap_or_default()
     }
 
@@ -771,13 +856,8 @@ impl Uploader {
         self.entries.with_untracked(|entries| {
             entries
                 .iter()
-                .map(|e| {
-                    (
-                        e.name.get_untracked(),
-                        e.size.get_untracked(),
-                        e.state.get_untracked(),
-                    )
-                })
+                .filter_map(FileEntry::now)
+                .map(|v| (v.name, v.size, v.state))
                 .collect()
         })
     }

@@ -8,10 +8,12 @@
 //! - [`paste`]: page-level paste, one document listener for every widget;
 //! - [`timer`]: timeouts, animation frames, the clock and randomness for retries;
 //! - [`visible`]: "has this scrolled into view yet";
-//! - [`clipboard`]: copying a URL.
+//! - [`clipboard`]: copying a URL;
+//! - [`element_ref`]: a rendered element, one reference type whatever the element.
 
 pub mod backend;
 pub mod clipboard;
+pub mod element_ref;
 pub mod image;
 pub mod json;
 pub mod paste;

@@ -44,6 +44,25 @@ impl PasteMembership {
     /// Notes that the visitor used this widget (focused it, clicked it, gave it files): among
     /// several widgets, pastes go to the one used last.
     pub fn used(&self) {
+        self.user().used();
+    }
+
+    /// A `Copy` handle that notes uses of this membership, for event handlers to hold while
+    /// the membership itself is owned by the widget's cleanup.
+    pub fn user(&self) -> PasteUser {
+        PasteUser { id: self.id }
+    }
+}
+
+/// Notes uses of a widget's paste membership; does nothing once the membership has ended.
+#[derive(Debug, Clone, Copy)]
+pub struct PasteUser {
+    id: u32,
+}
+
+impl PasteUser {
+    /// See [`PasteMembership::used`].
+    pub fn used(self) {
         PAGE.with_borrow_mut(|page| {
             page.uses += 1;
             let uses = page.uses;

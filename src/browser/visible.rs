@@ -1,7 +1,7 @@
 //! "Has this element scrolled into view yet?", as a signal, with the observer's lifetime
 //! tied to the component that asked.
 
-use leptos::html;
+use super::element_ref::ElementRef;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -15,7 +15,7 @@ type Watcher = (IntersectionObserver, Closure<dyn FnMut(js_sys::Array)>);
 ///
 /// Watching an ancestor matters for an element that takes no room until it has content: a
 /// box of no size never intersects.
-pub fn visible_once(node: NodeRef<html::Span>, closest: &'static str) -> ReadSignal<bool> {
+pub fn visible_once(node: ElementRef, closest: &'static str) -> ReadSignal<bool> {
     let (visible, set_visible) = signal(false);
     let watcher: StoredValue<Option<Watcher>, LocalStorage> = StoredValue::new_local(None);
     // Disconnects but keeps the callback alive: `stop` runs inside that very callback, and a

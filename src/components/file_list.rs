@@ -2,10 +2,11 @@
 //! that it scrolls inside the widget and renders only the rows in view (see
 //! [`crate::core::window`]), so a batch of 1,000 files costs a screenful of rows.
 
-use leptos::html;
 use leptos::prelude::*;
 
 use super::file_row::FileRow;
+use super::reactive;
+use crate::browser::element_ref::ElementRef;
 use crate::browser::timer;
 use crate::core::window::{row_window, ListShape};
 use crate::uploader::{FileEntry, Uploader};
@@ -28,32 +29,44 @@ pub(crate) fn Files(
     /// The queue whose files are listed.
     uploader: Uploader,
 ) -> impl IntoView {
-    let list = NodeRef::<html::Ul>::new();
-    let count = Memo::new(move |_| uploader.entries.with(Vec::len));
+    let list = ElementRef::new();
     let scroll_top = RwSignal::new(0u32);
     let view_px = RwSignal::new(ROWS_IN_VIEW * SHAPE.row_px);
-    let window =
-        Memo::new(move |_| row_window(count.get(), scroll_top.get(), view_px.get(), SHAPE));
-    let windowed = Memo::new(move |_| window.get().windowed);
+    // Worked out where it is read, not kept in a memo: it is a few integer operations, and a
+    // memo would be the only one in the bundle (its generic code is about 1.5 KB gzip).
+    let window = move || {
+        let count = uploader.entries.with(Vec::len);
+        row_window(count, scroll_top.get(), view_px.get(), SHAPE)
+    };
+    let windowed = move || window().windowed;
 
     let measure = move || {
         // Also called a frame late, when the widget may be gone.
-        if let Some(list) = list.try_get_untracked().flatten() {
-            scroll_top.try_set(u32::try_from(list.scroll_top()).unwrap_or(0));
-            view_px.try_set(u32::try_from(list.client_height()).unwrap_or(0));
+        if let Some(list) = list.get_untracked() {
+            // Set only when changed: what reads them works the window out again.
+            let set = |signal: RwSignal<u32>, px: i32| {
+                let px = u32::try_from(px).unwrap_or(0);
+                if signal.try_get_untracked().is_some_and(|now| now != px) {
+                    signal.set(px);
+                }
+            };
+            set(scroll_top, list.scroll_top());
+            set(view_px, list.client_height());
         }
     };
     // Once the list starts to scroll on its own, its height is what the stylesheet made it:
     // read after the next frame's style and layout, not from the list that was still growing.
-    Effect::new(move |_| {
-        if windowed.get() {
+    Effect::new(move |was: Option<bool>| {
+        let now = windowed();
+        if now && was != Some(true) {
             timer::on_next_frame(measure);
         }
+        now
     });
 
     // The rows in the window.
     let rows = move || {
-        let window = window.get();
+        let window = window();
         uploader.entries.with(|entries| {
             let end = window.end.min(entries.len());
             entries[window.start.min(end)..end].to_vec()
@@ -62,8 +75,8 @@ pub(crate) fn Files(
     // A row, told where it is in the whole list while the list is windowed.
     let row = move |entry: FileEntry| {
         let key = entry.key;
-        let position = Signal::derive(move || {
-            if !windowed.get() {
+        let position = move || {
+            if !windowed() {
                 return None;
             }
             uploader.entries.with(|entries| {
@@ -71,7 +84,7 @@ pub(crate) fn Files(
                 let index = entries.binary_search_by_key(&key, |e| e.key).ok()?;
                 Some((index + 1, entries.len()))
             })
-        });
+        };
         view! { <FileRow entry=entry uploader=uploader position=position/> }
     };
     // The rows not rendered are stood in for by two blocks of their height (the list's
@@ -79,7 +92,7 @@ pub(crate) fn Files(
     // `<ul>` may hold only list items. Not padding: a scroll container's own padding makes
     // it taller instead of its content longer.
     let style = move || {
-        let window = window.get();
+        let window = window();
         format!(
             "--du-row: {}px; --du-before: {}px; --du-after: {}px",
             SHAPE.row_px, window.before_px, window.after_px
@@ -91,11 +104,12 @@ pub(crate) fn Files(
             class="du__files"
             class:du__files--windowed=windowed
             node_ref=list
-            hidden=move || count.get() == 0
-            style=style
+            // No row rendered means no file: a windowed list always renders some.
+            hidden=reactive(move || window().end == 0)
+            style=reactive(style)
             // Focusable while it scrolls on its own, so the keyboard can scroll it too.
-            tabindex=move || windowed.get().then_some("0")
-            aria-label=move || windowed.get().then(|| uploader.lang().files())
+            tabindex=reactive(move || windowed().then_some("0"))
+            aria-label=reactive(move || windowed().then(|| uploader.lang().files()))
             // Scroll events cannot be cancelled, so this listener never delays scrolling:
             // it is passive whatever its options say.
             on:scroll=move |_| measure()

@@ -2,11 +2,13 @@
 //! actions; under it, a small second line with the error of a failed file or the variant
 //! links of a stored one.
 
+use crate::browser::element_ref::ElementRef;
 use crate::browser::visible::visible_once;
-use leptos::html;
 use leptos::prelude::*;
 
+use super::reactive;
 use crate::api::ImageRecord;
+use crate::i18n::Lang;
 use crate::image_tools;
 use crate::queue::UploadState;
 use crate::uploader::{FileEntry, Uploader};
@@ -27,17 +29,50 @@ const COPY: &str = "M6 6h7v7H6zM3.5 10V3.5H10";
 const CHECK: &str = "M3.5 8.5l3 3 6-7";
 
 /// One of a row's buttons: `class` for the stylesheet (and the tests), `label` names it with
-/// its file for screen readers, `word` is its tooltip and `path` its icon.
-fn action(
+/// its file for screen readers, `word` is its tooltip, `path` its icon and `act` what it does.
+/// Plain data with function pointers, so that the three buttons are one view type.
+struct Action {
     class: &'static str,
-    label: impl Fn() -> String + Send + Sync + 'static,
-    word: impl Fn() -> &'static str + Send + Sync + 'static,
+    label: fn(Lang, &str) -> String,
+    word: fn(Lang) -> &'static str,
     path: &'static str,
-    act: impl Fn() + 'static,
-) -> impl IntoView {
+    act: fn(&Uploader, u32),
+}
+
+const CANCEL: Action = Action {
+    class: "du__cancel",
+    label: Lang::cancel_label,
+    word: Lang::cancel,
+    path: CROSS,
+    act: Uploader::cancel,
+};
+const RETRY: Action = Action {
+    class: "du__retry",
+    label: Lang::retry_label,
+    word: Lang::retry,
+    path: AGAIN,
+    act: Uploader::retry,
+};
+const REMOVE: Action = Action {
+    class: "du__remove",
+    label: Lang::remove_label,
+    word: Lang::remove,
+    path: CROSS,
+    act: Uploader::remove,
+};
+
+/// A row's button doing `what` to the file of `entry`.
+fn action(what: &'static Action, entry: FileEntry, uploader: Uploader) -> impl IntoView {
+    let lang = move || uploader.lang();
     view! {
-        <button type="button" class=class aria-label=label title=word on:click=move |_| act()>
-            {icon(path)}
+        <button
+            type="button"
+            class=what.class
+            aria-label=reactive(move || (what.label)(lang(), &entry.get().name))
+            title=reactive(move || (what.word)(lang()))
+            on:click=move |_| (what.act)(&uploader, entry.key)
+        >
+            {icon(what.path)}
         </button>
     }
 }
@@ -54,70 +89,65 @@ fn icon(path: &'static str) -> impl IntoView {
 
 /// A row of the file list.
 #[component]
-pub fn FileRow(
+pub fn FileRow<P>(
     /// The file shown.
     entry: FileEntry,
     /// The queue it belongs to.
     uploader: Uploader,
     /// `(position from 1, rows in all)` while the list renders only the rows in view, so
-    /// that screen readers still tell where in the whole list a row is.
-    position: Signal<Option<(usize, usize)>>,
-) -> impl IntoView {
+    /// that screen readers still tell where in the whole list a row is. A plain function,
+    /// not a `Signal`: no derived signal value type for the bundle to carry.
+    position: P,
+) -> impl IntoView
+where
+    P: Fn() -> Option<(usize, usize)> + Copy + Send + Sync + 'static,
+{
     let lang = move || uploader.lang();
-    let state = entry.state;
     let key = entry.key;
-    let name = entry.name;
-    let percent = move || state.get().percent();
+    let state = move || entry.get().state;
+    let name = move || entry.get().name;
+    let percent = move || state().percent();
     let error_id = format!("du-error-{key}");
     let error_ref = error_id.clone();
 
     view! {
         <li
             class="du__file"
-            data-state=move || state.get().name()
-            aria-describedby=move || {
-                matches!(state.get(), UploadState::Failed { .. }).then(|| error_ref.clone())
-            }
-            aria-posinset=move || position.get().map(|(at, _)| at.to_string())
-            aria-setsize=move || position.get().map(|(_, all)| all.to_string())
+            data-state=reactive(move || state().name())
+            aria-describedby=reactive(move || {
+                matches!(state(), UploadState::Failed { .. }).then(|| error_ref.clone())
+            })
+            aria-posinset=reactive(move || position().map(|(at, _)| at.to_string()))
+            aria-setsize=reactive(move || position().map(|(_, all)| all.to_string()))
         >
-            <LocalPreview entry=entry.clone() uploader=uploader/>
-            <span class="du__name" title=move || name.get()>{move || name.get()}</span>
-            <span class="du__size">{move || lang().bytes(entry.size.get())}</span>
+            <LocalPreview entry=entry uploader=uploader/>
+            <span class="du__name" title=reactive(name)>{reactive(name)}</span>
+            <span class="du__size">{reactive(move || lang().bytes(entry.get().size))}</span>
             <progress
                 class="du__progress"
                 max="100"
                 value=percent
-                aria-label=move || lang().file_progress(&name.get())
-                hidden=move || state.get().is_finished()
+                aria-label=reactive(move || lang().file_progress(&name()))
+                hidden=reactive(move || state().is_finished())
             ></progress>
-            <span class="du__file-status">{move || lang().state(&state.get(), percent())}</span>
+            <span class="du__file-status">{reactive(move || lang().state(&state(), percent()))}</span>
             <div class="du__actions">
                 {move || {
-                    let now = state.get();
-                    if now.can_cancel() {
-                        let label = move || lang().cancel_label(&name.get());
-                        action("du__cancel", label, move || lang().cancel(), CROSS, move || uploader.cancel(key))
-                            .into_any()
+                    let now = state();
+                    let what = if now.can_cancel() {
+                        Some(&CANCEL)
                     } else if now.can_retry() {
-                        let label = move || lang().retry_label(&name.get());
-                        action("du__retry", label, move || lang().retry(), AGAIN, move || uploader.retry(key))
-                            .into_any()
+                        Some(&RETRY)
                     } else {
-                        ().into_any()
-                    }
+                        None
+                    };
+                    what.map(|what| action(what, entry, uploader))
                 }}
-                <span class="du__remove-slot" hidden=move || !state.get().is_finished()>
-                    {action(
-                        "du__remove",
-                        move || lang().remove_label(&name.get()),
-                        move || lang().remove(),
-                        CROSS,
-                        move || uploader.remove(key),
-                    )}
+                <span class="du__remove-slot" hidden=reactive(move || !state().is_finished())>
+                    {action(&REMOVE, entry, uploader)}
                 </span>
             </div>
-            {move || match state.get() {
+            {move || match state() {
                 UploadState::Failed { error } => {
                     Some(error_line(lang().error(&error), Some(error_id.clone()), false).into_any())
                 }
@@ -143,6 +173,18 @@ fn error_line(text: String, id: Option<String>, passing: bool) -> impl IntoView 
     }
 }
 
+/// Where a row's preview is. Made one at a time: the effect that makes it runs again whenever
+/// the row changes, and a second one would leave the first one's object URL behind.
+#[derive(Debug, Clone, PartialEq)]
+enum Preview {
+    /// Not made (yet, or it failed).
+    Absent,
+    /// Being made.
+    Making,
+    /// Made: its object URL.
+    Made(String),
+}
+
 /// A small preview made from the visitor's own file, never fetched from the delivery host.
 /// It is made only once the row is in view (so 1,000 photos do not decode at once), off the
 /// main thread, at the preview box's size, and its object URL is revoked when the row goes
@@ -154,48 +196,47 @@ fn LocalPreview(
     /// Its queue, which holds the `File`.
     uploader: Uploader,
 ) -> impl IntoView {
-    let holder = NodeRef::<html::Span>::new();
-    let url = RwSignal::new(None::<String>);
-    // One preview at a time: the effect runs again when the size becomes known or the row
-    // becomes visible, and a second build would leave the first one's object URL behind.
-    let building = StoredValue::new(false);
+    let holder = ElementRef::new();
+    let preview = RwSignal::new(Preview::Absent);
     // The row is watched: it is what scrolls in and out of view.
     let visible = visible_once(holder, ".du__file");
 
     // Made once the row is visible and the pixel size is known (the check measures it).
     Effect::new(move |_| {
-        if !visible.get() || url.get_untracked().is_some() || building.get_value() {
+        if !visible.get() || preview.get_untracked() != Preview::Absent {
             return;
         }
-        let Some((width, height)) = entry.pixels.get() else {
+        let Some((width, height)) = entry.get().pixels else {
             return;
         };
         let Some(file) = uploader.file(entry.key) else {
             return;
         };
-        building.set_value(true);
+        preview.set(Preview::Making);
         leptos::task::spawn_local(async move {
             let made = image_tools::preview_url(&file, width, height, PREVIEW_PX).await;
-            building.try_set_value(false);
-            if let Ok(made) = made {
-                // The row may have gone while the preview was made.
-                if url.try_set(Some(made.clone())).is_some() {
-                    image_tools::revoke(&made);
-                }
+            // A failed preview may be tried again (the effect runs again on the next change).
+            let now = made.map_or(Preview::Absent, Preview::Made);
+            // The row may have gone while the preview was made.
+            if let Some(Preview::Made(made)) = preview.try_set(now) {
+                image_tools::revoke(&made);
             }
         });
     });
 
     on_cleanup(move || {
-        if let Some(old) = url.try_get_untracked().flatten() {
+        if let Some(Preview::Made(old)) = preview.try_get_untracked() {
             image_tools::revoke(&old);
         }
     });
 
     view! {
         <span class="du__preview" node_ref=holder>
-            {move || url.get().map(|src| view! {
-                <img class="du__preview-img" src=src alt=move || uploader.lang().preview_alt(&entry.name.get())/>
+            {move || match preview.get() {
+                Preview::Made(src) => Some(src),
+                _ => None,
+            }.map(|src| view! {
+                <img class="du__preview-img" src=src alt=reactive(move || uploader.lang().preview_alt(&entry.get().name))/>
             })}
         </span>
     }
@@ -212,7 +253,7 @@ fn Variants(
 ) -> impl IntoView {
     let lang = move || uploader.lang();
     view! {
-        <ul class="du__variants" aria-label=move || lang().image_urls()>
+        <ul class="du__variants" aria-label=reactive(move || lang().image_urls())>
             {image.variants.iter().map(|url| {
                 let name = ImageRecord::variant_name(url).to_string();
                 let label = name.clone();
@@ -225,12 +266,12 @@ fn Variants(
                         <button
                             type="button"
                             class="du__copy"
-                            aria-label=move || lang().copy_label(&name)
-                            title=word
+                            aria-label=reactive(move || lang().copy_label(&name))
+                            title=reactive(word)
                             on:click=move |_| copied.set(crate::browser::clipboard::copy_text(&url_for_copy))
                         >
                             {move || icon(if copied.get() { CHECK } else { COPY })}
-                            <span class="du__word">{word}</span>
+                            <span class="du__word">{reactive(word)}</span>
                         </button>
                     </li>
                 }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::reactive;
 use crate::browser::timer;
 use crate::core::throughput::Throughput;
 use crate::uploader::Uploader;
@@ -22,21 +23,21 @@ pub(crate) fn Summary(
     let summary = uploader.summary;
     let speed = speed_of(uploader);
     view! {
-        <div class="du__summary" hidden=move || summary.get().files == 0>
+        <div class="du__summary" hidden=reactive(move || summary.get().files == 0)>
             <progress
                 class="du__total"
                 max="100"
                 value=move || summary.get().percent()
-                aria-label=move || lang().total_progress()
+                aria-label=reactive(move || lang().total_progress())
             ></progress>
             <div class="du__summary-row">
-                <p class="du__status">{move || lang().progress(&summary.get(), speed.get())}</p>
+                <p class="du__status">{reactive(move || lang().progress(&summary.get(), speed.get()))}</p>
                 <button
                     type="button"
                     class="du__clear"
-                    hidden=move || { let s = summary.get(); s.done + s.cancelled == 0 }
+                    hidden=reactive(move || { let s = summary.get(); s.done + s.cancelled == 0 })
                     on:click=move |_| uploader.clear_finished()
-                >{move || lang().clear_finished()}</button>
+                >{reactive(move || lang().clear_finished())}</button>
             </div>
         </div>
     }
@@ -48,12 +49,12 @@ pub(crate) fn Summary(
 fn speed_of(uploader: Uploader) -> ReadSignal<Option<u64>> {
     let summary = uploader.summary;
     let (speed, set_speed) = signal(None::<u64>);
-    let meter = StoredValue::new(Throughput::default());
-    let ticking = StoredValue::new(false);
+    // The meter and whether its timer runs, in one stored value (one value type).
+    let meter = StoredValue::new((Throughput::default(), false));
     let sample = move || {
         let s = summary.try_get_untracked()?;
         let now = timer::now_ms();
-        meter.try_update_value(|meter| {
+        meter.try_update_value(|(meter, _)| {
             if s.pending == 0 {
                 meter.clear();
             } else {
@@ -62,6 +63,8 @@ fn speed_of(uploader: Uploader) -> ReadSignal<Option<u64>> {
         })?;
         Some(s.pending)
     };
+    let ticking =
+        move |now: bool| meter.try_update_value(|(_, ticking)| std::mem::replace(ticking, now));
     Effect::new(move |_| {
         let pending = summary.with(|s| s.pending);
         sample();
@@ -69,10 +72,10 @@ fn speed_of(uploader: Uploader) -> ReadSignal<Option<u64>> {
             set_speed.set(None);
             return;
         }
-        if ticking.get_value() {
+        // Already ticking: the timer keeps going.
+        if ticking(true) != Some(false) {
             return;
         }
-        ticking.set_value(true);
         spawn_local(async move {
             loop {
                 timer::sleep_ms(SPEED_EVERY_MS).await;
@@ -81,12 +84,13 @@ fn speed_of(uploader: Uploader) -> ReadSignal<Option<u64>> {
                     Some(pending) if pending > 0 => {}
                     _ => break,
                 }
-                let Some(measured) = meter.try_with_value(Throughput::bytes_per_second) else {
+                let Some(measured) = meter.try_with_value(|(meter, _)| meter.bytes_per_second())
+                else {
                     break;
                 };
                 set_speed.try_set(measured);
             }
-            ticking.try_set_value(false);
+            ticking(false);
         });
     });
     speed

@@ -1,18 +1,19 @@
 //! `<DirectUpload/>`: the whole widget.
 
-use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent};
 
 use super::file_list::Files;
+use super::reactive;
 use super::summary::Summary;
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
+use crate::browser::element_ref::ElementRef;
 use crate::core::paste::PasteScope;
 use crate::i18n::Lang;
 use crate::queue::{BatchSummary, RetryPolicy};
-use crate::uploader::{Callbacks, FileFailure, FileStarted, Settings, Uploader};
+use crate::uploader::{hook, Callbacks, FileFailure, FileStarted, Settings, Uploader};
 use crate::validate::Restrictions;
 
 fn files_of(list: Option<FileList>) -> Vec<web_sys::File> {
@@ -127,11 +128,11 @@ pub fn DirectUpload(
             persist,
         },
         Callbacks {
-            on_start,
-            on_success,
-            on_error,
-            on_progress,
-            on_complete,
+            on_start: hook(on_start),
+            on_success: hook(on_success),
+            on_error: hook(on_error),
+            on_progress: hook(on_progress),
+            on_complete: hook(on_complete),
         },
     );
     view! { <UploadView uploader=uploader/> }
@@ -149,18 +150,20 @@ pub(crate) fn UploadView(
     // Page-level paste: the widget is a member of the page's one paste listener while it is
     // mounted; unmounting ends the membership and aborts its requests (the embed's destroy()
     // cancels them too).
-    let membership = StoredValue::new_local(Some(crate::browser::paste::join(
+    let membership = crate::browser::paste::join(
         move || uploader.paste_scope(),
         move |files| uploader.add_files(files),
-    )));
-    let used = move || membership.with_value(|m| m.as_ref().map(|m| m.used()));
+    );
+    let user = membership.user();
+    let used = move || user.used();
     on_cleanup(move || {
-        membership.try_update_value(Option::take);
+        drop(membership);
         uploader.shut_down();
     });
-    let input_ref = NodeRef::<html::Input>::new();
+    let input_ref = ElementRef::new();
     // Counting enter/leave keeps the highlight steady while the pointer crosses child elements.
-    let drag_depth = RwSignal::new(0i32);
+    // A u32, like the list's scroll position: one signal value type fewer in the bundle.
+    let drag_depth = RwSignal::new(0u32);
 
     // The whole zone opens the picker; the button inside is what keyboard users focus
     // (Enter and Space click it, and its click bubbles here).
@@ -205,7 +208,7 @@ pub(crate) fn UploadView(
     };
 
     view! {
-        <section class="du" lang=move || lang().tag() aria-label=move || lang().region() on:paste=on_paste
+        <section class="du" lang=reactive(move || lang().tag()) aria-label=reactive(move || lang().region()) on:paste=on_paste
             on:focusin=move |_| { used(); } on:pointerdown=move |_| { used(); }>
             <div
                 class="du__dropzone"
@@ -216,7 +219,7 @@ pub(crate) fn UploadView(
                     drag_depth.update(|d| *d += 1);
                 }
                 on:dragover=move |event: DragEvent| event.prevent_default()
-                on:dragleave=move |_| drag_depth.update(|d| *d = (*d - 1).max(0))
+                on:dragleave=move |_| drag_depth.update(|d| *d = d.saturating_sub(1))
                 on:drop=on_drop
             >
                 <input
@@ -224,19 +227,19 @@ pub(crate) fn UploadView(
                     class="du__input"
                     type="file"
                     multiple
-                    accept=move || uploader.picker_accept()
-                    capture=move || uploader.capture()
+                    accept=reactive(move || uploader.picker_accept())
+                    capture=reactive(move || uploader.capture())
                     tabindex="-1"
                     aria-hidden="true"
                     on:change=on_change
                 />
-                <button type="button" class="du__choose">{move || lang().choose()}</button>
-                <p class="du__hint">{move || lang().hint()}</p>
+                <button type="button" class="du__choose">{reactive(move || lang().choose())}</button>
+                <p class="du__hint">{reactive(move || lang().hint())}</p>
             </div>
             <Summary uploader=uploader/>
             // Polite, and only for finished files and batches: progress events would flood it.
             <p class="du__announcer" role="status" aria-live="polite" aria-atomic="true">
-                {move || uploader.announcement.get()}
+                {reactive(move || uploader.announcement.get())}
             </p>
             <Files uploader=uploader/>
         </section>
