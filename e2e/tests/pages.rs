@@ -175,9 +175,10 @@ impl Visit {
         serde_json::from_value(value).unwrap()
     }
 
-    /// Waits (bounded) until the rows are in exactly these states.
+    /// Waits (bounded: a minute, since two browsers and two services share two cores while
+    /// the tests run) until the rows are in exactly these states.
     async fn wait_for_states(&self, expected: &[&str]) {
-        for _ in 0..400 {
+        for _ in 0..1200 {
             if self.states().await == expected {
                 return;
             }
