@@ -14,7 +14,7 @@ import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import { fileSet } from "./files.mjs";
-import { api, sleep, startServer, storedCount } from "./server.mjs";
+import { ACCOUNT, TOKEN, api, sleep, startServer, storedCount } from "./server.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -67,10 +67,9 @@ async function storedImages(base) {
   }
   const hashed = [];
   for (const image of images) {
-    const response = await fetch(
-      `${base}/client/v4/accounts/023e105f4ecef8ad9ca31a8372d0c353/images/v1/${image.id}/blob`,
-      { headers: { authorization: "Bearer local-dev-token" } },
-    );
+    const response = await fetch(`${base}/client/v4/accounts/${ACCOUNT}/images/v1/${image.id}/blob`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     if (!response.ok) throw new Error(`blob of ${image.id}: HTTP ${response.status}`);
     hashed.push({ id: image.id, hash: sha256(Buffer.from(await response.arrayBuffer())) });
   }
@@ -135,7 +134,8 @@ async function runOnce(seed, paths, hashes) {
     const reported = new Set(chaos.stored);
     const failedNames = new Set(chaos.failed.map((f) => f.fileName));
     const unreported = stored.filter((image) => !reported.has(image.id)).length;
-    const reportedMissing = chaos.stored.filter((id) => !stored.some((image) => image.id === id)).length;
+    const storedIds = new Set(stored.map((image) => image.id));
+    const reportedMissing = chaos.stored.filter((id) => !storedIds.has(id)).length;
     const lostAnswers = ["host_reset_after_store", "host_500_after_store", "host_502_after_store"]
       .reduce((sum, kind) => sum + (faults[kind] ?? 0), 0);
     return {
