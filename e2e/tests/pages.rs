@@ -363,6 +363,16 @@ async fn on_a_plain_page_an_upload_can_be_cancelled_and_retried_and_attributes_a
 /// before it comes back done with its variant links, the files that were being sent come
 /// back, are asked about (their tries stored nothing), sent again and stored once each; once
 /// the batch is complete, nothing is kept, so a second reload shows an empty list.
+/// How many files the widgets of the page keep in IndexedDB (`js/persist.js`'s store).
+const KEPT_RECORDS: &str = "return new Promise((resolve) => {
+    const open = indexedDB.open('direct-upload');
+    open.onsuccess = () => {
+        const count = open.result.transaction('files').objectStore('files').count();
+        count.onsuccess = () => { open.result.close(); resolve(count.result); };
+    };
+    open.onerror = () => resolve(-1);
+})";
+
 #[tokio::test]
 async fn a_reload_in_the_middle_of_a_batch_resumes_it_and_stores_each_file_once() {
     let visit = Visit::new().await;
@@ -396,6 +406,18 @@ async fn a_reload_in_the_middle_of_a_batch_resumes_it_and_stores_each_file_once(
     let mut before = visit.states().await;
     before.sort();
     assert_eq!(before, ["done", "uploading", "uploading"]);
+
+    // The browser holds the three files once they have been kept a few seconds (a batch that
+    // ends sooner never copies its files into storage).
+    let mut kept = json!(0);
+    for _ in 0..200 {
+        kept = visit.js(KEPT_RECORDS).await;
+        if kept == json!(3) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(kept, json!(3), "the three files are kept in IndexedDB");
 
     // The visitor reloads; meanwhile the host recovers.
     http.delete(&faults).send().await.unwrap();
