@@ -214,9 +214,15 @@ fn LocalPreview(
         };
         preview.set(Preview::Making);
         leptos::task::spawn_local(async move {
-            let made = image_tools::preview_url(&file, width, height, PREVIEW_PX).await;
+            // Previews wait their turn; a row gone meanwhile no longer wants one.
+            let wanted = move || preview.try_get_untracked().is_some();
+            let made = image_tools::preview_url(&file, width, height, PREVIEW_PX, wanted).await;
             // A failed preview may be tried again (the effect runs again on the next change).
-            let now = made.map_or(Preview::Absent, Preview::Made);
+            let now = match made {
+                Ok(Some(made)) => Preview::Made(made),
+                Ok(None) => return,
+                Err(_) => Preview::Absent,
+            };
             // The row may have gone while the preview was made.
             if let Some(Preview::Made(made)) = preview.try_set(now) {
                 image_tools::revoke(&made);
