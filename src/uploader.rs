@@ -624,7 +624,7 @@ impl Uploader {
             CheckPlan::Measure { so_far } => {
                 // The headers tell the size in a few small reads; only formats the probe does
                 // not read, or broken headers, are decoded to learn it.
-                let from_headers = image_tools::header_pixel_size(&file).await;
+                let from_headers = image_tools::header_pixel_size(&file, size, &head).await;
                 let pixels = match from_headers {
                     Some(pixels) => Some(pixels),
                     None => image_tools::pixel_size(&file).await,

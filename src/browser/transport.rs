@@ -91,8 +91,8 @@ impl XhrUpload {
         xhr.set_onloadend(Some(on_loadend.as_ref().unchecked_ref()));
 
         let form = FormData::new().map_err(browser_error)?;
-        form.append_with_blob_and_filename("file", file, &file.name())
-            .map_err(browser_error)?;
+        // The File as it is: it carries its own name, as a plain page's upload would send it.
+        form.append_with_blob("file", file).map_err(browser_error)?;
         xhr.send_with_opt_form_data(Some(&form))
             .map_err(browser_error)?;
 
