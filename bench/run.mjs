@@ -32,6 +32,11 @@ const WORKLOADS = {
 const CONTENDERS = {
   floor: { page: "/floor.html", input: "#files" },
   embed: { page: "/embed.html", input: "direct-upload input[type=file]" },
+  // Diagnosis only (BENCHMARKS.md): the embed bundle with `persist="off"`; also without
+  // previews (the page's createImageBitmap refuses); also with the list hidden (no rows drawn).
+  "embed-nopersist": { page: "/embed-nopersist.html", input: "direct-upload input[type=file]" },
+  "embed-bare": { page: "/embed-bare.html", input: "direct-upload input[type=file]" },
+  "embed-nopreview": { page: "/embed-nopreview.html", input: "direct-upload input[type=file]" },
   demo: { page: "/index.html", input: "#uploader input[type=file]", watchStatus: true },
   uppy: { page: "/uppy.html", input: 'input.uppy-Dashboard-input[name="files[]"]:not([webkitdirectory])' },
 };
@@ -150,6 +155,9 @@ function timingSummary(bench, entries) {
     tailMs: lastUploadEnd === null ? null : bench.doneAt - lastUploadEnd,
     slotUse: wall > 0 ? busy / (3 * wall) : null,
     requests: { url: backend.length, upload: uploads.length, ...others },
+    // Every request of the run, from the choice (ms), for a closer look than the medians.
+    spans: [...backend.map((e) => ["url", e]), ...uploads.map((e) => ["upload", e])].map(([kind, e]) =>
+      [kind, Math.round(e.startTime - bench.chosenAt), Math.round(e.responseEnd - bench.chosenAt)]),
   };
 }
 
