@@ -124,17 +124,23 @@ function flush(scope, everything) {
   schedule(scope);
 }
 
-/** Sets the timer of the next write for `scope`, if anything is waiting. */
+/** Sets the timer of the next write for `scope`, if anything is waiting, or brings it
+ * forward (a file forgotten, or a change to a record already written, goes out at once). */
 function schedule(scope) {
   const change = changes.get(scope);
-  if (!change.ready || change.timer || !(change.clear || change.touched.size)) return;
+  if (!change.ready || !(change.clear || change.touched.size)) return;
   const mine = records(scope);
-  let wait = KEEP_AFTER_MS;
+  const now = Date.now();
+  let wait = change.clear ? 0 : KEEP_AFTER_MS;
   for (const key of change.touched) {
     const record = mine.get(key);
-    wait = Math.min(wait, record && !record.written ? KEEP_AFTER_MS - (Date.now() - record.since) : 0);
+    wait = Math.min(wait, record && !record.written ? KEEP_AFTER_MS - (now - record.since) : 0);
   }
-  change.timer = setTimeout(() => flush(scope, false), Math.max(wait, WRITE_EVERY_MS));
+  const at = now + Math.max(wait, WRITE_EVERY_MS);
+  if (change.timer && change.at <= at) return;
+  clearTimeout(change.timer);
+  change.at = at;
+  change.timer = setTimeout(() => flush(scope, false), at - now);
 }
 
 /** Notes that `key` of `scope` changed (or, with no key, that everything was forgotten); it
@@ -142,7 +148,7 @@ function schedule(scope) {
 function touch(scope, key) {
   let change = changes.get(scope);
   if (!change) {
-    changes.set(scope, (change = { touched: new Set(), clear: false, ready: false, timer: 0 }));
+    changes.set(scope, (change = { touched: new Set(), clear: false, ready: false, timer: 0, at: 0 }));
     keptFiles(scope).then(() => {
       change.ready = true;
       schedule(scope);
@@ -158,9 +164,10 @@ addEventListener("pagehide", () => {
   for (const scope of changes.keys()) flush(scope, true);
 });
 
-/** Keeps `file` under `key`, with what is known of it. */
-export function keepFile(scope, key, file, tried, image) {
-  records(scope).set(key, { file, tried, image, since: Date.now(), written: false });
+/** Keeps `file` under `key`, with what is known of it; `resumed` (a file read back after a
+ * reload, and so already copied once) is written at once, not after KEEP_AFTER_MS. */
+export function keepFile(scope, key, file, tried, image, resumed) {
+  records(scope).set(key, { file, tried, image, since: resumed ? 0 : Date.now(), written: false });
   touch(scope, key);
 }
 

@@ -299,6 +299,7 @@ impl Uploader {
                     &kept.file,
                     kept.tried.as_deref(),
                     image_json.as_deref(),
+                    true,
                 );
                 let entry = FileEntry::new(key, kept.file);
                 events.push(Happened::Resumed {
@@ -583,7 +584,7 @@ impl Uploader {
         if let Some(keeper) = self.keeper() {
             for entry in &added {
                 if let Some(file) = entry.file() {
-                    keeper.keep(entry.key, &file, None, None);
+                    keeper.keep(entry.key, &file, None, None, false);
                 }
             }
         }

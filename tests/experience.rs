@@ -850,3 +850,60 @@ async fn the_capture_option_lets_phones_offer_the_camera() {
     drop(handle);
     root.remove();
 }
+
+#[wasm_bindgen(inline_js = "export function kept_in_storage(backend) {
+    return new Promise((resolve) => {
+        const open = indexedDB.open('direct-upload');
+        open.onsuccess = () => {
+            const all = open.result.transaction('files').objectStore('files').getAll();
+            all.onsuccess = () => {
+                open.result.close();
+                resolve(all.result.filter((record) => record.scope.includes(backend)).length);
+            };
+        };
+        open.onerror = () => resolve(-1);
+    });
+}")]
+extern "C" {
+    /// How many files the keepers of `backend` have in IndexedDB.
+    fn kept_in_storage(backend: &str) -> js_sys::Promise;
+}
+
+async fn kept_count(backend: &str) -> f64 {
+    wasm_bindgen_futures::JsFuture::from(kept_in_storage(backend))
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_new_file_is_copied_into_storage_after_a_few_seconds_and_a_resumed_one_at_once() {
+    let backend = "/kept-files-test-backend";
+    let keeper = direct_upload::browser::persist::Keeper::next(backend);
+    let file = make_file(BADGE_PNG, "badge.png", "image/png");
+    keeper.keep(1, &file, None, None, false);
+    keeper.keep(2, &file, Some("an-image-id"), None, true);
+    sleep(800).await;
+    assert_eq!(
+        kept_count(backend).await,
+        1.0,
+        "within its first seconds only the file resumed after a reload is written"
+    );
+    sleep(3_000).await;
+    assert_eq!(
+        kept_count(backend).await,
+        2.0,
+        "the new file is written once it has been kept for 3 s"
+    );
+    keeper.forget(2);
+    sleep(400).await;
+    assert_eq!(
+        kept_count(backend).await,
+        1.0,
+        "a forgotten file leaves storage at once"
+    );
+    keeper.forget_all();
+    sleep(400).await;
+    assert_eq!(kept_count(backend).await, 0.0, "a completed batch leaves none");
+}

@@ -14,7 +14,14 @@ extern "C" {
     #[wasm_bindgen(js_name = keptFiles)]
     fn kept_files(scope: &str) -> js_sys::Promise;
     #[wasm_bindgen(js_name = keepFile)]
-    fn keep_file(scope: &str, key: u32, file: &File, tried: JsValue, image: JsValue);
+    fn keep_file(
+        scope: &str,
+        key: u32,
+        file: &File,
+        tried: JsValue,
+        image: JsValue,
+        resumed: bool,
+    );
     #[wasm_bindgen(js_name = keepField)]
     fn keep_field(scope: &str, key: u32, field: &str, value: &JsValue);
     #[wasm_bindgen(js_name = forgetFile)]
@@ -81,10 +88,19 @@ impl Keeper {
             .collect()
     }
 
-    /// Keeps a file listed under `key`.
-    pub fn keep(&self, key: u32, file: &File, tried: Option<&str>, image: Option<&str>) {
+    /// Keeps a file listed under `key`. A new file is written to storage once it has been in
+    /// the batch for a few seconds (see `js/persist.js`: writing copies the file); a file
+    /// `resumed` after a reload is written again at once.
+    pub fn keep(
+        &self,
+        key: u32,
+        file: &File,
+        tried: Option<&str>,
+        image: Option<&str>,
+        resumed: bool,
+    ) {
         let text = |value: Option<&str>| value.map_or(JsValue::NULL, JsValue::from_str);
-        keep_file(&self.scope, key, file, text(tried), text(image));
+        keep_file(&self.scope, key, file, text(tried), text(image), resumed);
     }
 
     /// Replaces the kept file (it was re-encoded to fit the limits).
