@@ -447,7 +447,17 @@ async fn a_reload_in_the_middle_of_a_batch_resumes_it_and_stores_each_file_once(
         "three files, three images: none lost, none twice"
     );
 
-    // The batch is complete: nothing is kept for another reload.
+    // The batch is complete: nothing is kept for another reload (forgotten within the
+    // storage's next write, 50 ms, so the test waits for it rather than racing it).
+    let mut kept = json!(-1);
+    for _ in 0..100 {
+        kept = visit.js(KEPT_RECORDS).await;
+        if kept == json!(0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(kept, json!(0), "a completed batch leaves nothing in IndexedDB");
     visit.reload().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(visit.states().await, Vec::<String>::new());
