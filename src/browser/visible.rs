@@ -15,8 +15,11 @@ type Watcher = (IntersectionObserver, Closure<dyn FnMut(js_sys::Array)>);
 ///
 /// Watching an ancestor matters for an element that takes no room until it has content: a
 /// box of no size never intersects.
-pub fn visible_once(node: ElementRef, closest: &'static str) -> ReadSignal<bool> {
-    let (visible, set_visible) = signal(false);
+///
+/// A `RwSignal`, not a `ReadSignal`: every signal value type links its own copy of Leptos'
+/// arena code, and the rows' copy buttons already hold a `RwSignal<bool>`. Callers only read it.
+pub fn visible_once(node: ElementRef, closest: &'static str) -> RwSignal<bool> {
+    let visible = RwSignal::new(false);
     let watcher: StoredValue<Option<Watcher>, LocalStorage> = StoredValue::new_local(None);
     // Disconnects but keeps the callback alive: `stop` runs inside that very callback, and a
     // closure must not be dropped while it runs. Both go when the owner is disposed.
@@ -40,7 +43,7 @@ pub fn visible_once(node: ElementRef, closest: &'static str) -> ReadSignal<bool>
             });
             if seen {
                 // The component may be gone by the time the browser reports.
-                let _ = set_visible.try_set(true);
+                let _ = visible.try_set(true);
                 stop();
             }
         });
