@@ -31,7 +31,7 @@ pub(crate) fn Summary(
                 aria-label=reactive(move || lang().total_progress())
             ></progress>
             <div class="du__summary-row">
-                <p class="du__status">{reactive(move || lang().progress(&summary.get(), speed.get()))}</p>
+                <p class="du__status">{reactive(move || lang().progress(&summary.get(), known_speed(speed.get())))}</p>
                 <button
                     type="button"
                     class="du__clear"
@@ -43,12 +43,20 @@ pub(crate) fn Summary(
     }
 }
 
-/// The batch's speed in bytes per second while files are pending, when it is known. Every
-/// summary is a sample; while files are pending, a timer also samples once a second (so that
-/// a stalled batch's speed runs out instead of freezing) and shows the speed it measures.
-fn speed_of(uploader: Uploader) -> ReadSignal<Option<u64>> {
+/// The batch's speed in bytes per second while files are pending, 0 while it is not known.
+/// Every summary is a sample; while files are pending, a timer also samples once a second (so
+/// that a stalled batch's speed runs out instead of freezing) and shows the speed it measures.
+///
+/// A `RwSignal<u32>` and not an `Option<u64>` signal: the list's scroll signals are
+/// `RwSignal<u32>`, and each signal value type links its own copy of Leptos' arena code. A
+/// measured speed is never 0 (`Throughput` says `None` then), and 4 GB/s is beyond any upload.
+fn speed_of(uploader: Uploader) -> RwSignal<u32> {
     let summary = uploader.summary;
-    let (speed, set_speed) = signal(None::<u64>);
+    let speed = RwSignal::new(0u32);
+    let set_speed = move |measured: Option<u64>| {
+        let stored = measured.map_or(0, |bytes| u32::try_from(bytes).unwrap_or(u32::MAX));
+        speed.try_set(stored)
+    };
     // The meter and whether its timer runs, in one stored value (one value type).
     let meter = StoredValue::new((Throughput::default(), false));
     let sample = move || {
@@ -69,7 +77,7 @@ fn speed_of(uploader: Uploader) -> ReadSignal<Option<u64>> {
         let pending = summary.with(|s| s.pending);
         sample();
         if pending == 0 {
-            set_speed.set(None);
+            set_speed(None);
             return;
         }
         // Already ticking: the timer keeps going.
@@ -88,10 +96,15 @@ fn speed_of(uploader: Uploader) -> ReadSignal<Option<u64>> {
                 else {
                     break;
                 };
-                set_speed.try_set(measured);
+                set_speed(measured);
             }
             ticking(false);
         });
     });
     speed
+}
+
+/// The speed shown, from [`speed_of`]'s signal: `None` while it is not known.
+fn known_speed(stored: u32) -> Option<u64> {
+    (stored > 0).then_some(u64::from(stored))
 }
