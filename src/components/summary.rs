@@ -1,6 +1,9 @@
 //! The batch at a glance: the total bar, the status line ("148 of 200 stored, 2 failed,
 //! 31 MB/s, about 4 s left") and "Clear finished".
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -57,22 +60,24 @@ fn speed_of(uploader: Uploader) -> RwSignal<u32> {
         let stored = measured.map_or(0, |bytes| u32::try_from(bytes).unwrap_or(u32::MAX));
         speed.try_set(stored)
     };
-    // The meter and whether its timer runs, in one stored value (one value type).
-    let meter = StoredValue::new((Throughput::default(), false));
-    let sample = move || {
-        let s = summary.try_get_untracked()?;
-        let now = timer::now_ms();
-        meter.try_update_value(|(meter, _)| {
+    // The meter and whether its timer runs. Shared by plain `Rc`, not a `StoredValue` (each
+    // stored value type links its own arena code): the summary signal, which every sample
+    // reads first, says when the widget is gone.
+    let meter = Rc::new(RefCell::new((Throughput::default(), false)));
+    let sample = {
+        let meter = meter.clone();
+        move || {
+            let s = summary.try_get_untracked()?;
+            let mut meter = meter.borrow_mut();
             if s.pending == 0 {
-                meter.clear();
+                meter.0.clear();
             } else {
-                meter.record(now, s.bytes_sent);
+                meter.0.record(timer::now_ms(), s.bytes_sent);
             }
-        })?;
-        Some(s.pending)
+            Some((s.pending, meter.0.bytes_per_second()))
+        }
     };
-    let ticking =
-        move |now: bool| meter.try_update_value(|(_, ticking)| std::mem::replace(ticking, now));
+    let ticking = move |now: bool| std::mem::replace(&mut meter.borrow_mut().1, now);
     Effect::new(move |_| {
         let pending = summary.with(|s| s.pending);
         sample();
@@ -81,22 +86,19 @@ fn speed_of(uploader: Uploader) -> RwSignal<u32> {
             return;
         }
         // Already ticking: the timer keeps going.
-        if ticking(true) != Some(false) {
+        if ticking(true) {
             return;
         }
+        let sample = sample.clone();
+        let ticking = ticking.clone();
         spawn_local(async move {
             loop {
                 timer::sleep_ms(SPEED_EVERY_MS).await;
-                // Ends with the batch, or with the widget (its values are gone then).
+                // Ends with the batch, or with the widget (its summary is gone then).
                 match sample() {
-                    Some(pending) if pending > 0 => {}
+                    Some((pending, measured)) if pending > 0 => set_speed(measured),
                     _ => break,
-                }
-                let Some(measured) = meter.try_with_value(|(meter, _)| meter.bytes_per_second())
-                else {
-                    break;
                 };
-                set_speed(measured);
             }
             ticking(false);
         });
