@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::file_row::FileRow;
-use super::reactive;
+use super::reactive_attr;
 use crate::browser::element_ref::ElementRef;
 use crate::browser::timer;
 use crate::core::window::{row_window, ListShape};
@@ -105,11 +105,11 @@ pub(crate) fn Files(
             class:du__files--windowed=windowed
             node_ref=list
             // No row rendered means no file: a windowed list always renders some.
-            hidden=reactive(move || window().end == 0)
-            style=reactive(style)
+            hidden=reactive_attr(move || window().end == 0)
+            style=reactive_attr(style)
             // Focusable while it scrolls on its own, so the keyboard can scroll it too.
-            tabindex=reactive(move || windowed().then_some("0"))
-            aria-label=reactive(move || windowed().then(|| uploader.lang().files()))
+            tabindex=reactive_attr(move || windowed().then_some("0"))
+            aria-label=reactive_attr(move || windowed().then(|| uploader.lang().files()))
             // Scroll events cannot be cancelled, so this listener never delays scrolling:
             // it is passive whatever its options say.
             on:scroll=move |_| measure()

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::reactive;
+use super::{reactive_attr, reactive_text};
 use crate::browser::timer;
 use crate::core::throughput::Throughput;
 use crate::uploader::Uploader;
@@ -26,21 +26,21 @@ pub(crate) fn Summary(
     let summary = uploader.summary;
     let speed = speed_of(uploader);
     view! {
-        <div class="du__summary" hidden=reactive(move || summary.get().files == 0)>
+        <div class="du__summary" hidden=reactive_attr(move || summary.get().files == 0)>
             <progress
                 class="du__total"
                 max="100"
                 value=move || summary.get().percent()
-                aria-label=reactive(move || lang().total_progress())
+                aria-label=reactive_attr(move || lang().total_progress())
             ></progress>
             <div class="du__summary-row">
-                <p class="du__status">{reactive(move || lang().progress(&summary.get(), known_speed(speed.get())))}</p>
+                <p class="du__status">{reactive_text(move || lang().progress(&summary.get(), known_speed(speed.get())))}</p>
                 <button
                     type="button"
                     class="du__clear"
-                    hidden=reactive(move || { let s = summary.get(); s.done + s.cancelled == 0 })
+                    hidden=reactive_attr(move || { let s = summary.get(); s.done + s.cancelled == 0 })
                     on:click=move |_| uploader.clear_finished()
-                >{reactive(move || lang().clear_finished())}</button>
+                >{reactive_text(move || lang().clear_finished())}</button>
             </div>
         </div>
     }

@@ -5,7 +5,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent};
 
 use super::file_list::Files;
-use super::reactive;
+use super::{reactive_attr, reactive_text};
 use super::summary::Summary;
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
@@ -208,7 +208,7 @@ pub(crate) fn UploadView(
     };
 
     view! {
-        <section class="du" lang=reactive(move || lang().tag()) aria-label=reactive(move || lang().region()) on:paste=on_paste
+        <section class="du" lang=reactive_attr(move || lang().tag()) aria-label=reactive_attr(move || lang().region()) on:paste=on_paste
             on:focusin=move |_| { used(); } on:pointerdown=move |_| { used(); }>
             <div
                 class="du__dropzone"
@@ -227,19 +227,19 @@ pub(crate) fn UploadView(
                     class="du__input"
                     type="file"
                     multiple
-                    accept=reactive(move || uploader.picker_accept())
-                    capture=reactive(move || uploader.capture())
+                    accept=reactive_attr(move || uploader.picker_accept())
+                    capture=reactive_attr(move || uploader.capture())
                     tabindex="-1"
                     aria-hidden="true"
                     on:change=on_change
                 />
-                <button type="button" class="du__choose">{reactive(move || lang().choose())}</button>
-                <p class="du__hint">{reactive(move || lang().hint())}</p>
+                <button type="button" class="du__choose">{reactive_text(move || lang().choose())}</button>
+                <p class="du__hint">{reactive_text(move || lang().hint())}</p>
             </div>
             <Summary uploader=uploader/>
             // Polite, and only for finished files and batches: progress events would flood it.
             <p class="du__announcer" role="status" aria-live="polite" aria-atomic="true">
-                {reactive(move || uploader.announcement.get())}
+                {reactive_text(move || uploader.announcement.get())}
             </p>
             <Files uploader=uploader/>
         </section>
