@@ -126,7 +126,7 @@ where
             <progress
                 class="du__progress"
                 max="100"
-                value=percent
+                value=reactive_attr(move || percent().to_string())
                 aria-label=reactive_attr(move || lang().file_progress(&name()))
                 hidden=reactive_attr(move || state().is_finished())
             ></progress>

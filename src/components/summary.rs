@@ -30,7 +30,7 @@ pub(crate) fn Summary(
             <progress
                 class="du__total"
                 max="100"
-                value=move || summary.get().percent()
+                value=reactive_attr(move || summary.get().percent().to_string())
                 aria-label=reactive_attr(move || lang().total_progress())
             ></progress>
             <div class="du__summary-row">
