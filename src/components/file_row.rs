@@ -270,7 +270,11 @@ fn Variants(
                             title=reactive_attr(word)
                             on:click=move |_| copied.set(crate::browser::clipboard::copy_text(&url_for_copy))
                         >
-                            {move || icon(if copied.get() { CHECK } else { COPY })}
+                            // One icon whose path changes, not an icon view rebuilt: one
+                            // attribute type instead of a reactive view type.
+                            <svg class="du__icon" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
+                                <path d=reactive_attr(move || if copied.get() { CHECK } else { COPY })/>
+                            </svg>
                             <span class="du__word">{reactive_text(word)}</span>
                         </button>
                     </li>
