@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::file_row::FileRow;
-use super::reactive_attr;
+use super::{reactive_attr, reactive_text};
 use crate::browser::element_ref::ElementRef;
 use crate::browser::timer;
 use crate::core::window::{row_window, ListShape};
@@ -101,8 +101,11 @@ pub(crate) fn Files(
 
     view! {
         <ul
-            class="du__files"
-            class:du__files--windowed=windowed
+            // The whole class list as one reactive text, not a `class:` toggle: one class
+            // type for the bundle (the drop zone's is the same).
+            class=reactive_text(move || {
+                if windowed() { "du__files du__files--windowed" } else { "du__files" }
+            })
             node_ref=list
             // No row rendered means no file: a windowed list always renders some.
             hidden=reactive_attr(move || window().end == 0)

@@ -211,8 +211,10 @@ pub(crate) fn UploadView(
         <section class="du" lang=reactive_attr(move || lang().tag()) aria-label=reactive_attr(move || lang().region()) on:paste=on_paste
             on:focusin=move |_| { used(); } on:pointerdown=move |_| { used(); }>
             <div
-                class="du__dropzone"
-                class:du__dropzone--active=move || { drag_depth.get() > 0 }
+                // The class list as one reactive text, like the file list's.
+                class=reactive_text(move || {
+                    if drag_depth.get() > 0 { "du__dropzone du__dropzone--active" } else { "du__dropzone" }
+                })
                 on:click=on_zone_click
                 on:dragenter=move |event: DragEvent| {
                     event.prevent_default();
