@@ -132,7 +132,10 @@ where
             ></progress>
             <span class="du__file-status">{reactive_text(move || lang().state(&state(), percent()))}</span>
             <div class="du__actions">
-                {move || {
+                // This and the second line below: one boxed type (`Reactive<Option<AnyView>>`),
+                // so one render effect and view-update instance serves both. Going from
+                // cancel to retry still updates the one button in place (same view type).
+                {reactive(move || {
                     let now = state();
                     let what = if now.can_cancel() {
                         Some(&CANCEL)
@@ -141,13 +144,13 @@ where
                     } else {
                         None
                     };
-                    what.map(|what| action(what, entry, uploader))
-                }}
+                    what.map(|what| action(what, entry, uploader).into_any())
+                })}
                 <span class="du__remove-slot" hidden=reactive_attr(move || !state().is_finished())>
                     {action(&REMOVE, entry, uploader)}
                 </span>
             </div>
-            {move || match state() {
+            {reactive(move || match state() {
                 UploadState::Failed { error } => {
                     Some(error_line(lang().error(&error), Some(error_id.clone()), false).into_any())
                 }
@@ -158,7 +161,7 @@ where
                     Some(view! { <Variants image=image uploader=uploader/> }.into_any())
                 }
                 _ => None,
-            }}
+            })}
         </li>
     }
 }
