@@ -30,7 +30,9 @@ pub fn visible_once(node: ElementRef, closest: &'static str) -> RwSignal<bool> {
             }
         });
     };
-    Effect::new(move |_| {
+    // Boxed: effects of this shape are then one type, whose effect code the bundle carries
+    // once (the summary's speed effect is the same type).
+    let run: Box<dyn FnMut(Option<()>)> = Box::new(move |_| {
         let Some(element) = node.get() else { return };
         if visible.get_untracked() || watcher.with_value(Option::is_some) {
             return;
@@ -57,6 +59,7 @@ pub fn visible_once(node: ElementRef, closest: &'static str) -> RwSignal<bool> {
             watcher.set_value(Some((observer, callback)));
         }
     });
+    Effect::new(run);
     on_cleanup(stop);
     visible
 }

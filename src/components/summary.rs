@@ -78,7 +78,9 @@ fn speed_of(uploader: Uploader) -> RwSignal<u32> {
         }
     };
     let ticking = move |now: bool| std::mem::replace(&mut meter.borrow_mut().1, now);
-    Effect::new(move |_| {
+    // Boxed: effects of this shape are then one type, whose effect code the bundle carries
+    // once (the visibility watcher's effect is the same type).
+    let run: Box<dyn FnMut(Option<()>)> = Box::new(move |_| {
         let pending = summary.with(|s| s.pending);
         sample();
         if pending == 0 {
@@ -103,6 +105,7 @@ fn speed_of(uploader: Uploader) -> RwSignal<u32> {
             ticking(false);
         });
     });
+    Effect::new(run);
     speed
 }
 
