@@ -56,13 +56,17 @@ pub(crate) fn Files(
     };
     // Once the list starts to scroll on its own, its height is what the stylesheet made it:
     // read after the next frame's style and layout, not from the list that was still growing.
-    Effect::new(move |was: Option<bool>| {
+    // Boxed, its last value kept in the closure: the summary's and the visibility watcher's
+    // effects are this type, and the bundle carries its effect code once.
+    let mut was = false;
+    let run: Box<dyn FnMut(Option<()>)> = Box::new(move |_| {
         let now = windowed();
-        if now && was != Some(true) {
+        if now && !was {
             timer::on_next_frame(measure);
         }
-        now
+        was = now;
     });
+    Effect::new(run);
 
     // The rows in the window.
     let rows = move || {
