@@ -229,13 +229,17 @@ pub struct Uploader {
     pub summary: RwSignal<BatchSummary>,
     /// The latest sentence for the polite live region.
     pub announcement: RwSignal<String>,
-    settings: RwSignal<Settings>,
+    /// Bumped when the settings change. The settings live in [`Inner`], and views that show
+    /// them track this: a `RwSignal<u32>` is a type the bundle carries anyway, a
+    /// `RwSignal<Settings>` would be one more.
+    settings_changed: RwSignal<u32>,
     /// The parts no view reads, in one stored value (one value type for the bundle to carry).
     inner: StoredValue<Inner>,
 }
 
 /// The uploader's non-reactive parts.
 struct Inner {
+    settings: Settings,
     queue: Queue,
     next_key: u32,
     callbacks: Callbacks,
@@ -266,6 +270,7 @@ impl Uploader {
         Self {
             inner: StoredValue::new(Inner {
                 queue: Queue::new(settings.queue_config()),
+                settings,
                 next_key: 0,
                 callbacks,
                 progress: Vec::new(),
@@ -274,8 +279,19 @@ impl Uploader {
             entries: RwSignal::new(Vec::new()),
             summary: RwSignal::new(BatchSummary::default()),
             announcement: RwSignal::new(String::new()),
-            settings: RwSignal::new(settings),
+            settings_changed: RwSignal::new(0),
         }
+    }
+
+    /// Reads the settings without subscribing (`None` once the widget is gone).
+    fn settings_untracked<T>(&self, read: impl FnOnce(&Settings) -> T) -> Option<T> {
+        self.inner.try_with_value(|inner| read(&inner.settings))
+    }
+
+    /// Reads the settings, subscribing to their changes.
+    fn settings_tracked<T>(&self, read: impl FnOnce(&Settings) -> T) -> Option<T> {
+        self.settings_changed.track();
+        self.settings_untracked(read)
     }
 
     /// With `persist`: lists the files kept before the page was reloaded, and resumes them.
@@ -357,39 +373,40 @@ impl Uploader {
 
     /// The queue's language (reactive: views that show text follow a change of language).
     pub fn lang(&self) -> Lang {
-        self.settings.try_with(|s| s.lang).unwrap_or_default()
+        self.settings_tracked(|s| s.lang).unwrap_or_default()
     }
 
     /// Where pasted files are taken from, read without subscribing (at each paste).
     pub fn paste_scope(&self) -> PasteScope {
-        self.settings
-            .try_with_untracked(|s| s.paste)
+        self.settings_untracked(|s| s.paste)
             .unwrap_or(PasteScope::Off)
     }
 
     /// The file input's `capture` attribute (reactive).
     pub fn capture(&self) -> Option<String> {
-        self.settings.try_with(|s| s.capture.clone()).flatten()
+        self.settings_tracked(|s| s.capture.clone()).flatten()
     }
 
     /// The file picker's `accept` filter (reactive).
     pub fn picker_accept(&self) -> String {
-        self.settings
-            .try_with(|s| s.picker_accept.clone())
+        self.settings_tracked(|s| s.picker_accept.clone())
             .unwrap_or_default()
     }
 
     /// The queue's language, read without subscribing.
     pub fn lang_untracked(&self) -> Lang {
-        self.settings
-            .try_with_untracked(|s| s.lang)
-            .unwrap_or_default()
+        self.settings_untracked(|s| s.lang).unwrap_or_default()
     }
 
     /// Changes settings while the widget runs; files already added keep going.
     pub fn configure(&self, change: impl FnOnce(&mut Settings)) {
-        self.settings.update(change);
-        let config = self.settings.with_untracked(Settings::queue_config);
+        let Some(config) = self.inner.try_update_value(|inner| {
+            change(&mut inner.settings);
+            inner.settings.queue_config()
+        }) else {
+            return;
+        };
+        self.settings_changed.update(|version| *version = version.wrapping_add(1));
         self.tell(vec![Happened::Configured(config)]);
     }
 
@@ -473,9 +490,10 @@ impl Uploader {
             }
             Effect::RequestUrl { key } => {
                 // Sent now (see request_upload_target); only the answer is awaited later.
-                let pending = self
-                    .settings
-                    .with_untracked(|s| request_upload_target(&s.backend));
+                let Some(pending) = self.settings_untracked(|s| request_upload_target(&s.backend))
+                else {
+                    return;
+                };
                 let uploader = *self;
                 spawn_local(async move {
                     let answer = pending.await;
@@ -507,7 +525,9 @@ impl Uploader {
                 }
             }
             Effect::Verify { key, id } => {
-                let settings = self.settings.get_untracked();
+                let Some(settings) = self.settings_untracked(Settings::clone) else {
+                    return;
+                };
                 let uploader = *self;
                 spawn_local(async move {
                     let verify = settings.verify.as_deref().unwrap_or_default();
@@ -609,7 +629,9 @@ impl Uploader {
         let Some(file) = entry.file() else {
             return;
         };
-        let settings = self.settings.get_untracked();
+        let Some(settings) = self.settings_untracked(Settings::clone) else {
+            return;
+        };
         let restrictions = &settings.restrictions;
         let head = image_tools::read_head(&file, validate::HEAD_BYTES)
             .await
@@ -696,7 +718,9 @@ impl Uploader {
         let Some(file) = entry.file() else {
             return;
         };
-        let stall_timeout_ms = self.settings.with_untracked(|s| s.retry.stall_timeout_ms);
+        let Some(stall_timeout_ms) = self.settings_untracked(|s| s.retry.stall_timeout_ms) else {
+            return;
+        };
         let uploader = *self;
         let started = XhrUpload::start(
             &target.upload_url,
