@@ -227,12 +227,12 @@ pub struct Uploader {
     pub entries: RwSignal<Vec<FileEntry>>,
     /// The batch at a glance, kept up to date by the queue (never recounted).
     pub summary: RwSignal<BatchSummary>,
-    /// The latest sentence for the polite live region.
-    pub announcement: RwSignal<String>,
     /// Bumped when the settings change. The settings live in [`Inner`], and views that show
     /// them track this: a `RwSignal<u32>` is a type the bundle carries anyway, a
     /// `RwSignal<Settings>` would be one more.
     settings_changed: RwSignal<u32>,
+    /// Bumped at each announcement, which lives in [`Inner`] for the same reason.
+    announced: RwSignal<u32>,
     /// The parts no view reads, in one stored value (one value type for the bundle to carry).
     inner: StoredValue<Inner>,
 }
@@ -240,6 +240,8 @@ pub struct Uploader {
 /// The uploader's non-reactive parts.
 struct Inner {
     settings: Settings,
+    /// The latest sentence for the polite live region.
+    announcement: String,
     queue: Queue,
     next_key: u32,
     callbacks: Callbacks,
@@ -271,6 +273,7 @@ impl Uploader {
             inner: StoredValue::new(Inner {
                 queue: Queue::new(settings.queue_config()),
                 settings,
+                announcement: String::new(),
                 next_key: 0,
                 callbacks,
                 progress: Vec::new(),
@@ -278,8 +281,23 @@ impl Uploader {
             }),
             entries: RwSignal::new(Vec::new()),
             summary: RwSignal::new(BatchSummary::default()),
-            announcement: RwSignal::new(String::new()),
             settings_changed: RwSignal::new(0),
+            announced: RwSignal::new(0),
+        }
+    }
+
+    /// The latest sentence for the polite live region (reactive).
+    pub fn announcement(&self) -> String {
+        self.announced.track();
+        self.inner
+            .try_with_value(|inner| inner.announcement.clone())
+            .unwrap_or_default()
+    }
+
+    /// Says `text` in the live region.
+    fn announce(&self, text: String) {
+        if self.inner.try_update_value(|inner| inner.announcement = text).is_some() {
+            self.announced.update(|version| *version = version.wrapping_add(1));
         }
     }
 
@@ -544,8 +562,7 @@ impl Uploader {
             }
             Effect::Stored { key, image } => {
                 if let Some(view) = self.entry(key).and_then(|entry| entry.now()) {
-                    self.announcement
-                        .set(self.lang_untracked().announce_done(&view.name));
+                    self.announce(self.lang_untracked().announce_done(&view.name));
                 }
                 if let Some(callback) = self.callbacks().on_success {
                     callback(image);
@@ -557,8 +574,7 @@ impl Uploader {
                 if let Some(keeper) = self.keeper() {
                     keeper.forget_all();
                 }
-                self.announcement
-                    .set(self.lang_untracked().status(&summary));
+                self.announce(self.lang_untracked().status(&summary));
                 if let Some(callback) = self.callbacks().on_complete {
                     callback(summary);
                 }
@@ -797,7 +813,7 @@ impl Uploader {
             return;
         };
         let lang = self.lang_untracked();
-        self.announcement.set(lang.announce_failed(&name, &error));
+        self.announce(lang.announce_failed(&name, &error));
         if let Some(callback) = self.callbacks().on_error {
             callback(FileFailure {
                 file_name: name,

@@ -241,7 +241,7 @@ pub(crate) fn UploadView(
             <Summary uploader=uploader/>
             // Polite, and only for finished files and batches: progress events would flood it.
             <p class="du__announcer" role="status" aria-live="polite" aria-atomic="true">
-                {reactive_text(move || uploader.announcement.get())}
+                {reactive_text(move || uploader.announcement())}
             </p>
             <Files uploader=uploader/>
         </section>
