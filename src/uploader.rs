@@ -225,8 +225,9 @@ pub struct Settings {
 pub struct Uploader {
     /// The files, in the order they were added (sorted by key).
     pub entries: RwSignal<Vec<FileEntry>>,
-    /// The batch at a glance, kept up to date by the queue (never recounted).
-    pub summary: RwSignal<BatchSummary>,
+    /// Bumped when the batch summary (the queue's, in [`Inner`]) changes; views that show
+    /// it track this, for the same reason as `settings_changed`.
+    summary_changed: RwSignal<u32>,
     /// Bumped when the settings change. The settings live in [`Inner`], and views that show
     /// them track this: a `RwSignal<u32>` is a type the bundle carries anyway, a
     /// `RwSignal<Settings>` would be one more.
@@ -280,7 +281,7 @@ impl Uploader {
                 keeper,
             }),
             entries: RwSignal::new(Vec::new()),
-            summary: RwSignal::new(BatchSummary::default()),
+            summary_changed: RwSignal::new(0),
             settings_changed: RwSignal::new(0),
             announced: RwSignal::new(0),
         }
@@ -449,8 +450,9 @@ impl Uploader {
             ms: timer::now_ms(),
             random: timer::random(),
         };
-        let Some((effects, changed, summary)) =
+        let Some((effects, changed, before, summary)) =
             self.inner.try_update_value(|Inner { queue, .. }| {
+                let before = queue.summary();
                 let mut effects = Vec::new();
                 for happened in events {
                     effects.extend(queue.handle(happened, now));
@@ -460,7 +462,7 @@ impl Uploader {
                     .into_iter()
                     .filter_map(|key| Some((key, queue.state(key)?.clone())))
                     .collect();
-                (effects, changed, queue.summary())
+                (effects, changed, before, queue.summary())
             })
         else {
             return;
@@ -484,8 +486,8 @@ impl Uploader {
                 entry.change(|view| view.state = state);
             }
         }
-        if self.summary.try_get_untracked() != Some(summary) {
-            self.summary.try_set(summary);
+        if before != summary {
+            self.summary_changed.update(|version| *version = version.wrapping_add(1));
             if let Some(callback) = self.callbacks().on_progress {
                 callback(summary);
             }
@@ -904,6 +906,17 @@ impl Uploader {
 
     /// The batch summary, read without subscribing.
     pub fn summary_now(&self) -> BatchSummary {
-        self.summary.try_get_untracked().unwrap_or_default()
+        self.summary_untracked().unwrap_or_default()
+    }
+
+    /// The batch at a glance (reactive), kept up to date by the queue (never recounted).
+    pub fn summary(&self) -> BatchSummary {
+        self.summary_changed.track();
+        self.summary_now()
+    }
+
+    /// The batch summary without subscribing; `None` once the widget is gone.
+    pub fn summary_untracked(&self) -> Option<BatchSummary> {
+        self.inner.try_with_value(|inner| inner.queue.summary())
     }
 }

@@ -23,22 +23,22 @@ pub(crate) fn Summary(
     uploader: Uploader,
 ) -> impl IntoView {
     let lang = move || uploader.lang();
-    let summary = uploader.summary;
+    let summary = move || uploader.summary();
     let speed = speed_of(uploader);
     view! {
-        <div class="du__summary" hidden=reactive_attr(move || summary.get().files == 0)>
+        <div class="du__summary" hidden=reactive_attr(move || summary().files == 0)>
             <progress
                 class="du__total"
                 max="100"
-                value=reactive_attr(move || summary.get().percent().to_string())
+                value=reactive_attr(move || summary().percent().to_string())
                 aria-label=reactive_attr(move || lang().total_progress())
             ></progress>
             <div class="du__summary-row">
-                <p class="du__status">{reactive_text(move || lang().progress(&summary.get(), known_speed(speed.get())))}</p>
+                <p class="du__status">{reactive_text(move || lang().progress(&summary(), known_speed(speed.get())))}</p>
                 <button
                     type="button"
                     class="du__clear"
-                    hidden=reactive_attr(move || { let s = summary.get(); s.done + s.cancelled == 0 })
+                    hidden=reactive_attr(move || { let s = summary(); s.done + s.cancelled == 0 })
                     on:click=move |_| uploader.clear_finished()
                 >{reactive_text(move || lang().clear_finished())}</button>
             </div>
@@ -54,20 +54,19 @@ pub(crate) fn Summary(
 /// `RwSignal<u32>`, and each signal value type links its own copy of Leptos' arena code. A
 /// measured speed is never 0 (`Throughput` says `None` then), and 4 GB/s is beyond any upload.
 fn speed_of(uploader: Uploader) -> RwSignal<u32> {
-    let summary = uploader.summary;
     let speed = RwSignal::new(0u32);
     let set_speed = move |measured: Option<u64>| {
         let stored = measured.map_or(0, |bytes| u32::try_from(bytes).unwrap_or(u32::MAX));
         speed.try_set(stored)
     };
     // The meter and whether its timer runs. Shared by plain `Rc`, not a `StoredValue` (each
-    // stored value type links its own arena code): the summary signal, which every sample
+    // stored value type links its own arena code): the summary, which every sample
     // reads first, says when the widget is gone.
     let meter = Rc::new(RefCell::new((Throughput::default(), false)));
     let sample = {
         let meter = meter.clone();
         move || {
-            let s = summary.try_get_untracked()?;
+            let s = uploader.summary_untracked()?;
             let mut meter = meter.borrow_mut();
             if s.pending == 0 {
                 meter.0.clear();
@@ -81,7 +80,7 @@ fn speed_of(uploader: Uploader) -> RwSignal<u32> {
     // Boxed: effects of this shape are then one type, whose effect code the bundle carries
     // once (the visibility watcher's effect is the same type).
     let run: Box<dyn FnMut(Option<()>)> = Box::new(move |_| {
-        let pending = summary.with(|s| s.pending);
+        let pending = uploader.summary().pending;
         sample();
         if pending == 0 {
             set_speed(None);
