@@ -163,7 +163,7 @@ impl EmbedOptions {
 
     /// The queue settings these options describe.
     pub(crate) fn settings(&self) -> Result<Settings, OptionError> {
-        if self.backend.trim().is_empty() {
+        if self.backend.trim_ascii().is_empty() {
             return Err(OptionError::NoBackend);
         }
         let credentials = match self.credentials.as_deref() {

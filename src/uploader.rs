@@ -225,17 +225,24 @@ pub struct Settings {
 pub struct Uploader {
     /// The files, in the order they were added (sorted by key).
     pub entries: RwSignal<Vec<FileEntry>>,
-    /// The batch at a glance, kept up to date by the queue (never recounted).
-    pub summary: RwSignal<BatchSummary>,
-    /// The latest sentence for the polite live region.
-    pub announcement: RwSignal<String>,
-    settings: RwSignal<Settings>,
+    /// Bumped when the batch summary (the queue's, in [`Inner`]) changes; views that show
+    /// it track this, for the same reason as `settings_changed`.
+    summary_changed: RwSignal<u32>,
+    /// Bumped when the settings change. The settings live in [`Inner`], and views that show
+    /// them track this: a `RwSignal<u32>` is a type the bundle carries anyway, a
+    /// `RwSignal<Settings>` would be one more.
+    settings_changed: RwSignal<u32>,
+    /// Bumped at each announcement, which lives in [`Inner`] for the same reason.
+    announced: RwSignal<u32>,
     /// The parts no view reads, in one stored value (one value type for the bundle to carry).
     inner: StoredValue<Inner>,
 }
 
 /// The uploader's non-reactive parts.
 struct Inner {
+    settings: Settings,
+    /// The latest sentence for the polite live region.
+    announcement: String,
     queue: Queue,
     next_key: u32,
     callbacks: Callbacks,
@@ -266,16 +273,44 @@ impl Uploader {
         Self {
             inner: StoredValue::new(Inner {
                 queue: Queue::new(settings.queue_config()),
+                settings,
+                announcement: String::new(),
                 next_key: 0,
                 callbacks,
                 progress: Vec::new(),
                 keeper,
             }),
             entries: RwSignal::new(Vec::new()),
-            summary: RwSignal::new(BatchSummary::default()),
-            announcement: RwSignal::new(String::new()),
-            settings: RwSignal::new(settings),
+            summary_changed: RwSignal::new(0),
+            settings_changed: RwSignal::new(0),
+            announced: RwSignal::new(0),
         }
+    }
+
+    /// The latest sentence for the polite live region (reactive).
+    pub fn announcement(&self) -> String {
+        self.announced.track();
+        self.inner
+            .try_with_value(|inner| inner.announcement.clone())
+            .unwrap_or_default()
+    }
+
+    /// Says `text` in the live region.
+    fn announce(&self, text: String) {
+        if self.inner.try_update_value(|inner| inner.announcement = text).is_some() {
+            self.announced.update(|version| *version = version.wrapping_add(1));
+        }
+    }
+
+    /// Reads the settings without subscribing (`None` once the widget is gone).
+    fn settings_untracked<T>(&self, read: impl FnOnce(&Settings) -> T) -> Option<T> {
+        self.inner.try_with_value(|inner| read(&inner.settings))
+    }
+
+    /// Reads the settings, subscribing to their changes.
+    fn settings_tracked<T>(&self, read: impl FnOnce(&Settings) -> T) -> Option<T> {
+        self.settings_changed.track();
+        self.settings_untracked(read)
     }
 
     /// With `persist`: lists the files kept before the page was reloaded, and resumes them.
@@ -358,39 +393,40 @@ impl Uploader {
 
     /// The queue's language (reactive: views that show text follow a change of language).
     pub fn lang(&self) -> Lang {
-        self.settings.try_with(|s| s.lang).unwrap_or_default()
+        self.settings_tracked(|s| s.lang).unwrap_or_default()
     }
 
     /// Where pasted files are taken from, read without subscribing (at each paste).
     pub fn paste_scope(&self) -> PasteScope {
-        self.settings
-            .try_with_untracked(|s| s.paste)
+        self.settings_untracked(|s| s.paste)
             .unwrap_or(PasteScope::Off)
     }
 
     /// The file input's `capture` attribute (reactive).
     pub fn capture(&self) -> Option<String> {
-        self.settings.try_with(|s| s.capture.clone()).flatten()
+        self.settings_tracked(|s| s.capture.clone()).flatten()
     }
 
     /// The file picker's `accept` filter (reactive).
     pub fn picker_accept(&self) -> String {
-        self.settings
-            .try_with(|s| s.picker_accept.clone())
+        self.settings_tracked(|s| s.picker_accept.clone())
             .unwrap_or_default()
     }
 
     /// The queue's language, read without subscribing.
     pub fn lang_untracked(&self) -> Lang {
-        self.settings
-            .try_with_untracked(|s| s.lang)
-            .unwrap_or_default()
+        self.settings_untracked(|s| s.lang).unwrap_or_default()
     }
 
     /// Changes settings while the widget runs; files already added keep going.
     pub fn configure(&self, change: impl FnOnce(&mut Settings)) {
-        self.settings.update(change);
-        let config = self.settings.with_untracked(Settings::queue_config);
+        let Some(config) = self.inner.try_update_value(|inner| {
+            change(&mut inner.settings);
+            inner.settings.queue_config()
+        }) else {
+            return;
+        };
+        self.settings_changed.update(|version| *version = version.wrapping_add(1));
         self.tell(vec![Happened::Configured(config)]);
     }
 
@@ -415,8 +451,9 @@ impl Uploader {
             ms: timer::now_ms(),
             random: timer::random(),
         };
-        let Some((effects, changed, summary)) =
+        let Some((effects, changed, before, summary)) =
             self.inner.try_update_value(|Inner { queue, .. }| {
+                let before = queue.summary();
                 let mut effects = Vec::new();
                 for happened in events {
                     effects.extend(queue.handle(happened, now));
@@ -426,7 +463,7 @@ impl Uploader {
                     .into_iter()
                     .filter_map(|key| Some((key, queue.state(key)?.clone())))
                     .collect();
-                (effects, changed, queue.summary())
+                (effects, changed, before, queue.summary())
             })
         else {
             return;
@@ -450,8 +487,8 @@ impl Uploader {
                 entry.change(|view| view.state = state);
             }
         }
-        if self.summary.try_get_untracked() != Some(summary) {
-            self.summary.try_set(summary);
+        if before != summary {
+            self.summary_changed.update(|version| *version = version.wrapping_add(1));
             if let Some(callback) = self.callbacks().on_progress {
                 callback(summary);
             }
@@ -474,9 +511,10 @@ impl Uploader {
             }
             Effect::RequestUrl { key } => {
                 // Sent now (see request_upload_target); only the answer is awaited later.
-                let pending = self
-                    .settings
-                    .with_untracked(|s| request_upload_target(&s.backend));
+                let Some(pending) = self.settings_untracked(|s| request_upload_target(&s.backend))
+                else {
+                    return;
+                };
                 let uploader = *self;
                 spawn_local(async move {
                     let answer = pending.await;
@@ -508,7 +546,9 @@ impl Uploader {
                 }
             }
             Effect::Verify { key, id } => {
-                let settings = self.settings.get_untracked();
+                let Some(settings) = self.settings_untracked(Settings::clone) else {
+                    return;
+                };
                 let uploader = *self;
                 spawn_local(async move {
                     let verify = settings.verify.as_deref().unwrap_or_default();
@@ -525,8 +565,7 @@ impl Uploader {
             }
             Effect::Stored { key, image } => {
                 if let Some(view) = self.entry(key).and_then(|entry| entry.now()) {
-                    self.announcement
-                        .set(self.lang_untracked().announce_done(&view.name));
+                    self.announce(self.lang_untracked().announce_done(&view.name));
                 }
                 if let Some(callback) = self.callbacks().on_success {
                     callback(image);
@@ -538,8 +577,7 @@ impl Uploader {
                 if let Some(keeper) = self.keeper() {
                     keeper.forget_all();
                 }
-                self.announcement
-                    .set(self.lang_untracked().status(&summary));
+                self.announce(self.lang_untracked().status(&summary));
                 if let Some(callback) = self.callbacks().on_complete {
                     callback(summary);
                 }
@@ -610,7 +648,9 @@ impl Uploader {
         let Some(file) = entry.file() else {
             return;
         };
-        let settings = self.settings.get_untracked();
+        let Some(settings) = self.settings_untracked(Settings::clone) else {
+            return;
+        };
         let restrictions = &settings.restrictions;
         let head = image_tools::read_head(&file, validate::HEAD_BYTES)
             .await
@@ -697,7 +737,9 @@ impl Uploader {
         let Some(file) = entry.file() else {
             return;
         };
-        let stall_timeout_ms = self.settings.with_untracked(|s| s.retry.stall_timeout_ms);
+        let Some(stall_timeout_ms) = self.settings_untracked(|s| s.retry.stall_timeout_ms) else {
+            return;
+        };
         let uploader = *self;
         let started = XhrUpload::start(
             &target.upload_url,
@@ -774,7 +816,7 @@ impl Uploader {
             return;
         };
         let lang = self.lang_untracked();
-        self.announcement.set(lang.announce_failed(&name, &error));
+        self.announce(lang.announce_failed(&name, &error));
         if let Some(callback) = self.callbacks().on_error {
             callback(FileFailure {
                 file_name: name,
@@ -865,6 +907,17 @@ impl Uploader {
 
     /// The batch summary, read without subscribing.
     pub fn summary_now(&self) -> BatchSummary {
-        self.summary.try_get_untracked().unwrap_or_default()
+        self.summary_untracked().unwrap_or_default()
+    }
+
+    /// The batch at a glance (reactive), kept up to date by the queue (never recounted).
+    pub fn summary(&self) -> BatchSummary {
+        self.summary_changed.track();
+        self.summary_now()
+    }
+
+    /// The batch summary without subscribing; `None` once the widget is gone.
+    pub fn summary_untracked(&self) -> Option<BatchSummary> {
+        self.inner.try_with_value(|inner| inner.queue.summary())
     }
 }

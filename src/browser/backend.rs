@@ -1,11 +1,13 @@
-//! Asking the site's backend for a one-time upload URL (gloo-net `fetch`).
+//! Asking the site's backend for a one-time upload URL (`fetch`).
+//!
+//! `web_sys`'s `fetch` directly, not gloo-net: two requests need no builder, and gloo-net's
+//! request conversion, header and error types were about 3 KB of the wasm.
 
 use std::future::Future;
 
-use gloo_net::http::{Request, RequestBuilder};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::RequestCredentials;
+use web_sys::{Headers, Request, RequestCredentials, RequestInit};
 
 use crate::api::{parse_error_detail, parse_upload_target, ImageRecord, UploadTarget};
 use crate::error::{Side, UploadError};
@@ -80,10 +82,8 @@ pub struct BackendConfig {
 pub fn request_upload_target(
     config: &BackendConfig,
 ) -> impl Future<Output = Result<UploadTarget, UploadError>> {
-    let request = with_settings(Request::post(&config.url), config)
-        .header("Content-Type", "application/json")
-        .body(config.body.as_deref().unwrap_or("{}"))
-        .map_err(|e| UploadError::Browser(what_failed(e)));
+    let body = config.body.as_deref().unwrap_or("{}");
+    let request = build("POST", &config.url, config, Some(body));
     // Sent now, not when the future is first polled: a spawned future runs only after the
     // current task (which may be rendering a hundred new rows), and the request need not wait.
     let sent = request.map(send_now);
@@ -96,29 +96,42 @@ pub fn request_upload_target(
     }
 }
 
-/// Adds the configured credentials mode and headers.
-fn with_settings(mut request: RequestBuilder, config: &BackendConfig) -> RequestBuilder {
-    request = request.credentials(config.credentials.as_web_sys());
+/// A request to the backend with the configured credentials mode and headers; a JSON `body`
+/// (its content type follows the configured headers, as a header of their own).
+fn build(
+    method: &str,
+    url: &str,
+    config: &BackendConfig,
+    body: Option<&str>,
+) -> Result<Request, UploadError> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(config.credentials.as_web_sys());
+    let headers = Headers::new().map_err(browser_error)?;
     for (name, value) in &config.headers {
-        request = request.header(name, value);
+        headers.append(name, value).map_err(browser_error)?;
     }
-    request
+    if let Some(body) = body {
+        headers
+            .append("Content-Type", "application/json")
+            .map_err(browser_error)?;
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_headers(&headers);
+    Request::new_with_str_and_init(url, &init).map_err(browser_error)
 }
 
-/// The browser's words for a failed request. Not the error's `Display`: another crate in the
-/// tree turns on gloo-net's `json` feature, and its `Display` would link serde_json's messages.
-fn what_failed(error: gloo_net::Error) -> String {
-    match error {
-        gloo_net::Error::JsError(js) => js.message,
-        gloo_net::Error::GlooError(text) => text,
-        #[allow(unreachable_patterns)]
-        _ => String::from("the request could not be made"),
-    }
+/// The browser's words for a request it would not make (a bad header name, a bad URL).
+fn browser_error(error: JsValue) -> UploadError {
+    UploadError::Browser(
+        error
+            .dyn_into::<js_sys::Error>()
+            .map_or_else(|_| "the request could not be made".into(), |e| e.message().into()),
+    )
 }
 
 /// Hands the request to the browser at once; the answer comes as a promise.
 fn send_now(request: Request) -> JsFuture {
-    let request = web_sys::Request::from(request);
     let promise = match web_sys::window() {
         Some(window) => window.fetch_with_request(&request),
         None => js_sys::Promise::reject(&JsValue::from_str("no window to send from")),
@@ -135,9 +148,12 @@ async fn answer(sent: JsFuture) -> Result<String, UploadError> {
             detail: js_sys::Error::from(error).message().into(),
         })?
         .unchecked_into();
-    let response = gloo_net::http::Response::from(response);
     let status = response.status();
-    let text = response.text().await.unwrap_or_default();
+    let text = match response.text() {
+        Ok(promise) => JsFuture::from(promise).await.ok().and_then(|text| text.as_string()),
+        Err(_) => None,
+    }
+    .unwrap_or_default();
     if !(200..300).contains(&status) {
         return Err(UploadError::Status {
             side: Side::Backend,
@@ -166,10 +182,7 @@ pub async fn verify_uploaded(
     id: &str,
 ) -> Result<ImageRecord, UploadError> {
     let url = format!("{}/{}", verify.trim_end_matches('/'), id);
-    let request = with_settings(Request::get(&url), config);
-    let request = request
-        .build()
-        .map_err(|e| UploadError::Browser(what_failed(e)))?;
+    let request = build("GET", &url, config, None)?;
     let text = answer(send_now(request)).await?;
     let record = crate::api::parse_image_record(&text).map_err(|e| UploadError::Malformed {
         side: Side::Backend,

@@ -15,8 +15,11 @@ type Watcher = (IntersectionObserver, Closure<dyn FnMut(js_sys::Array)>);
 ///
 /// Watching an ancestor matters for an element that takes no room until it has content: a
 /// box of no size never intersects.
-pub fn visible_once(node: ElementRef, closest: &'static str) -> ReadSignal<bool> {
-    let (visible, set_visible) = signal(false);
+///
+/// A `RwSignal`, not a `ReadSignal`: every signal value type links its own copy of Leptos'
+/// arena code, and the rows' copy buttons already hold a `RwSignal<bool>`. Callers only read it.
+pub fn visible_once(node: ElementRef, closest: &'static str) -> RwSignal<bool> {
+    let visible = RwSignal::new(false);
     let watcher: StoredValue<Option<Watcher>, LocalStorage> = StoredValue::new_local(None);
     // Disconnects but keeps the callback alive: `stop` runs inside that very callback, and a
     // closure must not be dropped while it runs. Both go when the owner is disposed.
@@ -27,7 +30,9 @@ pub fn visible_once(node: ElementRef, closest: &'static str) -> ReadSignal<bool>
             }
         });
     };
-    Effect::new(move |_| {
+    // Boxed: effects of this shape are then one type, whose effect code the bundle carries
+    // once (the summary's speed effect is the same type).
+    let run: Box<dyn FnMut(Option<()>)> = Box::new(move |_| {
         let Some(element) = node.get() else { return };
         if visible.get_untracked() || watcher.with_value(Option::is_some) {
             return;
@@ -40,7 +45,7 @@ pub fn visible_once(node: ElementRef, closest: &'static str) -> ReadSignal<bool>
             });
             if seen {
                 // The component may be gone by the time the browser reports.
-                let _ = set_visible.try_set(true);
+                let _ = visible.try_set(true);
                 stop();
             }
         });
@@ -54,6 +59,7 @@ pub fn visible_once(node: ElementRef, closest: &'static str) -> ReadSignal<bool>
             watcher.set_value(Some((observer, callback)));
         }
     });
+    Effect::new(run);
     on_cleanup(stop);
     visible
 }

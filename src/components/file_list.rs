@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::file_row::FileRow;
-use super::reactive;
+use super::{reactive_attr, reactive_text};
 use crate::browser::element_ref::ElementRef;
 use crate::browser::timer;
 use crate::core::window::{row_window, ListShape};
@@ -56,13 +56,17 @@ pub(crate) fn Files(
     };
     // Once the list starts to scroll on its own, its height is what the stylesheet made it:
     // read after the next frame's style and layout, not from the list that was still growing.
-    Effect::new(move |was: Option<bool>| {
+    // Boxed, its last value kept in the closure: the summary's and the visibility watcher's
+    // effects are this type, and the bundle carries its effect code once.
+    let mut was = false;
+    let run: Box<dyn FnMut(Option<()>)> = Box::new(move |_| {
         let now = windowed();
-        if now && was != Some(true) {
+        if now && !was {
             timer::on_next_frame(measure);
         }
-        now
+        was = now;
     });
+    Effect::new(run);
 
     // The rows in the window.
     let rows = move || {
@@ -101,15 +105,18 @@ pub(crate) fn Files(
 
     view! {
         <ul
-            class="du__files"
-            class:du__files--windowed=windowed
+            // The whole class list as one reactive text, not a `class:` toggle: one class
+            // type for the bundle (the drop zone's is the same).
+            class=reactive_text(move || {
+                if windowed() { "du__files du__files--windowed" } else { "du__files" }
+            })
             node_ref=list
             // No row rendered means no file: a windowed list always renders some.
-            hidden=reactive(move || window().end == 0)
-            style=reactive(style)
+            hidden=reactive_attr(move || window().end == 0)
+            style=reactive_attr(style)
             // Focusable while it scrolls on its own, so the keyboard can scroll it too.
-            tabindex=reactive(move || windowed().then_some("0"))
-            aria-label=reactive(move || windowed().then(|| uploader.lang().files()))
+            tabindex=reactive_attr(move || windowed().then_some("0"))
+            aria-label=reactive_attr(move || windowed().then(|| uploader.lang().files()))
             // Scroll events cannot be cancelled, so this listener never delays scrolling:
             // it is passive whatever its options say.
             on:scroll=move |_| measure()

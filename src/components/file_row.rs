@@ -6,7 +6,7 @@ use crate::browser::element_ref::ElementRef;
 use crate::browser::visible::visible_once;
 use leptos::prelude::*;
 
-use super::reactive;
+use super::{reactive, reactive_attr, reactive_text};
 use crate::api::ImageRecord;
 use crate::i18n::Lang;
 use crate::image_tools;
@@ -68,8 +68,8 @@ fn action(what: &'static Action, entry: FileEntry, uploader: Uploader) -> impl I
         <button
             type="button"
             class=what.class
-            aria-label=reactive(move || (what.label)(lang(), &entry.get().name))
-            title=reactive(move || (what.word)(lang()))
+            aria-label=reactive_attr(move || (what.label)(lang(), &entry.get().name))
+            title=reactive_attr(move || (what.word)(lang()))
             on:click=move |_| (what.act)(&uploader, entry.key)
         >
             {icon(what.path)}
@@ -113,26 +113,29 @@ where
     view! {
         <li
             class="du__file"
-            data-state=reactive(move || state().name())
-            aria-describedby=reactive(move || {
+            data-state=reactive_attr(move || state().name())
+            aria-describedby=reactive_attr(move || {
                 matches!(state(), UploadState::Failed { .. }).then(|| error_ref.clone())
             })
-            aria-posinset=reactive(move || position().map(|(at, _)| at.to_string()))
-            aria-setsize=reactive(move || position().map(|(_, all)| all.to_string()))
+            aria-posinset=reactive_attr(move || position().map(|(at, _)| at.to_string()))
+            aria-setsize=reactive_attr(move || position().map(|(_, all)| all.to_string()))
         >
             <LocalPreview entry=entry uploader=uploader/>
-            <span class="du__name" title=reactive(name)>{reactive(name)}</span>
-            <span class="du__size">{reactive(move || lang().bytes(entry.get().size))}</span>
+            <span class="du__name" title=reactive_attr(name)>{reactive_text(name)}</span>
+            <span class="du__size">{reactive_text(move || lang().bytes(entry.get().size))}</span>
             <progress
                 class="du__progress"
                 max="100"
-                value=percent
-                aria-label=reactive(move || lang().file_progress(&name()))
-                hidden=reactive(move || state().is_finished())
+                value=reactive_attr(move || percent().to_string())
+                aria-label=reactive_attr(move || lang().file_progress(&name()))
+                hidden=reactive_attr(move || state().is_finished())
             ></progress>
-            <span class="du__file-status">{reactive(move || lang().state(&state(), percent()))}</span>
+            <span class="du__file-status">{reactive_text(move || lang().state(&state(), percent()))}</span>
             <div class="du__actions">
-                {move || {
+                // This and the second line below: one boxed type (`Reactive<Option<AnyView>>`),
+                // so one render effect and view-update instance serves both. Going from
+                // cancel to retry still updates the one button in place (same view type).
+                {reactive(move || {
                     let now = state();
                     let what = if now.can_cancel() {
                         Some(&CANCEL)
@@ -141,13 +144,13 @@ where
                     } else {
                         None
                     };
-                    what.map(|what| action(what, entry, uploader))
-                }}
-                <span class="du__remove-slot" hidden=reactive(move || !state().is_finished())>
+                    what.map(|what| action(what, entry, uploader).into_any())
+                })}
+                <span class="du__remove-slot" hidden=reactive_attr(move || !state().is_finished())>
                     {action(&REMOVE, entry, uploader)}
                 </span>
             </div>
-            {move || match state() {
+            {reactive(move || match state() {
                 UploadState::Failed { error } => {
                     Some(error_line(lang().error(&error), Some(error_id.clone()), false).into_any())
                 }
@@ -158,7 +161,7 @@ where
                     Some(view! { <Variants image=image uploader=uploader/> }.into_any())
                 }
                 _ => None,
-            }}
+            })}
         </li>
     }
 }
@@ -259,7 +262,7 @@ fn Variants(
 ) -> impl IntoView {
     let lang = move || uploader.lang();
     view! {
-        <ul class="du__variants" aria-label=reactive(move || lang().image_urls())>
+        <ul class="du__variants" aria-label=reactive_attr(move || lang().image_urls())>
             {image.variants.iter().map(|url| {
                 let name = ImageRecord::variant_name(url).to_string();
                 let label = name.clone();
@@ -272,12 +275,16 @@ fn Variants(
                         <button
                             type="button"
                             class="du__copy"
-                            aria-label=reactive(move || lang().copy_label(&name))
-                            title=reactive(word)
+                            aria-label=reactive_attr(move || lang().copy_label(&name))
+                            title=reactive_attr(word)
                             on:click=move |_| copied.set(crate::browser::clipboard::copy_text(&url_for_copy))
                         >
-                            {move || icon(if copied.get() { CHECK } else { COPY })}
-                            <span class="du__word">{reactive(word)}</span>
+                            // One icon whose path changes, not an icon view rebuilt: one
+                            // attribute type instead of a reactive view type.
+                            <svg class="du__icon" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
+                                <path d=reactive_attr(move || if copied.get() { CHECK } else { COPY })/>
+                            </svg>
+                            <span class="du__word">{reactive_text(word)}</span>
                         </button>
                     </li>
                 }

@@ -5,7 +5,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent};
 
 use super::file_list::Files;
-use super::reactive;
+use super::{reactive_attr, reactive_text};
 use super::summary::Summary;
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
@@ -208,11 +208,13 @@ pub(crate) fn UploadView(
     };
 
     view! {
-        <section class="du" lang=reactive(move || lang().tag()) aria-label=reactive(move || lang().region()) on:paste=on_paste
+        <section class="du" lang=reactive_attr(move || lang().tag()) aria-label=reactive_attr(move || lang().region()) on:paste=on_paste
             on:focusin=move |_| { used(); } on:pointerdown=move |_| { used(); }>
             <div
-                class="du__dropzone"
-                class:du__dropzone--active=move || { drag_depth.get() > 0 }
+                // The class list as one reactive text, like the file list's.
+                class=reactive_text(move || {
+                    if drag_depth.get() > 0 { "du__dropzone du__dropzone--active" } else { "du__dropzone" }
+                })
                 on:click=on_zone_click
                 on:dragenter=move |event: DragEvent| {
                     event.prevent_default();
@@ -227,19 +229,19 @@ pub(crate) fn UploadView(
                     class="du__input"
                     type="file"
                     multiple
-                    accept=reactive(move || uploader.picker_accept())
-                    capture=reactive(move || uploader.capture())
+                    accept=reactive_attr(move || uploader.picker_accept())
+                    capture=reactive_attr(move || uploader.capture())
                     tabindex="-1"
                     aria-hidden="true"
                     on:change=on_change
                 />
-                <button type="button" class="du__choose">{reactive(move || lang().choose())}</button>
-                <p class="du__hint">{reactive(move || lang().hint())}</p>
+                <button type="button" class="du__choose">{reactive_text(move || lang().choose())}</button>
+                <p class="du__hint">{reactive_text(move || lang().hint())}</p>
             </div>
             <Summary uploader=uploader/>
             // Polite, and only for finished files and batches: progress events would flood it.
             <p class="du__announcer" role="status" aria-live="polite" aria-atomic="true">
-                {reactive(move || uploader.announcement.get())}
+                {reactive_text(move || uploader.announcement())}
             </p>
             <Files uploader=uploader/>
         </section>

@@ -31,7 +31,8 @@ impl PasteScope {
     /// assert_eq!(PasteScope::from_name("everywhere"), None);
     /// ```
     pub fn from_name(name: &str) -> Option<PasteScope> {
-        match name.trim() {
+        // Attribute values: HTML white space is ASCII.
+        match name.trim_ascii() {
             "page" | "" => Some(PasteScope::Page),
             "widget" => Some(PasteScope::Widget),
             "off" | "false" | "none" => Some(PasteScope::Off),

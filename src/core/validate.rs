@@ -225,10 +225,20 @@ pub fn sniff_type(head: &[u8]) -> Option<&'static str> {
     if head.starts_with(b"BM") {
         return Some("image/bmp");
     }
-    let text = String::from_utf8_lossy(head);
-    let text = text.trim_start_matches('\u{feff}').trim_start();
-    if (text.starts_with("<?xml") || text.starts_with("<svg") || text.starts_with("<!--"))
-        && text.contains("<svg")
+    // SVG is text: after byte order marks and white space, a prologue, a comment or the
+    // element itself, and the element somewhere in the head. Read as bytes, not as a `str`:
+    // UTF-8 decoding and substring search would link about 4 KB of core into the wasm for
+    // four ASCII comparisons. XML allows only ASCII white space before its prologue.
+    let mut text = head;
+    while let Some(rest) = text.strip_prefix("\u{feff}".as_bytes()) {
+        text = rest;
+    }
+    while let [b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c', rest @ ..] = text {
+        text = rest;
+    }
+    let svg = b"<svg";
+    if [&b"<?xml"[..], svg, b"<!--"].iter().any(|start| text.starts_with(start))
+        && text.windows(svg.len()).any(|window| window == svg)
     {
         return Some("image/svg+xml");
     }
@@ -349,6 +359,13 @@ mod tests {
             sniff_type(b"\xef\xbb\xbf <?xml version='1.0'?><svg xmlns='x'/>"),
             Some("image/svg+xml")
         );
+        assert_eq!(sniff_type(b"\n\t<svg xmlns='x'/>"), Some("image/svg+xml"));
+        assert_eq!(
+            sniff_type(b"<!-- made by hand --><svg/>"),
+            Some("image/svg+xml")
+        );
+        assert_eq!(sniff_type(b"<?xml version='1.0'?><html/>"), None, "XML, not SVG");
+        assert_eq!(sniff_type(b"x<svg/>"), None, "text before the prologue");
         assert_eq!(sniff_type(b"%PDF-1.7"), None);
         assert_eq!(sniff_type(b""), None);
     }

@@ -65,8 +65,11 @@ impl ImageRecord {
     /// assert_eq!(ImageRecord::variant_name("https://imagedelivery.net/h/i/thumbnail?exp=1&sig=2"), "thumbnail");
     /// ```
     pub fn variant_name(url: &str) -> &str {
-        let path = url.split(['?', '#']).next().unwrap_or(url);
-        path.rsplit('/').next().unwrap_or(path)
+        // Byte positions of ASCII delimiters are char boundaries; searched as bytes, not with
+        // str patterns, whose searchers are linked into the wasm once per pattern type.
+        let end = url.bytes().position(|b| b == b'?' || b == b'#').unwrap_or(url.len());
+        let start = url.as_bytes()[..end].iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+        url.get(start..end).unwrap_or(url)
     }
 
     /// The URL of the named variant, if the record has it.
@@ -202,9 +205,12 @@ pub struct ErrorDetail {
 /// ```
 pub fn parse_error_detail(body: &str) -> ErrorDetail {
     let Some(value) = Json::parse(body) else {
-        let text = body.trim();
+        // ASCII trim and one slice: Unicode trimming and collecting chars link more code than
+        // an error body is worth (the text is only shown).
+        let text = body.trim_ascii();
+        let end = text.char_indices().nth(200).map_or(text.len(), |(i, _)| i);
         let message = (!text.is_empty() && !text.starts_with('<'))
-            .then(|| text.chars().take(200).collect::<String>());
+            .then(|| text.get(..end).unwrap_or(text).to_owned());
         return ErrorDetail {
             code: None,
             message,
@@ -394,6 +400,12 @@ mod tests {
             ErrorDetail::default()
         );
         assert_eq!(parse_error_detail(""), ErrorDetail::default());
+        let long = "é".repeat(300);
+        assert_eq!(
+            parse_error_detail(&format!("  {long}\n")).message.map(|m| m.chars().count()),
+            Some(200),
+            "a text body is trimmed and cut at 200 characters, on a char boundary"
+        );
     }
 
     #[test]
@@ -402,6 +414,9 @@ mod tests {
         let record = parse_image_record(body).unwrap();
         assert_eq!(record.variants.len(), 2);
         assert_eq!(ImageRecord::variant_name(&record.variants[1]), "thumbnail");
+        assert_eq!(ImageRecord::variant_name("https://d/h/i/hero#top"), "hero");
+        assert_eq!(ImageRecord::variant_name("https://d/h/i/a/b?x=/y"), "b");
+        assert_eq!(ImageRecord::variant_name("public"), "public");
         assert_eq!(
             record.preview_url(),
             Some("http://d/h/i/thumbnail?exp=1&sig=2")

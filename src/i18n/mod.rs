@@ -52,15 +52,12 @@ impl Lang {
     /// assert_eq!(Lang::from_tag("pt-BR"), Lang::En);
     /// ```
     pub fn from_tag(tag: &str) -> Lang {
-        match tag
-            .split(['-', '_'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "de" => Lang::De,
-            _ => Lang::En,
+        // The primary subtag, compared without allocating or a str pattern searcher.
+        let end = tag.bytes().position(|b| b == b'-' || b == b'_').unwrap_or(tag.len());
+        if tag.as_bytes()[..end].eq_ignore_ascii_case(b"de") {
+            Lang::De
+        } else {
+            Lang::En
         }
     }
 
@@ -118,22 +115,27 @@ impl Lang {
         if s.pending == 0 {
             return pick!(self, finished(s));
         }
-        let mut parts = vec![pick!(self, stored_of(s.done, s.files))];
+        // Parts appended with their separator: `[String]::join` links its own copy loop.
+        let mut line = pick!(self, stored_of(s.done, s.files));
+        let mut part = |text: &str| {
+            line.push_str(", ");
+            line.push_str(text);
+        };
         if s.failed > 0 {
-            parts.push(pick!(self, failed_count(s.failed)));
+            part(&pick!(self, failed_count(s.failed)));
         }
         if s.cancelled > 0 {
-            parts.push(pick!(self, cancelled_count(s.cancelled)));
+            part(&pick!(self, cancelled_count(s.cancelled)));
         }
         if let Some(rate) = bytes_per_second {
             // "/s" and the symbols of sizes and times are the same in every language here.
-            parts.push(format!("{}/s", self.bytes(rate)));
+            part(&(self.bytes(rate) + "/s"));
             let remaining = s.bytes_total.saturating_sub(s.bytes_sent);
             if let Some(left) = seconds_left(remaining, rate).filter(|&left| left > 0) {
-                parts.push(pick!(self, time_left(&format_duration(left))));
+                part(&pick!(self, time_left(&format_duration(left))));
             }
         }
-        parts.join(", ")
+        line
     }
     /// A file's state in a word or two.
     pub(crate) fn state(self, state: &UploadState, percent: u32) -> String {
@@ -241,6 +243,8 @@ mod tests {
     fn tags_choose_the_language() {
         assert_eq!(Lang::from_tag("de-CH"), Lang::De);
         assert_eq!(Lang::from_tag("fr"), Lang::En);
+        assert_eq!(Lang::from_tag("DE_at"), Lang::De);
+        assert_eq!(Lang::from_tag("dex"), Lang::En);
     }
 
     #[test]
