@@ -34,9 +34,9 @@ const CONTENDERS = {
   embed: { page: "/embed.html", input: "direct-upload input[type=file]" },
   // Diagnosis only (BENCHMARKS.md): the embed bundle with `persist="off"`; also without
   // previews (the page's createImageBitmap refuses); also with the list hidden (no rows drawn).
-  "embed-nopersist": { page: "/embed-nopersist.html", input: "direct-upload input[type=file]" },
-  "embed-bare": { page: "/embed-bare.html", input: "direct-upload input[type=file]" },
-  "embed-nopreview": { page: "/embed-nopreview.html", input: "direct-upload input[type=file]" },
+  "embed-nopersist": { page: "/embed.html?persist=off", input: "direct-upload input[type=file]" },
+  "embed-nopreview": { page: "/embed.html?persist=off&previews=off", input: "direct-upload input[type=file]" },
+  "embed-bare": { page: "/embed.html?persist=off&previews=off&list=hidden", input: "direct-upload input[type=file]" },
   demo: { page: "/index.html", input: "#uploader input[type=file]", watchStatus: true },
   uppy: { page: "/uppy.html", input: 'input.uppy-Dashboard-input[name="files[]"]:not([webkitdirectory])' },
 };
