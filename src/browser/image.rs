@@ -218,8 +218,9 @@ impl Drop for PreviewTurn {
 ///
 /// ```no_run
 /// # async fn run(file: web_sys::File) -> Result<(), wasm_bindgen::JsValue> {
-/// let url = direct_upload::image_tools::preview_url(&file, 800, 600, 64).await?;
-/// direct_upload::image_tools::revoke(&url);
+/// if let Some(url) = direct_upload::image_tools::preview_url(&file, 800, 600, 64, || true).await? {
+///     direct_upload::image_tools::revoke(&url);
+/// }
 /// # Ok(()) }
 /// ```
 pub fn revoke(url: &str) {
