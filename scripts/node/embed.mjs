@@ -17,6 +17,8 @@ import { extname } from "node:path";
 import * as esbuild from "esbuild";
 
 // wasm-streams' classes: a CSR widget never builds a Rust-backed ReadableStream or WritableStream.
+// scripts/wasm-link.sh already keeps their exports from the linker (which also drops the code
+// behind them), so a build through it has none; this stays for a wasm linked without it.
 const DEAD_CLASSES = ["IntoUnderlyingByteSource", "IntoUnderlyingSink", "IntoUnderlyingSource"];
 
 const die = (message) => {
