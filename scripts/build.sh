@@ -48,11 +48,13 @@ echo "dead exports removed: ${#remove_exports[@]}"
 # offsets into loads and stores (−1.3 KB gzip): it assumes nothing lives below address 1024,
 # and rustc puts the 1 MB stack there, growing down, so only the last KB of a full stack
 # could; its accesses are the stack pointer plus a constant, which the folding leaves
-# unchanged. --converge repeats the passes until they stop shrinking; the producers and
-# target-features sections are tool metadata no browser reads.
+# unchanged. --merge-similar-functions (not part of -Os) turns functions that differ only in
+# constants, as many generic instances do, into one with a parameter: −1.3 KB gzip, −0.4 KB
+# brotli; before -Os, which then cleans up after it. --converge repeats the passes until they
+# stop shrinking; the producers and target-features sections are tool metadata no browser reads.
 wasm-opt --enable-bulk-memory --enable-multivalue --enable-mutable-globals \
   --enable-nontrapping-float-to-int --enable-reference-types --enable-sign-ext \
-  "${remove_exports[@]}" --low-memory-unused -Os --converge \
+  "${remove_exports[@]}" --low-memory-unused --merge-similar-functions -Os --converge \
   --strip-producers --strip-target-features "$work/widget_bg.wasm" -o "$work/widget_bg.wasm"
 embed_js check "$work/widget.js" "$work/widget_bg.wasm"
 # Bundled, so that glue helpers only the removed classes used go too.
