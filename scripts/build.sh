@@ -59,6 +59,13 @@ wasm-opt --enable-bulk-memory --enable-multivalue --enable-mutable-globals \
   "${remove_exports[@]}" --low-memory-unused \
   --duplicate-function-elimination --merge-similar-functions -Os --converge \
   --strip-producers --strip-target-features "$work/widget_bg.wasm" -o "$work/widget_bg.wasm"
+# Short import, export and module names in the wasm and the glue alike (embed.mjs shorten
+# says why); on the optimized module, so that the optimization above sees the usual names.
+wasm-opt --enable-bulk-memory --enable-multivalue --enable-mutable-globals \
+  --enable-nontrapping-float-to-int --enable-reference-types --enable-sign-ext \
+  --minify-imports-and-exports-and-modules "$work/widget_bg.wasm" -o "$work/widget_bg.wasm" \
+  >"$work/names.json"
+embed_js shorten "$work/widget.js" "$work/widget_bg.wasm" "$work/names.json"
 embed_js check "$work/widget.js" "$work/widget_bg.wasm"
 # Bundled, so that glue helpers only the removed classes used go too.
 embed_js minify "$work/widget.js" "$work/widget.min.js" --bundle

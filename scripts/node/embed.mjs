@@ -4,6 +4,10 @@
 //   node embed.mjs prune  GLUE.js WASM   removes from the wasm-bindgen glue the classes in
 //                                        DEAD_CLASSES, then prints one per line the wasm exports
 //                                        the glue no longer names (for wasm-opt --remove-exports)
+//   node embed.mjs shorten GLUE.js WASM MAP.json
+//                                        renames in the glue the imports and exports that
+//                                        `wasm-opt --minify-imports-and-exports-and-modules`
+//                                        renamed in WASM (MAP.json: the mapping it printed)
 //   node embed.mjs check  GLUE.js WASM   fails if the glue names an export the wasm lacks
 //   node embed.mjs minify IN OUT [--bundle]
 //                                        minifies JS or CSS; fails if an ES module export is lost
@@ -67,10 +71,38 @@ function prune(gluePath, wasmPath) {
   }
 }
 
+/**
+ * Gives the glue the short import, export and module names wasm-opt gave the wasm. Why: the
+ * 170-odd imports are named like `__wbg_dispatchEvent_a2af00ffae37e129`, in the wasm and again in
+ * the glue, and their hashes do not compress; short names save about 3 KB gzip. Each import is
+ * a key of the glue's one import object (`KEY: function…` at a line's start), each export a
+ * `wasm.NAME`; anything not found where expected fails the build rather than a page.
+ */
+function shorten(gluePath, wasmPath, mapPath) {
+  let glue = readFileSync(gluePath, "utf8");
+  const map = JSON.parse(readFileSync(mapPath, "utf8"));
+  const modules = [...new Set(WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(wasmPath))).map((i) => i.module))];
+  const oldModules = [...new Set(map.imports.map(([module]) => module))];
+  if (modules.length !== 1 || oldModules.length !== 1) die(`expected one import module, found ${oldModules} -> ${modules}`);
+  const replaceOnce = (pattern, replacement, what) => {
+    const found = glue.match(new RegExp(pattern.source, "gm"));
+    if (found?.length !== 1) die(`${gluePath}: ${what} found ${found?.length ?? 0} times, expected once`);
+    glue = glue.replace(pattern, replacement);
+  };
+  replaceOnce(new RegExp(`^(\\s*)"${escape(oldModules[0])}":`, "m"), (_, space) => `${space}${JSON.stringify(modules[0])}:`, `module ${oldModules[0]}`);
+  for (const [, name, short] of map.imports) {
+    replaceOnce(new RegExp(`^(\\s*)${escape(name)}:`, "m"), (_, space) => `${space}${JSON.stringify(short)}:`, `import ${name}`);
+  }
+  for (const [name, short] of map.exports) {
+    glue = glue.replace(new RegExp(`\\bwasm\\.${escape(name)}(?![\\w$])`, "g"), () => `wasm[${JSON.stringify(short)}]`);
+  }
+  writeFileSync(gluePath, glue);
+}
+
 function check(gluePath, wasmPath) {
   const glue = readFileSync(gluePath, "utf8");
   const have = new Set(wasmExports(wasmPath));
-  const used = new Set([...glue.matchAll(/\bwasm\.([\w$]+)/g)].map((m) => m[1]));
+  const used = new Set([...glue.matchAll(/\bwasm(?:\.([\w$]+)|\["([^"]+)"\])/g)].map((m) => m[1] ?? m[2]));
   const missing = [...used].filter((name) => !have.has(name));
   if (used.size === 0) die(`${gluePath} names no wasm export as wasm.NAME: is it wasm-bindgen glue?`);
   if (missing.length > 0) die(`${gluePath} calls exports ${wasmPath} lacks: ${missing.join(", ")}`);
@@ -99,6 +131,7 @@ async function minify(input, output, bundle) {
 
 const [command, a, b, flag] = process.argv.slice(2);
 if (command === "prune" && a && b) prune(a, b);
+else if (command === "shorten" && a && b && flag) shorten(a, b, flag);
 else if (command === "check" && a && b) check(a, b);
 else if (command === "minify" && a && b) await minify(a, b, flag === "--bundle");
-else die("usage: embed.mjs prune|check GLUE.js WASM | minify IN OUT [--bundle]");
+else die("usage: embed.mjs prune|check GLUE.js WASM | shorten GLUE.js WASM MAP.json | minify IN OUT [--bundle]");
