@@ -12,23 +12,26 @@
 #
 # rustc calls this as it calls rust-lld (`-flavor wasm …`, with its own sysroot's bin directory,
 # where rust-lld lives, on PATH). Each export arrives as `--export NAME` (or `--export=NAME`);
-# the class's methods, its `__wbg_…_free` and its `__wbindgen_describe_…` functions all carry the
-# class name in lower case. Arguments in a response file (`@file`, which rustc uses only for
-# command lines too long to spawn) pass through untouched: nothing breaks, the code just stays,
-# and scripts/size-budget.sh notices.
+# the class's methods, its `__wbg_…_free` and its `__wbindgen_describe_…` functions all carry
+# the class name in lower case (`intounderlyingsink_write`). Arguments in a response file
+# (`@file`, which rustc uses only for command lines too long to spawn) pass through untouched:
+# nothing breaks, the code just stays, and scripts/size-budget.sh notices.
 set -euo pipefail
+# Plain bash 3 (macOS's /bin/bash runs this too): no ${x,,}, no negative array indices. One
+# pass over the ~11,000 arguments: an `--export` waits for its name before it is kept or not.
 args=()
-dropping=false
+export_pending=false
 for arg in "$@"; do
-  if $dropping; then
-    dropping=false
-    case "${arg,,}" in *intounderlying*) unset 'args[-1]'; continue ;; esac
+  if $export_pending; then
+    export_pending=false
+    case "$arg" in *intounderlying*) continue ;; esac
+    args+=(--export)
   fi
   case "$arg" in
-    --export) dropping=true ;;
-    --export=*)
-      case "${arg,,}" in *intounderlying*) continue ;; esac ;;
+    --export) export_pending=true; continue ;;
+    --export=*intounderlying*) continue ;;
   esac
   args+=("$arg")
 done
+if $export_pending; then args+=(--export); fi
 exec rust-lld "${args[@]}"
