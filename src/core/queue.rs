@@ -340,6 +340,25 @@ impl Queue {
         }
     }
 
+    /// Whether every upload slot that a waiting file could take is sending its upload, or
+    /// nothing waits for one: the start of a batch is over. Until then the shell keeps
+    /// main-thread work that can wait (drawing the new rows) out of the way of the first
+    /// checks and URL answers, whose delivery it would delay.
+    pub fn slots_filled(&self) -> bool {
+        let sending = self
+            .items
+            .iter()
+            .filter(|item| matches!(item.state, UploadState::Uploading { .. }))
+            .count();
+        sending >= self.config.concurrency.max(1)
+            || !self.items.iter().any(|item| {
+                matches!(
+                    item.state,
+                    UploadState::Checking | UploadState::Queued | UploadState::RequestingUrl
+                )
+            })
+    }
+
     /// The keys of the files whose state passes `wanted`, in list order.
     pub fn keys_where(&self, wanted: impl Fn(&UploadState) -> bool) -> Vec<u32> {
         self.items
