@@ -641,10 +641,11 @@ impl Uploader {
         let mut files: Vec<File> = files.into_iter().collect();
         // The first chunk is small: its URL requests leave once it is listed.
         if files.len() <= FIRST_CHUNK {
-            return self.add_chunk(files);
+            return self.add_chunk(files, 0);
         }
         let rest = files.split_off(FIRST_CHUNK);
-        self.add_chunk(files);
+        // The queue hears how many are chosen: the batch is not over while some are to join.
+        self.add_chunk(files, FIRST_CHUNK + rest.len());
         let uploader = *self;
         spawn_local(async move {
             // The rest joins once the first uploads are sent (as the rows are drawn, see
@@ -663,12 +664,14 @@ impl Uploader {
                 if !uploader.alive() {
                     return;
                 }
-                uploader.add_chunk(chunk.to_vec());
+                uploader.add_chunk(chunk.to_vec(), 0);
             }
         });
     }
 
-    fn add_chunk(&self, files: Vec<File>) {
+    /// Lists `files`; `chosen`, when not 0, is how many files the choice holds in all,
+    /// these first.
+    fn add_chunk(&self, files: Vec<File>, chosen: usize) {
         if files.is_empty() {
             return;
         }
@@ -685,12 +688,13 @@ impl Uploader {
                 }
             }
         }
-        let events: Vec<Happened> = added
-            .iter()
-            .map(|entry| Happened::Added {
+        let expect = (chosen > 0).then_some(Happened::Expect { files: chosen });
+        let events: Vec<Happened> = expect
+            .into_iter()
+            .chain(added.iter().map(|entry| Happened::Added {
                 key: entry.key,
                 size: entry.now().map_or(0, |v| v.size),
-            })
+            }))
             .collect();
         // The queue hears of the files before the list re-renders: the requests it asks for
         // (checks, the first URLs) are queued ahead of the rendering, so they leave first.
