@@ -16,6 +16,9 @@ fn window() -> Result<web_sys::Window, JsValue> {
     web_sys::window().ok_or_else(|| JsValue::from_str("no window"))
 }
 
+/// Files up to this size have their head read from their stream, see [`read_head`].
+const STREAM_HEAD_MAX: f64 = 256.0 * 1024.0;
+
 /// The first `count` bytes of a file (only those enter wasm memory).
 ///
 /// ```no_run
@@ -27,7 +30,31 @@ fn window() -> Result<web_sys::Window, JsValue> {
 /// # Ok(()) }
 /// ```
 pub async fn read_head(file: &Blob, count: u32) -> Result<Vec<u8>, JsValue> {
-    read_range(file, 0, count as u64).await
+    // A small file's stream, not `slice(0, count)`: Chromium spends 0.6 to 0.9 ms of the
+    // main thread on each `slice` and `arrayBuffer` of a chosen file (measured on a bare
+    // page: 200 files of 110 KB, 120 to 190 ms), and 0.01 ms opening and reading its stream,
+    // whose work happens elsewhere. The first chunk (the whole of a small file) holds the
+    // head; the stream is cancelled once it has been read. Not for a large file: the browser
+    // fills the stream's pipe with megabytes before the cancel reaches it (measured: 50 files
+    // of 8 MB, renderer memory +116 to +140 MB instead of +52 to +71), and a batch of large
+    // files has few of them to slice. `size` is cheap here: the list has asked for it.
+    if file.size() > STREAM_HEAD_MAX {
+        return read_range(file, 0, count as u64).await;
+    }
+    let reader: web_sys::ReadableStreamDefaultReader = file.stream().get_reader().unchecked_into();
+    let mut head = Vec::new();
+    while head.len() < count as usize {
+        let read: web_sys::ReadableStreamReadResult =
+            JsFuture::from(reader.read()).await?.unchecked_into();
+        if read.get_done().unwrap_or(true) {
+            break;
+        }
+        let chunk: js_sys::Uint8Array = read.get_value().unchecked_into();
+        let take = (count as usize - head.len()).min(chunk.length() as usize);
+        head.extend(chunk.subarray(0, take as u32).to_vec());
+    }
+    let _ = reader.cancel();
+    Ok(head)
 }
 
 /// The bytes `start..end` of a file (only those enter wasm memory; a range past the end is

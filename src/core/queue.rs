@@ -90,6 +90,13 @@ pub enum Happened {
         /// Its size in bytes.
         size: u64,
     },
+    /// `files` more files were chosen and will each join with [`Happened::Added`] (a large
+    /// choice joins a chunk at a time): until they have, the batch is not complete, even if
+    /// every file listed so far has finished.
+    Expect {
+        /// How many files are still to join.
+        files: usize,
+    },
     /// A file kept across a reload joined the list under `key`: stored already (`image`), or
     /// still to send, and then, if a try before the reload may have stored it (`tried`), that
     /// image is asked about before the file is sent again.
@@ -300,6 +307,8 @@ pub struct Queue {
     summary: BatchSummary,
     /// Whether files were added or retried since the batch last completed.
     batch_open: bool,
+    /// Files chosen that have not joined yet ([`Happened::Expect`]).
+    expected: usize,
     /// Keys whose state changed since [`Queue::take_changed`], sorted, each once.
     changed: Vec<u32>,
 }
@@ -312,6 +321,7 @@ impl Queue {
             items: Vec::new(),
             summary: BatchSummary::default(),
             batch_open: false,
+            expected: 0,
             changed: Vec::new(),
         }
     }
@@ -338,6 +348,31 @@ impl Queue {
         if let Err(at) = self.changed.binary_search(&key) {
             self.changed.insert(at, key);
         }
+    }
+
+    /// Whether the start of a batch is over: as many files as there are upload slots are
+    /// being sent or are stored (small files may be stored before the last slot's first
+    /// upload leaves), or nothing waits for a slot. Until then the shell keeps main-thread
+    /// work that can wait (drawing the new rows) out of the way of the first checks and URL
+    /// answers, whose delivery it would delay.
+    pub fn slots_filled(&self) -> bool {
+        let sending = self
+            .items
+            .iter()
+            .filter(|item| {
+                matches!(
+                    item.state,
+                    UploadState::Uploading { .. } | UploadState::Done { .. }
+                )
+            })
+            .count();
+        sending >= self.config.concurrency.max(1)
+            || !self.items.iter().any(|item| {
+                matches!(
+                    item.state,
+                    UploadState::Checking | UploadState::Queued | UploadState::RequestingUrl
+                )
+            })
     }
 
     /// The keys of the files whose state passes `wanted`, in list order.
@@ -392,7 +427,9 @@ impl Queue {
 
     fn apply(&mut self, happened: Happened, now: Now, effects: &mut Vec<Effect>) {
         match happened {
+            Happened::Expect { files } => self.expected += files,
             Happened::Added { key, size } => {
+                self.expected = self.expected.saturating_sub(1);
                 let state = match admit(self.items.len(), self.config.max_files) {
                     Ok(()) => UploadState::Checking,
                     Err(rejection) => UploadState::Failed {
@@ -710,7 +747,7 @@ impl Queue {
             self.start(index, now, effects);
         }
         self.ask_ahead(effects);
-        if batch_completes(&self.summary, self.batch_open) {
+        if self.expected == 0 && batch_completes(&self.summary, self.batch_open) {
             self.batch_open = false;
             effects.push(Effect::Completed(self.summary));
         }

@@ -930,3 +930,66 @@ fn files_kept_across_a_reload_resume_and_a_try_that_may_have_stored_is_asked_abo
     );
     assert!(matches!(effects.last(), Some(Effect::Completed(s)) if s.done == 2));
 }
+
+#[test]
+fn the_start_is_over_once_every_slot_sends_or_nothing_waits() {
+    let mut batch = Batch::new(2);
+    assert!(batch.queue.slots_filled(), "an empty list has no start to wait for");
+    batch.add_checked(0..3, 100);
+    assert!(!batch.queue.slots_filled(), "checked, but no upload on the wire yet");
+    batch.url(0);
+    assert!(!batch.queue.slots_filled(), "one of two slots sends");
+    batch.url(1);
+    assert!(batch.queue.slots_filled(), "both slots send");
+
+    // A small file may be stored before the other slot's first upload leaves.
+    let mut batch = Batch::new(2);
+    batch.add_checked(0..3, 100);
+    batch.url(0);
+    batch.stored(0);
+    assert!(!batch.queue.slots_filled(), "one stored, the next not yet sent");
+    batch.url(1);
+    assert!(batch.queue.slots_filled(), "one stored and one sending");
+
+    // Fewer files than slots: the start is over once they all send.
+    let mut batch = Batch::new(3);
+    batch.add_checked(0..1, 100);
+    batch.url(0);
+    assert!(batch.queue.slots_filled(), "the only file sends");
+
+    // A file refused by its check waits for nothing.
+    let mut batch = Batch::new(3);
+    batch.on(Happened::Added { key: 0, size: 100 });
+    assert!(!batch.queue.slots_filled(), "still being checked");
+    batch.on(Happened::Checked {
+        key: 0,
+        verdict: Err(Rejection::Type { found: None }),
+        size: 100,
+    });
+    assert!(batch.queue.slots_filled(), "refused: nothing left waits for a slot");
+}
+
+/// Pins the bug where a large choice, listed a chunk at a time, was reported complete once
+/// its first chunk was stored, before the rest had even joined the list.
+#[test]
+fn a_choice_still_joining_is_not_complete_when_its_first_files_are() {
+    let mut batch = Batch::new(3);
+    batch.on(Happened::Expect { files: 3 });
+    batch.add_checked(0..1, 100);
+    let effects = batch.url(0);
+    assert!(sends(&effects).len() == 1, "{effects:?}");
+    let effects = batch.stored(0);
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::Completed(_))),
+        "two chosen files have not joined yet: {effects:?}"
+    );
+    batch.add_checked(1..3, 100);
+    batch.url(1);
+    batch.url(2);
+    batch.stored(1);
+    let effects = batch.stored(2);
+    assert!(
+        matches!(effects.last(), Some(Effect::Completed(s)) if s.done == 3),
+        "complete once all three are stored: {effects:?}"
+    );
+}
