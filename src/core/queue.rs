@@ -309,6 +309,9 @@ pub struct Queue {
     batch_open: bool,
     /// Files chosen that have not joined yet ([`Happened::Expect`]).
     expected: usize,
+    /// Files stored since the batch last completed: with the files on the wire, what
+    /// [`Queue::slots_filled`] counts (stored files of earlier batches do not).
+    stored_in_batch: usize,
     /// Keys whose state changed since [`Queue::take_changed`], sorted, each once.
     changed: Vec<u32>,
 }
@@ -322,6 +325,7 @@ impl Queue {
             summary: BatchSummary::default(),
             batch_open: false,
             expected: 0,
+            stored_in_batch: 0,
             changed: Vec::new(),
         }
     }
@@ -351,22 +355,17 @@ impl Queue {
     }
 
     /// Whether the start of a batch is over: as many files as there are upload slots are
-    /// being sent or are stored (small files may be stored before the last slot's first
-    /// upload leaves), or nothing waits for a slot. Until then the shell keeps main-thread
+    /// being sent or were stored in this batch (small files may be stored before the last
+    /// slot's first upload leaves), or nothing waits for a slot. Until then the shell keeps main-thread
     /// work that can wait (drawing the new rows) out of the way of the first checks and URL
     /// answers, whose delivery it would delay.
     pub fn slots_filled(&self) -> bool {
         let sending = self
             .items
             .iter()
-            .filter(|item| {
-                matches!(
-                    item.state,
-                    UploadState::Uploading { .. } | UploadState::Done { .. }
-                )
-            })
+            .filter(|item| matches!(item.state, UploadState::Uploading { .. }))
             .count();
-        sending >= self.config.concurrency.max(1)
+        sending + self.stored_in_batch >= self.config.concurrency.max(1)
             || !self.items.iter().any(|item| {
                 matches!(
                     item.state,
@@ -571,6 +570,7 @@ impl Queue {
     }
 
     fn stored(&mut self, index: usize, image: ImageRecord, effects: &mut Vec<Effect>) {
+        self.stored_in_batch += 1;
         self.event(index, UploadEvent::Succeeded(image.clone()));
         effects.push(Effect::Stored {
             key: self.items[index].key,
@@ -749,6 +749,7 @@ impl Queue {
         self.ask_ahead(effects);
         if self.expected == 0 && batch_completes(&self.summary, self.batch_open) {
             self.batch_open = false;
+            self.stored_in_batch = 0;
             effects.push(Effect::Completed(self.summary));
         }
     }

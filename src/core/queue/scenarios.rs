@@ -951,6 +951,19 @@ fn the_start_is_over_once_every_slot_sends_or_nothing_waits() {
     batch.url(1);
     assert!(batch.queue.slots_filled(), "one stored and one sending");
 
+    // Files stored in an earlier batch do not count for the next batch's start.
+    let mut batch = Batch::new(2);
+    batch.add_checked(0..2, 100);
+    batch.url(0);
+    batch.url(1);
+    batch.stored(0);
+    batch.stored(1);
+    batch.add_checked(2..4, 100);
+    assert!(!batch.queue.slots_filled(), "two stored before, none of the new batch sent");
+    batch.url(2);
+    batch.url(3);
+    assert!(batch.queue.slots_filled(), "the new batch's two slots send");
+
     // Fewer files than slots: the start is over once they all send.
     let mut batch = Batch::new(3);
     batch.add_checked(0..1, 100);
