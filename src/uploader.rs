@@ -303,8 +303,13 @@ impl Uploader {
 
     /// Says `text` in the live region.
     fn announce(&self, text: String) {
-        if self.inner.try_update_value(|inner| inner.announcement = text).is_some() {
-            self.announced.update(|version| *version = version.wrapping_add(1));
+        if self
+            .inner
+            .try_update_value(|inner| inner.announcement = text)
+            .is_some()
+        {
+            self.announced
+                .update(|version| *version = version.wrapping_add(1));
         }
     }
 
@@ -432,7 +437,8 @@ impl Uploader {
         }) else {
             return;
         };
-        self.settings_changed.update(|version| *version = version.wrapping_add(1));
+        self.settings_changed
+            .update(|version| *version = version.wrapping_add(1));
         self.tell(vec![Happened::Configured(config)]);
     }
 
@@ -499,7 +505,8 @@ impl Uploader {
             }
         }
         if before != summary {
-            self.summary_changed.update(|version| *version = version.wrapping_add(1));
+            self.summary_changed
+                .update(|version| *version = version.wrapping_add(1));
             if let Some(callback) = self.callbacks().on_progress {
                 callback(summary);
             }

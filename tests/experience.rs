@@ -905,5 +905,9 @@ async fn a_new_file_is_copied_into_storage_after_a_few_seconds_and_a_resumed_one
     );
     keeper.forget_all();
     sleep(400).await;
-    assert_eq!(kept_count(backend).await, 0.0, "a completed batch leaves none");
+    assert_eq!(
+        kept_count(backend).await,
+        0.0,
+        "a completed batch leaves none"
+    );
 }

@@ -457,7 +457,11 @@ async fn a_reload_in_the_middle_of_a_batch_resumes_it_and_stores_each_file_once(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(kept, json!(0), "a completed batch leaves nothing in IndexedDB");
+    assert_eq!(
+        kept,
+        json!(0),
+        "a completed batch leaves nothing in IndexedDB"
+    );
     visit.reload().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(visit.states().await, Vec::<String>::new());
@@ -861,7 +865,11 @@ impl Visit {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let states = self.states().await;
-        assert_eq!(states[..4], ["done", "failed", "failed", "retrying"], "{states:?}");
+        assert_eq!(
+            states[..4],
+            ["done", "failed", "failed", "retrying"],
+            "{states:?}"
+        );
         assert_eq!(last_two(&states), ["queued", "uploading"], "{states:?}");
         // The stored file's preview is drawn from the visitor's file: wait for it, so that
         // what axe and the screenshots see is what a visitor sees.

@@ -123,11 +123,10 @@ fn build(
 
 /// The browser's words for a request it would not make (a bad header name, a bad URL).
 fn browser_error(error: JsValue) -> UploadError {
-    UploadError::Browser(
-        error
-            .dyn_into::<js_sys::Error>()
-            .map_or_else(|_| "the request could not be made".into(), |e| e.message().into()),
-    )
+    UploadError::Browser(error.dyn_into::<js_sys::Error>().map_or_else(
+        |_| "the request could not be made".into(),
+        |e| e.message().into(),
+    ))
 }
 
 /// Hands the request to the browser at once; the answer comes as a promise.
@@ -150,7 +149,10 @@ async fn answer(sent: JsFuture) -> Result<String, UploadError> {
         .unchecked_into();
     let status = response.status();
     let text = match response.text() {
-        Ok(promise) => JsFuture::from(promise).await.ok().and_then(|text| text.as_string()),
+        Ok(promise) => JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|text| text.as_string()),
         Err(_) => None,
     }
     .unwrap_or_default();

@@ -14,14 +14,7 @@ extern "C" {
     #[wasm_bindgen(js_name = keptFiles)]
     fn kept_files(scope: &str) -> js_sys::Promise;
     #[wasm_bindgen(js_name = keepFile)]
-    fn keep_file(
-        scope: &str,
-        key: u32,
-        file: &File,
-        tried: JsValue,
-        image: JsValue,
-        resumed: bool,
-    );
+    fn keep_file(scope: &str, key: u32, file: &File, tried: JsValue, image: JsValue, resumed: bool);
     #[wasm_bindgen(js_name = keepField)]
     fn keep_field(scope: &str, key: u32, field: &str, value: &JsValue);
     #[wasm_bindgen(js_name = forgetFile)]

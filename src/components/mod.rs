@@ -25,9 +25,7 @@ pub(crate) fn reactive<T>(compute: impl Fn() -> T + Send + 'static) -> Reactive<
 pub(crate) type ReactiveAttr = Reactive<Option<String>>;
 
 /// Boxes `compute` as a [`ReactiveAttr`].
-pub(crate) fn reactive_attr<V: IntoAttr>(
-    compute: impl Fn() -> V + Send + 'static,
-) -> ReactiveAttr {
+pub(crate) fn reactive_attr<V: IntoAttr>(compute: impl Fn() -> V + Send + 'static) -> ReactiveAttr {
     Box::new(move || compute().into_attr())
 }
 

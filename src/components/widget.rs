@@ -5,8 +5,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent};
 
 use super::file_list::Files;
-use super::{reactive_attr, reactive_text};
 use super::summary::Summary;
+use super::{reactive_attr, reactive_text};
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
 use crate::browser::element_ref::ElementRef;

@@ -237,7 +237,9 @@ pub fn sniff_type(head: &[u8]) -> Option<&'static str> {
         text = rest;
     }
     let svg = b"<svg";
-    if [&b"<?xml"[..], svg, b"<!--"].iter().any(|start| text.starts_with(start))
+    if [&b"<?xml"[..], svg, b"<!--"]
+        .iter()
+        .any(|start| text.starts_with(start))
         && text.windows(svg.len()).any(|window| window == svg)
     {
         return Some("image/svg+xml");
@@ -364,7 +366,11 @@ mod tests {
             sniff_type(b"<!-- made by hand --><svg/>"),
             Some("image/svg+xml")
         );
-        assert_eq!(sniff_type(b"<?xml version='1.0'?><html/>"), None, "XML, not SVG");
+        assert_eq!(
+            sniff_type(b"<?xml version='1.0'?><html/>"),
+            None,
+            "XML, not SVG"
+        );
         assert_eq!(sniff_type(b"x<svg/>"), None, "text before the prologue");
         assert_eq!(sniff_type(b"%PDF-1.7"), None);
         assert_eq!(sniff_type(b""), None);

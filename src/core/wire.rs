@@ -67,8 +67,14 @@ impl ImageRecord {
     pub fn variant_name(url: &str) -> &str {
         // Byte positions of ASCII delimiters are char boundaries; searched as bytes, not with
         // str patterns, whose searchers are linked into the wasm once per pattern type.
-        let end = url.bytes().position(|b| b == b'?' || b == b'#').unwrap_or(url.len());
-        let start = url.as_bytes()[..end].iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+        let end = url
+            .bytes()
+            .position(|b| b == b'?' || b == b'#')
+            .unwrap_or(url.len());
+        let start = url.as_bytes()[..end]
+            .iter()
+            .rposition(|&b| b == b'/')
+            .map_or(0, |i| i + 1);
         url.get(start..end).unwrap_or(url)
     }
 
@@ -402,7 +408,9 @@ mod tests {
         assert_eq!(parse_error_detail(""), ErrorDetail::default());
         let long = "é".repeat(300);
         assert_eq!(
-            parse_error_detail(&format!("  {long}\n")).message.map(|m| m.chars().count()),
+            parse_error_detail(&format!("  {long}\n"))
+                .message
+                .map(|m| m.chars().count()),
             Some(200),
             "a text body is trimmed and cut at 200 characters, on a char boundary"
         );

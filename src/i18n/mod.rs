@@ -53,7 +53,10 @@ impl Lang {
     /// ```
     pub fn from_tag(tag: &str) -> Lang {
         // The primary subtag, compared without allocating or a str pattern searcher.
-        let end = tag.bytes().position(|b| b == b'-' || b == b'_').unwrap_or(tag.len());
+        let end = tag
+            .bytes()
+            .position(|b| b == b'-' || b == b'_')
+            .unwrap_or(tag.len());
         if tag.as_bytes()[..end].eq_ignore_ascii_case(b"de") {
             Lang::De
         } else {

@@ -934,9 +934,15 @@ fn files_kept_across_a_reload_resume_and_a_try_that_may_have_stored_is_asked_abo
 #[test]
 fn the_start_is_over_once_every_slot_sends_or_nothing_waits() {
     let mut batch = Batch::new(2);
-    assert!(batch.queue.slots_filled(), "an empty list has no start to wait for");
+    assert!(
+        batch.queue.slots_filled(),
+        "an empty list has no start to wait for"
+    );
     batch.add_checked(0..3, 100);
-    assert!(!batch.queue.slots_filled(), "checked, but no upload on the wire yet");
+    assert!(
+        !batch.queue.slots_filled(),
+        "checked, but no upload on the wire yet"
+    );
     batch.url(0);
     assert!(!batch.queue.slots_filled(), "one of two slots sends");
     batch.url(1);
@@ -947,7 +953,10 @@ fn the_start_is_over_once_every_slot_sends_or_nothing_waits() {
     batch.add_checked(0..3, 100);
     batch.url(0);
     batch.stored(0);
-    assert!(!batch.queue.slots_filled(), "one stored, the next not yet sent");
+    assert!(
+        !batch.queue.slots_filled(),
+        "one stored, the next not yet sent"
+    );
     batch.url(1);
     assert!(batch.queue.slots_filled(), "one stored and one sending");
 
@@ -959,7 +968,10 @@ fn the_start_is_over_once_every_slot_sends_or_nothing_waits() {
     batch.stored(0);
     batch.stored(1);
     batch.add_checked(2..4, 100);
-    assert!(!batch.queue.slots_filled(), "two stored before, none of the new batch sent");
+    assert!(
+        !batch.queue.slots_filled(),
+        "two stored before, none of the new batch sent"
+    );
     batch.url(2);
     batch.url(3);
     assert!(batch.queue.slots_filled(), "the new batch's two slots send");
@@ -979,7 +991,10 @@ fn the_start_is_over_once_every_slot_sends_or_nothing_waits() {
         verdict: Err(Rejection::Type { found: None }),
         size: 100,
     });
-    assert!(batch.queue.slots_filled(), "refused: nothing left waits for a slot");
+    assert!(
+        batch.queue.slots_filled(),
+        "refused: nothing left waits for a slot"
+    );
 }
 
 /// Pins the bug where a large choice, listed a chunk at a time, was reported complete once
