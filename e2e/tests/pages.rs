@@ -190,6 +190,20 @@ impl Visit {
         );
     }
 
+    /// Waits (bounded: 10 s, past `js/persist.js`'s 3 s before a file is copied) until the
+    /// page keeps `count` files in IndexedDB, and returns how many it keeps then.
+    async fn kept_records_become(&self, count: i64) -> i64 {
+        let mut kept = -1;
+        for _ in 0..200 {
+            kept = self.js(KEPT_RECORDS).await.as_i64().unwrap_or(-1);
+            if kept == count {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        kept
+    }
+
     async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         let dir = repo().join("docs/screenshots");
@@ -359,10 +373,6 @@ async fn on_a_plain_page_an_upload_can_be_cancelled_and_retried_and_attributes_a
     visit.end().await;
 }
 
-/// A reload in the middle of a batch loses nothing and stores nothing twice: the file stored
-/// before it comes back done with its variant links, the files that were being sent come
-/// back, are asked about (their tries stored nothing), sent again and stored once each; once
-/// the batch is complete, nothing is kept, so a second reload shows an empty list.
 /// How many files the widgets of the page keep in IndexedDB (`js/persist.js`'s store).
 const KEPT_RECORDS: &str = "return new Promise((resolve) => {
     const open = indexedDB.open('direct-upload');
@@ -373,6 +383,10 @@ const KEPT_RECORDS: &str = "return new Promise((resolve) => {
     open.onerror = () => resolve(-1);
 })";
 
+/// A reload in the middle of a batch loses nothing and stores nothing twice: the file stored
+/// before it comes back done with its variant links, the files that were being sent come
+/// back, are asked about (their tries stored nothing), sent again and stored once each; once
+/// the batch is complete, nothing is kept, so a second reload shows an empty list.
 #[tokio::test]
 async fn a_reload_in_the_middle_of_a_batch_resumes_it_and_stores_each_file_once() {
     let visit = Visit::new().await;
@@ -409,15 +423,11 @@ async fn a_reload_in_the_middle_of_a_batch_resumes_it_and_stores_each_file_once(
 
     // The browser holds the three files once they have been kept a few seconds (a batch that
     // ends sooner never copies its files into storage).
-    let mut kept = json!(0);
-    for _ in 0..200 {
-        kept = visit.js(KEPT_RECORDS).await;
-        if kept == json!(3) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(kept, json!(3), "the three files are kept in IndexedDB");
+    assert_eq!(
+        visit.kept_records_become(3).await,
+        3,
+        "the three files are kept in IndexedDB"
+    );
 
     // The visitor reloads; meanwhile the host recovers.
     http.delete(&faults).send().await.unwrap();
@@ -449,17 +459,9 @@ async fn a_reload_in_the_middle_of_a_batch_resumes_it_and_stores_each_file_once(
 
     // The batch is complete: nothing is kept for another reload (forgotten within the
     // storage's next write, 50 ms, so the test waits for it rather than racing it).
-    let mut kept = json!(-1);
-    for _ in 0..100 {
-        kept = visit.js(KEPT_RECORDS).await;
-        if kept == json!(0) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     assert_eq!(
-        kept,
-        json!(0),
+        visit.kept_records_become(0).await,
+        0,
         "a completed batch leaves nothing in IndexedDB"
     );
     visit.reload().await;
