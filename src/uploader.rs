@@ -13,6 +13,7 @@ use crate::browser::persist::Keeper;
 use crate::browser::timer;
 use crate::browser::transport::{UploadOutcome, XhrUpload};
 use crate::core::check::{after_measure, downscale_sizes, plan_check, AfterMeasure, CheckPlan};
+use crate::core::pace::{shows_at_once, Pace, Show};
 use crate::core::paste::PasteScope;
 use crate::core::queue::{Effect, Happened, Now, Queue, QueueConfig};
 use crate::error::UploadError;
@@ -255,6 +256,21 @@ struct Inner {
     keeper: Option<Keeper>,
     /// Rows added but not yet drawn: the batch's first uploads are not all on the wire.
     rows_held: bool,
+    /// When the list last showed what changed (see [`crate::core::pace`]).
+    pace: Pace,
+    /// What changed and waits for the list to show it.
+    unshown: Unshown,
+}
+
+/// What changed since the list last showed it (see [`Uploader::show`]).
+#[derive(Default)]
+struct Unshown {
+    /// The latest state of each file whose row does not show it yet.
+    states: Vec<(u32, UploadState)>,
+    /// The batch summary changed.
+    summary: bool,
+    /// There is a new sentence for the live region.
+    announcement: bool,
 }
 
 impl Settings {
@@ -285,6 +301,8 @@ impl Uploader {
                 progress: Vec::new(),
                 keeper,
                 rows_held: false,
+                pace: Pace::default(),
+                unshown: Unshown::default(),
             }),
             entries: RwSignal::new(Vec::new()),
             summary_changed: RwSignal::new(0),
@@ -301,16 +319,13 @@ impl Uploader {
             .unwrap_or_default()
     }
 
-    /// Says `text` in the live region.
+    /// Says `text` in the live region. Called while the queue's answer is done (from
+    /// [`Uploader::tell`]), which then shows it with the rows (see [`Uploader::show`]).
     fn announce(&self, text: String) {
-        if self
-            .inner
-            .try_update_value(|inner| inner.announcement = text)
-            .is_some()
-        {
-            self.announced
-                .update(|version| *version = version.wrapping_add(1));
-        }
+        self.inner.try_update_value(|inner| {
+            inner.announcement = text;
+            inner.unshown.announcement = true;
+        });
     }
 
     /// Reads the settings without subscribing (`None` once the widget is gone).
@@ -455,14 +470,16 @@ impl Uploader {
         })?
     }
 
-    /// Tells the queue what happened, shows the states that changed, and does what the queue
-    /// answers.
+    /// Tells the queue what happened, does what the queue answers, and shows the states that
+    /// changed: at once, or with the next changes at the list's pace (see [`Uploader::show`]).
     /// One concrete function (not generic over the events' source): the bundle carries it once.
     fn tell(&self, events: Vec<Happened>) {
         let now = Now {
             ms: timer::now_ms(),
             random: timer::random(),
         };
+        // What the visitor did shows at once.
+        let mut urgent = events.iter().any(Happened::by_visitor);
         let Some((effects, changed, before, summary, draw)) = self.inner.try_update_value(
             |Inner {
                  queue, rows_held, ..
@@ -486,36 +503,113 @@ impl Uploader {
             return;
         };
         let keeper = self.keeper();
-        for (key, state) in changed {
-            if let Some(keeper) = &keeper {
-                match &state {
+        if let Some(keeper) = &keeper {
+            for (key, state) in &changed {
+                match state {
                     UploadState::Done { image } => {
-                        keeper.stored(key, &crate::embed::image_json(image))
+                        keeper.stored(*key, &crate::embed::image_json(image))
                     }
                     // The visitor said no, or the file can never be sent: not resumed.
                     UploadState::Cancelled
                     | UploadState::Failed {
                         error: UploadError::Rejected(_),
-                    } => keeper.forget(key),
+                    } => keeper.forget(*key),
                     _ => {}
                 }
             }
-            if let Some(entry) = self.entry(key) {
+        }
+        let news = !changed.is_empty() || before != summary;
+        for (key, state) in changed {
+            let Some(entry) = self.entry(key) else {
+                continue;
+            };
+            let at_once = entry
+                .view
+                .try_with_untracked(|view| shows_at_once(&view.state, &state))
+                .unwrap_or(false);
+            self.inner.try_update_value(|inner| {
+                let waiting = &mut inner.unshown.states;
+                let earlier = waiting.iter().position(|(k, _)| *k == key);
+                match (at_once, earlier) {
+                    // An older progress must not come back over the new state later.
+                    (true, Some(index)) => drop(waiting.swap_remove(index)),
+                    (true, None) => {}
+                    (false, Some(index)) => waiting[index].1 = state.clone(),
+                    (false, None) => waiting.push((key, state.clone())),
+                }
+            });
+            if at_once {
                 entry.change(|view| view.state = state);
             }
         }
         if before != summary {
-            self.summary_changed
-                .update(|version| *version = version.wrapping_add(1));
+            self.inner
+                .try_update_value(|inner| inner.unshown.summary = true);
+        }
+        if before != summary {
             if let Some(callback) = self.callbacks().on_progress {
                 callback(summary);
             }
         }
+        // The end of a batch shows at once: a page told `upload-complete` sees it done.
+        urgent |= effects.iter().any(|e| matches!(e, Effect::Completed(_)));
         for effect in effects {
             self.perform(effect);
         }
+        if news || urgent {
+            self.show_at_pace(urgent);
+        }
         if draw {
             self.entries.notify();
+        }
+    }
+
+    /// Shows what changed now, or sets the timer that will, at the list's pace
+    /// ([`crate::core::pace`]: at most ten times a second during a burst of changes).
+    fn show_at_pace(&self, urgent: bool) {
+        let Some(show) = self
+            .inner
+            .try_update_value(|inner| inner.pace.changed(timer::now_ms(), urgent))
+        else {
+            return;
+        };
+        match show {
+            Show::Now => self.show(),
+            Show::Later { in_ms } => {
+                let uploader = *self;
+                spawn_local(async move {
+                    timer::sleep_ms(in_ms as u32).await;
+                    let due = uploader
+                        .inner
+                        .try_update_value(|inner| inner.pace.due(timer::now_ms()));
+                    if due == Some(true) {
+                        uploader.show();
+                    }
+                });
+            }
+            Show::Waiting => {}
+        }
+    }
+
+    /// Shows what waited: each row's latest state, the summary and the live region's sentence.
+    fn show(&self) {
+        let Some(unshown) = self
+            .inner
+            .try_update_value(|inner| std::mem::take(&mut inner.unshown))
+        else {
+            return;
+        };
+        for (key, state) in unshown.states {
+            if let Some(entry) = self.entry(key) {
+                entry.change(|view| view.state = state);
+            }
+        }
+        let bump = |version: &mut u32| *version = version.wrapping_add(1);
+        if unshown.summary {
+            self.summary_changed.update(bump);
+        }
+        if unshown.announcement {
+            self.announced.update(bump);
         }
     }
 
@@ -964,15 +1058,22 @@ impl Uploader {
             .unwrap_or_default()
     }
 
-    /// The files and their states, for pages that read the widget's state.
+    /// The files and their states, for pages that read the widget's state: the queue's
+    /// states, which the rows may show a moment later (see [`Uploader::show`]).
     pub fn files_untracked(&self) -> Vec<(String, u64, UploadState)> {
-        self.entries.with_untracked(|entries| {
-            entries
-                .iter()
-                .filter_map(FileEntry::now)
-                .map(|v| (v.name, v.size, v.state))
-                .collect()
-        })
+        let entries = self.entries.get_untracked();
+        self.inner
+            .try_with_value(|inner| {
+                entries
+                    .iter()
+                    .filter_map(|entry| {
+                        let view = entry.now()?;
+                        let state = inner.queue.state(entry.key)?.clone();
+                        Some((view.name, view.size, state))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The batch summary, read without subscribing.

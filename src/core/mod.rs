@@ -11,11 +11,13 @@
 //! - [`paste`]: which widget takes a paste made elsewhere on the page;
 //! - [`error`]: [`UploadError`](error::UploadError), knowing its side and code;
 //! - [`window`]: which rows of a long list are rendered;
-//! - [`throughput`]: the batch's speed and time left.
+//! - [`throughput`]: the batch's speed and time left;
+//! - [`pace`]: how often the list shows what changed.
 
 pub mod check;
 pub mod dimensions;
 pub mod error;
+pub mod pace;
 pub mod paste;
 pub mod queue;
 pub mod state;

@@ -176,6 +176,17 @@ pub enum Happened {
     Configured(QueueConfig),
 }
 
+impl Happened {
+    /// Whether the visitor (or the page, for a setting) did it, rather than a request or a
+    /// timer: what the visitor does is shown at once (see [`crate::core::pace`]).
+    pub fn by_visitor(&self) -> bool {
+        matches!(
+            self,
+            Self::Cancel { .. } | Self::Retry { .. } | Self::Remove { .. } | Self::Configured(_)
+        )
+    }
+}
+
 /// What the shell must do, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
