@@ -112,6 +112,29 @@ async function rendererRss(browserCdp) {
   return total;
 }
 
+/**
+ * CPU time (user + system, seconds) used so far by the browser's processes, by Chromium's
+ * process type (renderer; everything else: browser, network, GPU and utility processes),
+ * and by the server. On two cores the upload host shares the CPU with the browser, so the
+ * CPU each contender spends is what its wall time mostly follows, and it varies far less
+ * from run to run than the wall time does.
+ */
+async function cpuSeconds(browserCdp, serverPid) {
+  const { processInfo } = await browserCdp.send("SystemInfo.getProcessInfo");
+  const used = (id) => {
+    try {
+      // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): utime, stime in ticks.
+      const fields = readFileSync(`/proc/${id}/stat`, "utf8").split(") ")[1].split(" ");
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      return 0; // gone meanwhile
+    }
+  };
+  const cpu = { renderer: 0, browser: 0, server: used(serverPid) };
+  for (const { type, id } of processInfo) cpu[type === "renderer" ? "renderer" : "browser"] += used(id);
+  return cpu;
+}
+
 /** What the page's resource timing says about where the time went (times in ms). */
 function timingSummary(bench, entries) {
   const of = (part) => entries.filter((e) => e.name.includes(part)).sort((a, b) => a.startTime - b.startTime);
@@ -226,10 +249,12 @@ async function runOnce(contender, workload, paths, bytes, run) {
       });
     }
     await page.evaluate(() => (window.__bench.readyAt = performance.now()));
+    const cpuBefore = await cpuSeconds(browserCdp, server.pid);
     await input.setInputFiles(paths);
     const timeout = 120_000 + (bytes / 1e6) * 1000; // 1 MB/s at the least
     await page.waitForFunction(() => window.__bench.doneAt !== null, null, { timeout, polling: 100 });
     clearInterval(sampler);
+    const cpuAfter = await cpuSeconds(browserCdp, server.pid);
     rssPeak = Math.max(rssPeak, await rendererRss(browserCdp));
     if (args.profile) await browser.stopTracing();
     const heapAfter = await heap();
@@ -249,8 +274,12 @@ async function runOnce(contender, workload, paths, bytes, run) {
       longestTaskMs: tasks.reduce((max, t) => Math.max(max, t.duration), 0),
       longTasks: tasks.length,
       choiceTaskMs: choiceTask?.duration ?? 0,
+      // The choice's task holds Chromium's making of the chosen File objects, which the floor
+      // pays too (Playwright's setInputFiles): the widget's other tasks are its own.
+      longestOtherTaskMs: tasks.filter((t) => t !== choiceTask).reduce((max, t) => Math.max(max, t.duration), 0),
       rssGrowthMB: (rssPeak - rssBefore) / 1e6,
       heapGrowthMB: (heapAfter - heapBefore) / 1e6,
+      cpu: Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, cpuAfter[k] - cpuBefore[k]])),
       timing: timingSummary(bench, entries),
       console: console_.slice(0, 5),
     };
@@ -309,7 +338,7 @@ const summary = [];
 for (const entry of results) {
   const done = entry.runs.filter((r) => !r.error);
   if (done.length === 0) {
-    rows.push(`| ${entry.contender} | ${entry.workload} | failed | | | | |`);
+    rows.push(`| ${entry.contender} | ${entry.workload} | failed | | | | | | | | |`);
     continue;
   }
   const seconds = median(done.map((r) => r.seconds));
@@ -324,16 +353,18 @@ for (const entry of results) {
     mbPerS: entry.bytes / 1e6 / seconds,
     ratio,
     longestTaskMs: median(done.map((r) => r.longestTaskMs)),
+    longestOtherTaskMs: median(done.map((r) => r.longestOtherTaskMs ?? 0)),
     rssGrowthMB: median(done.map((r) => r.rssGrowthMB)),
+    cpu: Object.fromEntries(["renderer", "browser", "server"].map((k) => [k, median(done.map((r) => r.cpu[k]))])),
   };
   summary.push(m);
   rows.push(
-    `| ${m.contender} | ${m.workload} | ${fixed(m.seconds, 2)} | ${fixed(m.mbPerS, 1)} | ${fixed(m.ratio, 2)} | ${fixed(m.longestTaskMs, 0)} | ${fixed(m.rssGrowthMB, 1)} |`,
+    `| ${m.contender} | ${m.workload} | ${fixed(m.seconds, 2)} | ${fixed(m.mbPerS, 1)} | ${fixed(m.ratio, 2)} | ${fixed(m.longestTaskMs, 0)} | ${fixed(m.longestOtherTaskMs, 0)} | ${fixed(m.rssGrowthMB, 1)} | ${fixed(m.cpu.renderer, 2)} | ${fixed(m.cpu.browser, 2)} | ${fixed(m.cpu.server, 2)} |`,
   );
 }
 const table = [
-  "| contender | workload | median s | MB/s | × floor | longest task ms | memory growth MB |",
-  "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+  "| contender | workload | median s | MB/s | × floor | longest task ms | longest task after the choice's ms | memory growth MB | CPU s: renderer | CPU s: rest of browser | CPU s: server |",
+  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ...rows,
 ].join("\n");
 // Where the time goes, from resource timing (medians over runs of each run's median).
@@ -353,6 +384,7 @@ const timingTable = [
 
 console.log(`\n${table}\n\nWhere the time goes (resource timing; medians):\n\n${timingTable}\n`);
 console.log(`MB = 10^6 bytes; memory growth: peak VmRSS of the renderer process(es) minus before the files were chosen.`);
+console.log(`CPU s: user + system time from the choice until done (/proc), of the page's renderer, of Chromium's other processes, and of the server.`);
 console.log(`${runs} run(s) each; took ${((Date.now() - started) / 1000).toFixed(0)} s.`);
 if (args.out) {
   writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), runs, summary, results }, null, 2));

@@ -53,6 +53,7 @@ export async function startServer({ bin, staticDir, data, listen = "127.0.0.1:0"
   return {
     base: `http://${address}`,
     address,
+    pid: child.pid,
     data,
     log,
     /** Sends `signal` and resolves when the process is gone. */
