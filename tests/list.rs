@@ -135,3 +135,25 @@ async fn the_status_line_counts_stored_files_of_all() {
         "a short list renders every row"
     );
 }
+
+/// While an upload runs, previews give way to it (they decode for a tenth of the time at
+/// most) but still come: with one upload stalled for good, every row gets its preview.
+#[wasm_bindgen_test]
+async fn previews_keep_coming_while_an_upload_runs() {
+    let widget = mount(stalling(&unique("previews-while-uploading")));
+    let files: Vec<_> = (0..4)
+        .map(|i| make_file(BADGE_PNG, &format!("{i}.png"), "image/png"))
+        .collect();
+    widget.choose(&files);
+    widget
+        .wait_until(|w| {
+            let previews = w.root.query_selector_all(".du__preview-img").unwrap();
+            previews.length() == 4 && w.states().first().map(String::as_str) == Some("uploading")
+        })
+        .await;
+    assert_eq!(
+        widget.states(),
+        ["uploading", "queued", "queued", "queued"],
+        "the first file is still on the wire, the others wait for its slot"
+    );
+}

@@ -4,7 +4,10 @@
 //! freeze the page; EXIF orientation is applied by the browser (`imageOrientation:
 //! from-image` is the default).
 
+use crate::browser::timer;
+use crate::browser::transport::uploads_running;
 use crate::core::dimensions::{HeaderProbe, Probe};
+use crate::core::pace::preview_wait_ms;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -178,7 +181,8 @@ async fn encode(image: &ImageBitmap, mime: &str, quality: f64) -> Result<Blob, J
 /// Previews are made one at a time, page-wide, in the order asked: decoding a large photo
 /// takes a core for tens of milliseconds, and a page of rows asking at once would take every
 /// core from the uploads (measured: 20 PNGs of 1.7 MB took 1.72 × a bare upload loop with
-/// previews made all at once, 1.36 × with none).
+/// previews made all at once, 1.36 × with none). While files upload, previews also decode for
+/// at most a tenth of the time ([`crate::core::pace::preview_wait_ms`]).
 ///
 /// ```no_run
 /// use direct_upload::image_tools::{preview_url, revoke};
@@ -199,9 +203,11 @@ pub async fn preview_url(
     wanted: impl Fn() -> bool,
 ) -> Result<Option<String>, JsValue> {
     let _turn = PreviewTurn::wait().await;
+    give_way_to_uploads().await;
     if !wanted() {
         return Ok(None);
     }
+    let started = timer::now_ms();
     let scale = (box_px as f64 / width.max(height).max(1) as f64).min(1.0);
     let size = (
         ((width as f64 * scale).round() as u32).max(1),
@@ -211,7 +217,28 @@ pub async fn preview_url(
     let image = bitmap(file, Some((size.0, size.1, ResizeQuality::Medium))).await?;
     let blob = encode(&image, "image/webp", 0.8).await;
     image.close();
+    let ended = timer::now_ms();
+    LAST_PREVIEW_MADE.with(|last| last.set(Some((ended, ended.saturating_sub(started)))));
     web_sys::Url::create_object_url_with_blob(&blob?).map(Some)
+}
+
+thread_local! {
+    /// When the last preview was made and how long it took (ms), page-wide.
+    static LAST_PREVIEW_MADE: std::cell::Cell<Option<(u64, u64)>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// Waits while files upload until previews have had no more than their share of the time;
+/// checked again every 100 ms, so previews resume soon after the last upload ends.
+async fn give_way_to_uploads() {
+    loop {
+        let last = LAST_PREVIEW_MADE.with(std::cell::Cell::get);
+        let wait = preview_wait_ms(uploads_running(), last, timer::now_ms());
+        if wait == 0 {
+            return;
+        }
+        timer::sleep_ms(wait.min(100) as u32).await;
+    }
 }
 
 /// One preview's turn: held while it is made; dropping it lets the next one start.

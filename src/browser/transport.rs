@@ -51,6 +51,16 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
+thread_local! {
+    /// Uploads on the wire, page-wide (every widget's): previews give way to them.
+    static RUNNING: Cell<u32> = const { Cell::new(0) };
+}
+
+/// How many uploads are on the wire on this page, started and not yet dropped.
+pub fn uploads_running() -> u32 {
+    RUNNING.with(Cell::get)
+}
+
 impl XhrUpload {
     /// Starts POSTing `file` as multipart/form-data (field `file`) to `url`, with no
     /// credentials and no custom headers, as Cloudflare's upload host expects.
@@ -97,6 +107,8 @@ impl XhrUpload {
             .map_err(browser_error)?;
 
         let aborted = Rc::new(Cell::new(None));
+        // Counted from here (the request is on its way) until the handle is dropped.
+        RUNNING.with(|running| running.set(running.get() + 1));
         let mut upload = Self {
             xhr,
             finished,
@@ -185,6 +197,7 @@ impl XhrUpload {
 
 impl Drop for XhrUpload {
     fn drop(&mut self) {
+        RUNNING.with(|running| running.set(running.get().saturating_sub(1)));
         self.abort();
         if let (Some(id), Some(window)) = (self.watchdog, web_sys::window()) {
             window.clear_interval_with_handle(id);
