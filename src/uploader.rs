@@ -256,6 +256,8 @@ struct Inner {
     keeper: Option<Keeper>,
     /// Rows added but not yet drawn: the batch's first uploads are not all on the wire.
     rows_held: bool,
+    /// The rest of a large choice, listed once the rows before it are drawn.
+    joining: Vec<File>,
     /// When the list last showed what changed (see [`crate::core::pace`]).
     pace: Pace,
     /// What changed and waits for the list to show it.
@@ -301,6 +303,7 @@ impl Uploader {
                 progress: Vec::new(),
                 keeper,
                 rows_held: false,
+                joining: Vec::new(),
                 pace: Pace::default(),
                 unshown: Unshown::default(),
             }),
@@ -560,7 +563,7 @@ impl Uploader {
             self.show_at_pace(urgent);
         }
         if draw {
-            self.entries.notify();
+            self.rows_drawn();
         }
     }
 
@@ -613,11 +616,6 @@ impl Uploader {
         }
     }
 
-    /// Whether rows wait to be drawn (see [`Uploader::draw_rows`]).
-    fn rows_held(&self) -> bool {
-        self.inner.try_with_value(|inner| inner.rows_held) == Some(true)
-    }
-
     /// Draws the rows just added, unless the batch's first uploads are not all sent yet: then
     /// the rows wait for them (at most [`HOLD_ROWS_MS`]). On two cores, drawing the rows at the
     /// start held back the browser's delivery of the first checks' reads and URL answers
@@ -631,7 +629,7 @@ impl Uploader {
             (inner.rows_held, was)
         });
         match hold {
-            Some((false, _)) => self.entries.notify(),
+            Some((false, _)) => self.rows_drawn(),
             Some((true, false)) => {
                 let uploader = *self;
                 spawn_local(async move {
@@ -640,7 +638,7 @@ impl Uploader {
                         .inner
                         .try_update_value(|inner| std::mem::take(&mut inner.rows_held));
                     if held == Some(true) {
-                        uploader.entries.notify();
+                        uploader.rows_drawn();
                     }
                 });
             }
@@ -745,20 +743,31 @@ impl Uploader {
             return self.add_chunk(files, 0);
         }
         let rest = files.split_off(FIRST_CHUNK);
+        let chosen = FIRST_CHUNK + rest.len();
+        // The rest joins once the first chunk's rows are drawn, which waits for the first
+        // uploads to be sent (see `draw_rows`): listing a file reads its size, and Chromium
+        // answers `File.size` of a chosen file with a synchronous round trip to the browser
+        // process, a quarter of a millisecond or more per file while the first checks and URL
+        // answers wait.
+        self.inner
+            .try_update_value(|inner| inner.joining.extend(rest));
         // The queue hears how many are chosen: the batch is not over while some are to join.
-        self.add_chunk(files, FIRST_CHUNK + rest.len());
+        self.add_chunk(files, chosen);
+    }
+
+    /// Shows the rows added so far, and starts listing the rest of a large choice, a chunk
+    /// per task.
+    fn rows_drawn(&self) {
+        self.entries.notify();
+        let Some(rest) = self
+            .inner
+            .try_update_value(|inner| std::mem::take(&mut inner.joining))
+            .filter(|rest| !rest.is_empty())
+        else {
+            return;
+        };
         let uploader = *self;
         spawn_local(async move {
-            // The rest joins once the first uploads are sent (as the rows are drawn, see
-            // `draw_rows`): listing a file reads its size, and Chromium answers `File.size`
-            // of a chosen file with a synchronous round trip to the browser process, a
-            // quarter of a millisecond or more per file while the first checks and URL
-            // answers wait.
-            let mut waited = 0;
-            while waited < HOLD_ROWS_MS && uploader.rows_held() {
-                timer::sleep_ms(5).await;
-                waited += 5;
-            }
             for chunk in rest.chunks(ADD_CHUNK) {
                 // A task boundary: the browser paints and handles input between chunks.
                 timer::sleep_ms(0).await;
