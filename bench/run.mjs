@@ -8,6 +8,7 @@
 //
 //   node run.mjs --server BIN --static DIR --cache DIR [--out FILE] [--runs N]
 //                [--workloads a,b] [--contenders a,b] [--quick]
+import { execSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -112,26 +113,44 @@ async function rendererRss(browserCdp) {
   return total;
 }
 
+/** Clock ticks per second, the unit of /proc/PID/stat's CPU times. */
+const CLOCK_TICKS = Number(execSync("getconf CLK_TCK").toString().trim()) || 100;
+
 /**
- * CPU time (user + system, seconds) used so far by the browser's processes, by Chromium's
- * process type (renderer; everything else: browser, network, GPU and utility processes),
- * and by the server. On two cores the upload host shares the CPU with the browser, so the
- * CPU each contender spends is what its wall time mostly follows, and it varies far less
- * from run to run than the wall time does.
+ * CPU time (user + system, seconds) used so far by each of the browser's processes, by
+ * Chromium's process type (renderer; everything else: browser, network, GPU and utility
+ * processes), and by the server: pid → {kind, seconds}. On two cores the upload host shares
+ * the CPU with the browser, so the CPU each contender spends is what its wall time mostly
+ * follows, and it varies far less from run to run than the wall time does.
  */
-async function cpuSeconds(browserCdp, serverPid) {
+async function cpuSample(browserCdp, serverPid) {
   const { processInfo } = await browserCdp.send("SystemInfo.getProcessInfo");
   const used = (id) => {
     try {
-      // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): utime, stime in ticks.
-      const fields = readFileSync(`/proc/${id}/stat`, "utf8").split(") ")[1].split(" ");
-      return (Number(fields[11]) + Number(fields[12])) / 100;
+      // Fields 14 and 15 of /proc/PID/stat, counted after the parenthesised name (which may
+      // hold spaces and parentheses itself): utime and stime, in clock ticks.
+      const stat = readFileSync(`/proc/${id}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
     } catch {
-      return 0; // gone meanwhile
+      return null; // gone meanwhile
     }
   };
-  const cpu = { renderer: 0, browser: 0, server: used(serverPid) };
-  for (const { type, id } of processInfo) cpu[type === "renderer" ? "renderer" : "browser"] += used(id);
+  const sample = new Map([[serverPid, { kind: "server", seconds: used(serverPid) }]]);
+  for (const { type, id } of processInfo) {
+    sample.set(id, { kind: type === "renderer" ? "renderer" : "browser", seconds: used(id) });
+  }
+  return sample;
+}
+
+/** CPU seconds between two samples, per kind: a process started meanwhile counts whole; one
+ * gone before the second sample is missing from it (its last part cannot be read). */
+function cpuBetween(before, after) {
+  const cpu = { renderer: 0, browser: 0, server: 0 };
+  for (const [pid, { kind, seconds }] of after) {
+    if (seconds === null) continue;
+    cpu[kind] += seconds - (before.get(pid)?.seconds ?? 0);
+  }
   return cpu;
 }
 
@@ -249,12 +268,12 @@ async function runOnce(contender, workload, paths, bytes, run) {
       });
     }
     await page.evaluate(() => (window.__bench.readyAt = performance.now()));
-    const cpuBefore = await cpuSeconds(browserCdp, server.pid);
+    const cpuBefore = await cpuSample(browserCdp, server.pid);
     await input.setInputFiles(paths);
     const timeout = 120_000 + (bytes / 1e6) * 1000; // 1 MB/s at the least
     await page.waitForFunction(() => window.__bench.doneAt !== null, null, { timeout, polling: 100 });
     clearInterval(sampler);
-    const cpuAfter = await cpuSeconds(browserCdp, server.pid);
+    const cpuAfter = await cpuSample(browserCdp, server.pid);
     rssPeak = Math.max(rssPeak, await rendererRss(browserCdp));
     if (args.profile) await browser.stopTracing();
     const heapAfter = await heap();
@@ -276,10 +295,12 @@ async function runOnce(contender, workload, paths, bytes, run) {
       choiceTaskMs: choiceTask?.duration ?? 0,
       // The choice's task holds Chromium's making of the chosen File objects, which the floor
       // pays too (Playwright's setInputFiles): the widget's other tasks are its own.
-      longestOtherTaskMs: tasks.filter((t) => t !== choiceTask).reduce((max, t) => Math.max(max, t.duration), 0),
+      longestOtherTaskMs: tasks
+        .filter((t) => t !== choiceTask && t.start >= bench.chosenAt)
+        .reduce((max, t) => Math.max(max, t.duration), 0),
       rssGrowthMB: (rssPeak - rssBefore) / 1e6,
       heapGrowthMB: (heapAfter - heapBefore) / 1e6,
-      cpu: Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, cpuAfter[k] - cpuBefore[k]])),
+      cpu: cpuBetween(cpuBefore, cpuAfter),
       timing: timingSummary(bench, entries),
       console: console_.slice(0, 5),
     };
@@ -384,7 +405,7 @@ const timingTable = [
 
 console.log(`\n${table}\n\nWhere the time goes (resource timing; medians):\n\n${timingTable}\n`);
 console.log(`MB = 10^6 bytes; memory growth: peak VmRSS of the renderer process(es) minus before the files were chosen.`);
-console.log(`CPU s: user + system time from the choice until done (/proc), of the page's renderer, of Chromium's other processes, and of the server.`);
+console.log(`CPU s: user + system time from the choice until done (/proc), of Chromium's renderers, of its other processes, and of the server.`);
 console.log(`${runs} run(s) each; took ${((Date.now() - started) / 1000).toFixed(0)} s.`);
 if (args.out) {
   writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), runs, summary, results }, null, 2));

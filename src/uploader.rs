@@ -56,7 +56,8 @@ struct Handles {
 
 /// One file in the widget's list: what it shows, the browser's `File` and its running upload,
 /// all in one place and all disposed together when the file is removed. The queue holds the
-/// file's truth; `view.state` mirrors it for the view.
+/// file's truth; `view.state` is what the row shows of it: a new kind of state at once, the
+/// progress within one at the list's pace (see [`crate::core::pace`]).
 #[derive(Debug, Clone, Copy)]
 pub struct FileEntry {
     /// Stable key for the list and for the browser handles.
@@ -186,7 +187,8 @@ pub struct Callbacks {
     pub on_success: Option<Hook<ImageRecord>>,
     /// Runs with each failed file.
     pub on_error: Option<Hook<FileFailure>>,
-    /// Runs on every progress event and state change.
+    /// Runs whenever the batch summary changes: at each state change, and with upload
+    /// progress, which reaches the queue every [`SHOW_EVERY_MS`] at most.
     pub on_progress: Option<Hook<BatchSummary>>,
     /// Runs once each time the whole batch has finished.
     pub on_complete: Option<Hook<BatchSummary>>,
@@ -229,14 +231,15 @@ pub struct Settings {
 pub struct Uploader {
     /// The files, in the order they were added (sorted by key).
     pub entries: RwSignal<Vec<FileEntry>>,
-    /// Bumped when the batch summary (the queue's, in [`Inner`]) changes; views that show
-    /// it track this, for the same reason as `settings_changed`.
+    /// Bumped when the list shows a changed batch summary (the queue's, in [`Inner`]), at the
+    /// list's pace; views that show it track this, for the same reason as `settings_changed`.
     summary_changed: RwSignal<u32>,
     /// Bumped when the settings change. The settings live in [`Inner`], and views that show
     /// them track this: a `RwSignal<u32>` is a type the bundle carries anyway, a
     /// `RwSignal<Settings>` would be one more.
     settings_changed: RwSignal<u32>,
-    /// Bumped at each announcement, which lives in [`Inner`] for the same reason.
+    /// Bumped when the list shows a new announcement (at its pace), which lives in [`Inner`]
+    /// for the same reason.
     announced: RwSignal<u32>,
     /// The parts no view reads, in one stored value (one value type for the bundle to carry).
     inner: StoredValue<Inner>,
@@ -322,8 +325,9 @@ impl Uploader {
             .unwrap_or_default()
     }
 
-    /// Says `text` in the live region. Called while the queue's answer is done (from
-    /// [`Uploader::tell`]), which then shows it with the rows (see [`Uploader::show`]).
+    /// Says `text` in the live region. Only ever called while [`Uploader::tell`] does the
+    /// queue's effects: `tell` then shows it, at the list's pace (see [`Uploader::show`]); a
+    /// sentence set anywhere else would wait for the next change to be shown.
     fn announce(&self, text: String) {
         self.inner.try_update_value(|inner| {
             inner.announcement = text;
@@ -482,7 +486,7 @@ impl Uploader {
             random: timer::random(),
         };
         // What the visitor did shows at once.
-        let mut urgent = events.iter().any(Happened::by_visitor);
+        let by_visitor = events.iter().any(Happened::by_visitor);
         let Some((effects, changed, before, summary, draw)) = self.inner.try_update_value(
             |Inner {
                  queue, rows_held, ..
@@ -521,19 +525,21 @@ impl Uploader {
                 }
             }
         }
-        let news = !changed.is_empty() || before != summary;
+        let mut news = false;
         for (key, state) in changed {
             let Some(entry) = self.entry(key) else {
                 continue;
             };
-            let at_once = entry
-                .view
-                .try_with_untracked(|view| shows_at_once(&view.state, &state))
-                .unwrap_or(false);
+            // (shown as it is, shown at once)
+            let Some((same, at_once)) = entry.view.try_with_untracked(|view| {
+                (view.state == state, shows_at_once(&view.state, &state))
+            }) else {
+                continue;
+            };
             self.inner.try_update_value(|inner| {
                 let waiting = &mut inner.unshown.states;
                 let earlier = waiting.iter().position(|(k, _)| *k == key);
-                match (at_once, earlier) {
+                match (same || at_once, earlier) {
                     // An older progress must not come back over the new state later.
                     (true, Some(index)) => drop(waiting.swap_remove(index)),
                     (true, None) => {}
@@ -541,21 +547,22 @@ impl Uploader {
                     (false, None) => waiting.push((key, state.clone())),
                 }
             });
+            news |= !same;
             if at_once {
                 entry.change(|view| view.state = state);
             }
         }
         if before != summary {
+            news = true;
             self.inner
                 .try_update_value(|inner| inner.unshown.summary = true);
-        }
-        if before != summary {
             if let Some(callback) = self.callbacks().on_progress {
                 callback(summary);
             }
         }
-        // The end of a batch shows at once: a page told `upload-complete` sees it done.
-        urgent |= effects.iter().any(|e| matches!(e, Effect::Completed(_)));
+        // A failure is said at once: a later sentence of the same burst would replace it
+        // before screen readers heard it.
+        let urgent = by_visitor || effects.iter().any(|e| matches!(e, Effect::Failed { .. }));
         for effect in effects {
             self.perform(effect);
         }
@@ -572,7 +579,7 @@ impl Uploader {
     fn show_at_pace(&self, urgent: bool) {
         let Some(show) = self
             .inner
-            .try_update_value(|inner| inner.pace.changed(timer::now_ms(), urgent))
+            .try_update_value(|inner| inner.pace.changed(timer::monotonic_ms(), urgent))
         else {
             return;
         };
@@ -584,7 +591,7 @@ impl Uploader {
                     timer::sleep_ms(in_ms as u32).await;
                     let due = uploader
                         .inner
-                        .try_update_value(|inner| inner.pace.due(timer::now_ms()));
+                        .try_update_value(|inner| inner.pace.due(timer::monotonic_ms()));
                     if due == Some(true) {
                         uploader.show();
                     }
@@ -689,6 +696,9 @@ impl Uploader {
                 self.send(key, target)
             }
             Effect::Abort { key } => {
+                // Progress of the aborted try must not land on the next one.
+                self.inner
+                    .try_update_value(|inner| inner.progress.retain(|(k, ..)| *k != key));
                 if let Some(upload) = self.entry(key).and_then(|entry| entry.take_upload()) {
                     upload.abort();
                 }
@@ -726,6 +736,9 @@ impl Uploader {
                     keeper.forget_all();
                 }
                 self.announce(self.lang_untracked().status(&summary));
+                // Shown before the page hears of it: a page told `upload-complete` finds the
+                // list's final state (its render effects queued ahead of the page's own).
+                self.show_at_pace(true);
                 if let Some(callback) = self.callbacks().on_complete {
                     callback(summary);
                 }

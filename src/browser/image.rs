@@ -207,7 +207,7 @@ pub async fn preview_url(
     if !wanted() {
         return Ok(None);
     }
-    let started = timer::now_ms();
+    let started = timer::monotonic_ms();
     let scale = (box_px as f64 / width.max(height).max(1) as f64).min(1.0);
     let size = (
         ((width as f64 * scale).round() as u32).max(1),
@@ -217,13 +217,13 @@ pub async fn preview_url(
     let image = bitmap(file, Some((size.0, size.1, ResizeQuality::Medium))).await?;
     let blob = encode(&image, "image/webp", 0.8).await;
     image.close();
-    let ended = timer::now_ms();
+    let ended = timer::monotonic_ms();
     LAST_PREVIEW_MADE.with(|last| last.set(Some((ended, ended.saturating_sub(started)))));
     web_sys::Url::create_object_url_with_blob(&blob?).map(Some)
 }
 
 thread_local! {
-    /// When the last preview was made and how long it took (ms), page-wide.
+    /// When the last preview was made and how long it took (ms, monotonic), page-wide.
     static LAST_PREVIEW_MADE: std::cell::Cell<Option<(u64, u64)>> =
         const { std::cell::Cell::new(None) };
 }
@@ -233,7 +233,7 @@ thread_local! {
 async fn give_way_to_uploads() {
     loop {
         let last = LAST_PREVIEW_MADE.with(std::cell::Cell::get);
-        let wait = preview_wait_ms(uploads_running(), last, timer::now_ms());
+        let wait = preview_wait_ms(uploads_running(), last, timer::monotonic_ms());
         if wait == 0 {
             return;
         }

@@ -13,7 +13,7 @@ use crate::core::throughput::Throughput;
 use crate::uploader::Uploader;
 
 /// How often the speed shown is worked out again: often enough to follow the batch, seldom
-/// enough to be read (the bar moves every frame, a number that did would flicker).
+/// enough to be read (the bar moves ten times a second, a number that did would flicker).
 const SPEED_EVERY_MS: u32 = 1_000;
 
 /// The summary above the file list.
