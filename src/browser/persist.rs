@@ -8,6 +8,7 @@ use wasm_bindgen::JsCast;
 use web_sys::File;
 
 use crate::api::{parse_image_record, ImageRecord};
+use crate::i18n::format::push_number;
 
 #[wasm_bindgen(module = "/js/persist.js")]
 extern "C" {
@@ -50,7 +51,8 @@ impl Keeper {
         let path = web_sys::window()
             .and_then(|w| w.location().pathname().ok())
             .unwrap_or_default();
-        let scope = format!("{path} {backend} {nth}");
+        let mut scope = path + " " + backend + " ";
+        push_number(&mut scope, u64::from(nth));
         // Read now, before this page keeps anything (the JS side orders every write after it).
         let _ = kept_files(&scope);
         Self { scope }

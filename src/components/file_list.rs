@@ -9,6 +9,7 @@ use super::{reactive_attr, reactive_text};
 use crate::browser::element_ref::ElementRef;
 use crate::browser::timer;
 use crate::core::window::{row_window, ListShape};
+use crate::i18n::format::push_number;
 use crate::uploader::{FileEntry, Uploader};
 
 /// The list's shape. `row_px` reaches the stylesheet as `--du-row` (set on the list), so the
@@ -97,10 +98,17 @@ pub(crate) fn Files(
     // it taller instead of its content longer.
     let style = move || {
         let window = window();
-        format!(
-            "--du-row: {}px; --du-before: {}px; --du-after: {}px",
-            SHAPE.row_px, window.before_px, window.after_px
-        )
+        // Pushed, not `format!`: see `crate::i18n::format`.
+        let mut style = String::from("--du-row: ");
+        for (px, next) in [
+            (SHAPE.row_px, "px; --du-before: "),
+            (window.before_px, "px; --du-after: "),
+            (window.after_px, "px"),
+        ] {
+            push_number(&mut style, u64::from(px));
+            style.push_str(next);
+        }
+        style
     };
 
     view! {

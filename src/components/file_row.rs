@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use super::{reactive, reactive_attr, reactive_text};
 use crate::api::ImageRecord;
+use crate::i18n::format::number;
 use crate::i18n::Lang;
 use crate::image_tools;
 use crate::queue::UploadState;
@@ -107,7 +108,7 @@ where
     let state = move || entry.get().state;
     let name = move || entry.get().name;
     let percent = move || state().percent();
-    let error_id = format!("du-error-{key}");
+    let error_id = String::from("du-error-") + &number(u64::from(key));
     let error_ref = error_id.clone();
 
     view! {
@@ -117,8 +118,8 @@ where
             aria-describedby=reactive_attr(move || {
                 matches!(state(), UploadState::Failed { .. }).then(|| error_ref.clone())
             })
-            aria-posinset=reactive_attr(move || position().map(|(at, _)| at.to_string()))
-            aria-setsize=reactive_attr(move || position().map(|(_, all)| all.to_string()))
+            aria-posinset=reactive_attr(move || position().map(|(at, _)| number(at as u64)))
+            aria-setsize=reactive_attr(move || position().map(|(_, all)| number(all as u64)))
         >
             <LocalPreview entry=entry uploader=uploader/>
             <span class="du__name" title=reactive_attr(name)>{reactive_text(name)}</span>
@@ -126,7 +127,7 @@ where
             <progress
                 class="du__progress"
                 max="100"
-                value=reactive_attr(move || percent().to_string())
+                value=reactive_attr(move || number(u64::from(percent())))
                 aria-label=reactive_attr(move || lang().file_progress(&name()))
                 hidden=reactive_attr(move || state().is_finished())
             ></progress>

@@ -10,6 +10,7 @@ use leptos::task::spawn_local;
 use super::{reactive_attr, reactive_text};
 use crate::browser::timer;
 use crate::core::throughput::Throughput;
+use crate::i18n::format::number;
 use crate::uploader::Uploader;
 
 /// How often the speed shown is worked out again: often enough to follow the batch, seldom
@@ -30,7 +31,7 @@ pub(crate) fn Summary(
             <progress
                 class="du__total"
                 max="100"
-                value=reactive_attr(move || summary().percent().to_string())
+                value=reactive_attr(move || number(u64::from(summary().percent())))
                 aria-label=reactive_attr(move || lang().total_progress())
             ></progress>
             <div class="du__summary-row">

@@ -49,7 +49,7 @@ pub fn format_bytes(bytes: u64, decimal: &str, bytes_word: &str) -> String {
     let mut out = String::new();
     if bytes < 1000 {
         push_number(&mut out, bytes);
-        out.push_str(" ");
+        out.push(' ');
         out.push_str(bytes_word);
         return out;
     }
@@ -71,7 +71,7 @@ pub fn format_bytes(bytes: u64, decimal: &str, bytes_word: &str) -> String {
     } else {
         push_number(&mut out, bytes.saturating_add(divisor / 2) / divisor);
     }
-    out.push_str(" ");
+    out.push(' ');
     out.push_str(UNITS[unit]);
     out
 }
