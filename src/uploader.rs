@@ -602,13 +602,16 @@ impl Uploader {
                 }
             }
             Effect::Verify { key, id } => {
-                let Some(settings) = self.settings_untracked(Settings::clone) else {
+                // Only what the request needs: a whole `Settings` clone is code of its own.
+                let Some((backend, verify)) =
+                    self.settings_untracked(|s| (s.backend.clone(), s.verify.clone()))
+                else {
                     return;
                 };
                 let uploader = *self;
                 spawn_local(async move {
-                    let verify = settings.verify.as_deref().unwrap_or_default();
-                    let answer = verify_uploaded(&settings.backend, verify, &id).await;
+                    let verify = verify.as_deref().unwrap_or_default();
+                    let answer = verify_uploaded(&backend, verify, &id).await;
                     uploader.tell(vec![Happened::Verified { key, answer }]);
                 });
             }
@@ -718,10 +721,13 @@ impl Uploader {
         let Some(file) = entry.file() else {
             return;
         };
-        let Some(settings) = self.settings_untracked(Settings::clone) else {
+        // Only what the check needs: a whole `Settings` clone is code of its own.
+        let Some((restrictions, downscale)) =
+            self.settings_untracked(|s| (s.restrictions.clone(), s.downscale))
+        else {
             return;
         };
-        let restrictions = &settings.restrictions;
+        let restrictions = &restrictions;
         let head = image_tools::read_head(&file, validate::HEAD_BYTES)
             .await
             .unwrap_or_default();
@@ -730,7 +736,7 @@ impl Uploader {
         }
         let found = validate::sniff_type(&head);
         let size = entry.now().map_or(0, |v| v.size);
-        let verdict = match plan_check(restrictions, found, size, settings.downscale) {
+        let verdict = match plan_check(restrictions, found, size, downscale) {
             CheckPlan::Decided(verdict) => verdict,
             CheckPlan::Measure { so_far } => {
                 // The headers tell the size in a few small reads; only formats the probe does
@@ -746,7 +752,7 @@ impl Uploader {
                 if pixels.is_some() {
                     entry.change(|view| view.pixels = pixels);
                 }
-                match after_measure(restrictions, so_far, pixels, settings.downscale) {
+                match after_measure(restrictions, so_far, pixels, downscale) {
                     AfterMeasure::Decided(verdict) => verdict,
                     AfterMeasure::Downscale { width, height } => {
                         self.downscale(&entry, &file, width, height, restrictions)
