@@ -246,7 +246,7 @@ fn LocalPreview(
                 Preview::Made(src) => Some(src),
                 _ => None,
             }.map(|src| view! {
-                <img class="du__preview-img" src=src alt=reactive(move || uploader.lang().preview_alt(&entry.get().name))/>
+                <img class="du__preview-img" src=src alt=reactive_attr(move || uploader.lang().preview_alt(&entry.get().name))/>
             })}
         </span>
     }
