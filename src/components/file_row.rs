@@ -172,8 +172,14 @@ where
 /// one that an automatic retry may still mend.
 fn error_line(text: String, id: Option<String>, passing: bool) -> impl IntoView {
     let title = text.clone();
+    // The class list a plain value, not a `class:` toggle: no toggle type for the bundle.
+    let class = if passing {
+        "du__error du__error--passing"
+    } else {
+        "du__error"
+    };
     view! {
-        <p class="du__error" class:du__error--passing=passing id=id title=title>{text}</p>
+        <p class=class id=id title=title>{text}</p>
     }
 }
 
