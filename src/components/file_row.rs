@@ -248,12 +248,13 @@ fn LocalPreview(
 
     view! {
         <span class="du__preview" node_ref=holder>
-            {move || match preview.get() {
+            // Boxed as the row's other optional views are: one render effect type for all.
+            {reactive(move || match preview.get() {
                 Preview::Made(src) => Some(src),
                 _ => None,
             }.map(|src| view! {
                 <img class="du__preview-img" src=src alt=reactive_attr(move || uploader.lang().preview_alt(&entry.get().name))/>
-            })}
+            }.into_any()))}
         </span>
     }
 }
