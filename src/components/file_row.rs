@@ -62,29 +62,56 @@ const REMOVE: Action = Action {
     act: Uploader::remove,
 };
 
-/// A row's button doing `what` to the file of `entry`.
-fn action(what: &'static Action, entry: FileEntry, uploader: Uploader) -> impl IntoView {
-    let lang = move || uploader.lang();
-    view! {
-        <button
-            type="button"
-            class=what.class
-            aria-label=reactive_attr(move || (what.label)(lang(), &entry.get().name))
-            title=reactive_attr(move || (what.word)(lang()))
-            on:click=move |_| (what.act)(&uploader, entry.key)
-        >
-            {icon(what.path)}
-        </button>
+/// The action a row's first button offers in `state`: cancel while the file can be
+/// cancelled, retry once it can be retried, none otherwise.
+fn change(state: &UploadState) -> Option<&'static Action> {
+    if state.can_cancel() {
+        Some(&CANCEL)
+    } else if state.can_retry() {
+        Some(&RETRY)
+    } else {
+        None
     }
 }
 
-/// An icon drawn in the text's colour, so it follows dark mode and forced colours; screen
-/// readers skip it and read the button's label.
-fn icon(path: &'static str) -> impl IntoView {
+/// The action of a row's remove button, whatever the state (its slot hides it).
+fn removal(_: &UploadState) -> Option<&'static Action> {
+    Some(&REMOVE)
+}
+
+/// A row's button doing what `pick` says for the file's state to the file of `entry`, and
+/// hidden while that is nothing.
+///
+/// One element whose attributes follow the state, not a view chosen per state: a reactive
+/// view needs its own `AnyView` code for the button's type (wasm −542 gzip, −308 brotli). A
+/// state with no action hides the button instead of removing it; a focused button that
+/// goes is blurred either way.
+fn action(
+    pick: fn(&UploadState) -> Option<&'static Action>,
+    entry: FileEntry,
+    uploader: Uploader,
+) -> impl IntoView {
+    let lang = move || uploader.lang();
+    let what = move || pick(&entry.get().state);
     view! {
-        <svg class="du__icon" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
-            <path d=path/>
-        </svg>
+        <button
+            type="button"
+            class=reactive_text(move || what().map_or("du__action", |what| what.class))
+            hidden=reactive_attr(move || what().is_none())
+            aria-label=reactive_attr(move || what().map(|what| (what.label)(lang(), &entry.get().name)))
+            title=reactive_attr(move || what().map(|what| (what.word)(lang())))
+            on:click=move |_| {
+                if let Some(what) = what() {
+                    (what.act)(&uploader, entry.key)
+                }
+            }
+        >
+            // The icon, drawn in the text's colour, so it follows dark mode and forced
+            // colours; screen readers skip it and read the button's label.
+            <svg class="du__icon" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
+                <path d=reactive_attr(move || what().map(|what| what.path))/>
+            </svg>
+        </button>
     }
 }
 
@@ -133,24 +160,13 @@ where
             ></progress>
             <span class="du__file-status">{reactive_text(move || lang().state(&state(), percent()))}</span>
             <div class="du__actions">
-                // This and the second line below: one boxed type (`Reactive<Option<AnyView>>`),
-                // so one render effect and view-update instance serves both. Going from
-                // cancel to retry still updates the one button in place (same view type).
-                {reactive(move || {
-                    let now = state();
-                    let what = if now.can_cancel() {
-                        Some(&CANCEL)
-                    } else if now.can_retry() {
-                        Some(&RETRY)
-                    } else {
-                        None
-                    };
-                    what.map(|what| action(what, entry, uploader).into_any())
-                })}
+                {action(change, entry, uploader)}
                 <span class="du__remove-slot" hidden=reactive_attr(move || !state().is_finished())>
-                    {action(&REMOVE, entry, uploader)}
+                    {action(removal, entry, uploader)}
                 </span>
             </div>
+            // The second line, and the preview below: one boxed type
+            // (`Reactive<Option<AnyView>>`), so one render effect instance serves both.
             {reactive(move || match state() {
                 UploadState::Failed { error } => {
                     Some(error_line(lang().error(&error), Some(error_id.clone()), false).into_any())
@@ -248,7 +264,7 @@ fn LocalPreview(
 
     view! {
         <span class="du__preview" node_ref=holder>
-            // Boxed as the row's other optional views are: one render effect type for all.
+            // Boxed as the row's second line is: one render effect type for both.
             {reactive(move || match preview.get() {
                 Preview::Made(src) => Some(src),
                 _ => None,
