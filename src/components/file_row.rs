@@ -175,9 +175,9 @@ where
             // The second line: a failed try's error, its whole text also in the tooltip (a
             // long list cuts it to one line), or the stored image's links. The error is one
             // element whose attributes follow the state, hidden while there is none, as the
-            // action button is (not a view per state: wasm −127 gzip, −112 brotli). Its `id` ties a final
-            // error to its row for screen readers; `du__error--passing` marks one that an
-            // automatic retry may still mend.
+            // action button is (not a view per state: wasm −127 gzip, −112 brotli). Its `id`
+            // ties a final error to its row for screen readers; `du__error--passing` marks one
+            // that an automatic retry may still mend.
             <p
                 class=reactive_text(move || match state() {
                     UploadState::Failed { .. } => "du__error",
