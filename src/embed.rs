@@ -19,8 +19,6 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use web_sys::{CustomEvent, CustomEventInit, HtmlElement};
 
-use leptos::tachys::view::any_view::AnyViewState;
-
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
 use crate::browser::json::{number, object, strings, text_or_null, JsJson};
@@ -339,8 +337,10 @@ impl Events {
 #[wasm_bindgen]
 pub struct WidgetHandle {
     uploader: Rc<RefCell<Option<Uploader>>>,
-    /// Dropping it unmounts the widget.
-    unmount: Option<leptos::mount::UnmountHandle<AnyViewState>>,
+    /// Dropping it unmounts the widget. `dyn Any`: its view state's type cannot be named,
+    /// and an `AnyView` to name it would link tachys's type-erased view code for this one
+    /// use.
+    unmount: Option<Box<dyn std::any::Any>>,
 }
 
 /// Mounts the widget into `target` with `options` (see [`EmbedOptions`]); returns its handle.
@@ -359,11 +359,11 @@ pub fn mount_widget(target: HtmlElement, options: JsValue) -> Result<WidgetHandl
     let handle = leptos::mount::mount_to(target, move || {
         let uploader = Uploader::new(settings, callbacks);
         *filled.borrow_mut() = Some(uploader);
-        view! { <UploadView uploader=uploader/> }.into_any()
+        view! { <UploadView uploader=uploader/> }
     });
     Ok(WidgetHandle {
         uploader: slot,
-        unmount: Some(handle),
+        unmount: Some(Box::new(handle)),
     })
 }
 
