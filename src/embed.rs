@@ -338,8 +338,8 @@ impl Events {
 pub struct WidgetHandle {
     uploader: Rc<RefCell<Option<Uploader>>>,
     /// Dropping it unmounts the widget. `dyn Any`: its view state's type cannot be named,
-    /// and an `AnyView` to name it would link tachys's type-erased view code for this one
-    /// use.
+    /// and making the view an `AnyView` to name it sent the whole widget through tachys's
+    /// type-erased view code (wasm +4.1 KB gzip, +3.1 KB brotli).
     unmount: Option<Box<dyn std::any::Any>>,
 }
 
