@@ -13,11 +13,6 @@ pub use widget::DirectUpload;
 /// instead of once per closure.
 pub(crate) type Reactive<T> = Box<dyn FnMut() -> T + Send>;
 
-/// Boxes `compute` as a [`Reactive`] value.
-pub(crate) fn reactive<T>(compute: impl Fn() -> T + Send + 'static) -> Reactive<T> {
-    Box::new(compute)
-}
-
 /// A reactive attribute value, boxed as one type for every attribute: `None` leaves the
 /// attribute out, `Some` sets it. Flags, fixed words, texts and optional values all become
 /// this one type, so the bundle carries an attribute's render effect and update code once
