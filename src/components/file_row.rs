@@ -4,6 +4,7 @@
 
 use crate::browser::element_ref::ElementRef;
 use crate::browser::visible::visible_once;
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::{reactive_attr, reactive_text};
@@ -137,13 +138,6 @@ where
     let percent = move || state().percent();
     let error_id = String::from("du-error-") + &number(u64::from(key));
     let error_ref = error_id.clone();
-    // The error of a failed file, or of the try an automatic retry may still mend.
-    let error = move || match state() {
-        UploadState::Failed { error } | UploadState::RetryWaiting { error, .. } => {
-            Some(lang().error(&error))
-        }
-        _ => None,
-    };
 
     view! {
         <li
@@ -172,32 +166,38 @@ where
                     {action(removal, entry, uploader)}
                 </span>
             </div>
-            // The second line: a failed try's error, its whole text also in the tooltip (a
-            // long list cuts it to one line), or the stored image's links. The error is one
-            // element whose attributes follow the state, hidden while there is none, as the
-            // action button is (not a view per state: wasm −127 gzip, −112 brotli). Its `id`
-            // ties a final error to its row for screen readers; `du__error--passing` marks one
-            // that an automatic retry may still mend.
-            <p
-                class=reactive_text(move || match state() {
-                    UploadState::Failed { .. } => "du__error",
-                    UploadState::RetryWaiting { .. } => "du__error du__error--passing",
-                    _ => "du__detail",
-                })
-                id=reactive_attr(move || {
-                    matches!(state(), UploadState::Failed { .. }).then(|| error_id.clone())
-                })
-                title=reactive_attr(error)
-                hidden=reactive_attr(move || error().is_none())
-            >{reactive_text(move || error().unwrap_or_default())}</p>
-            // The links: the one view a row chooses by state. Not an `AnyView`: with the
-            // embed's mount (which keeps its unmount handle as `dyn Any`), the bundle then
-            // has no `AnyView` code at all (wasm −2,451 gzip, −2,148 brotli).
+            // The second line: a failed try's error, or the stored image's links. A plain
+            // reactive view, not an `AnyView`: with the embed's mount (which keeps its unmount
+            // handle as `dyn Any`), the bundle then has no `AnyView` code at all.
             {move || match state() {
-                UploadState::Done { image } => Some(view! { <Variants image=image uploader=uploader/> }),
+                UploadState::Failed { error } => {
+                    Some(Either::Left(error_line(lang().error(&error), Some(error_id.clone()), false)))
+                }
+                UploadState::RetryWaiting { error, .. } => {
+                    Some(Either::Left(error_line(lang().error(&error), None, true)))
+                }
+                UploadState::Done { image } => {
+                    Some(Either::Right(view! { <Variants image=image uploader=uploader/> }))
+                }
                 _ => None,
             }}
         </li>
+    }
+}
+
+/// A row's error on its second line, its whole text also in the tooltip (a long list cuts it
+/// to one line); `id` ties a final error to its row for screen readers, and `passing` marks
+/// one that an automatic retry may still mend.
+fn error_line(text: String, id: Option<String>, passing: bool) -> impl IntoView {
+    let title = text.clone();
+    // The class list a plain value, not a `class:` toggle: no toggle type for the bundle.
+    let class = if passing {
+        "du__error du__error--passing"
+    } else {
+        "du__error"
+    };
+    view! {
+        <p class=class id=id title=title>{text}</p>
     }
 }
 
