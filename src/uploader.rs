@@ -12,6 +12,7 @@ use crate::backend::{request_upload_target, verify_uploaded, BackendConfig};
 use crate::browser::persist::Keeper;
 use crate::browser::timer;
 use crate::browser::transport::{UploadOutcome, XhrUpload};
+use crate::components::Preview;
 use crate::core::check::{after_measure, downscale_sizes, plan_check, AfterMeasure, CheckPlan};
 use crate::core::paste::PasteScope;
 use crate::core::queue::{Effect, Happened, Now, Queue, QueueConfig};
@@ -51,6 +52,20 @@ struct Handles {
     file: File,
     /// The request sending it, while one runs (dropping it aborts the request).
     upload: Option<XhrUpload>,
+    /// The row's local preview, while the row is drawn (see `components::file_row`). Kept
+    /// here, not in a signal of the row's own: a `RwSignal<Preview>` was one more signal
+    /// value type, whose arena code the bundle carried.
+    preview: Preview,
+}
+
+impl Drop for Handles {
+    /// A preview still made when the handles go (the file removed, or the widget unmounted
+    /// before its row's cleanup ran) gives its object URL back.
+    fn drop(&mut self) {
+        if let Preview::Made(url) = &self.preview {
+            image_tools::revoke(url);
+        }
+    }
 }
 
 /// One file in the widget's list: what it shows, the browser's `File` and its running upload,
@@ -75,7 +90,11 @@ impl FileEntry {
                 pixels: None,
                 state: UploadState::Checking,
             }),
-            handles: StoredValue::new_local(Handles { file, upload: None }),
+            handles: StoredValue::new_local(Handles {
+                file,
+                upload: None,
+                preview: Preview::Absent,
+            }),
         }
     }
 
@@ -100,6 +119,18 @@ impl FileEntry {
     /// The file, if the entry is still in the list.
     fn file(&self) -> Option<File> {
         self.handles.try_with_value(|h| h.file.clone())
+    }
+
+    /// The row's preview, without subscribing (`None` once the file is removed); rows track
+    /// a version of their own.
+    pub(crate) fn preview(&self) -> Option<Preview> {
+        self.handles.try_with_value(|h| h.preview.clone())
+    }
+
+    /// Replaces the row's preview; the one it had (`None` once the file is removed).
+    pub(crate) fn replace_preview(&self, now: Preview) -> Option<Preview> {
+        self.handles
+            .try_update_value(|h| std::mem::replace(&mut h.preview, now))
     }
 
     /// Takes the running request out (to abort it, or to read its answer).

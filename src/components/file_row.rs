@@ -204,7 +204,7 @@ fn error_line(text: String, id: Option<String>, passing: bool) -> impl IntoView 
 /// Where a row's preview is. Made one at a time: the effect that makes it runs again whenever
 /// the row changes, and a second one would leave the first one's object URL behind.
 #[derive(Debug, Clone, PartialEq)]
-enum Preview {
+pub(crate) enum Preview {
     /// Not made (yet, or it failed).
     Absent,
     /// Being made.
@@ -225,7 +225,23 @@ fn LocalPreview(
     uploader: Uploader,
 ) -> impl IntoView {
     let holder = ElementRef::new();
-    let preview = RwSignal::new(Preview::Absent);
+    // The preview itself is kept with the file's browser handles (`FileEntry::preview`);
+    // views track this version, a `RwSignal<u32>` as the bundle has anyway. Disposed with
+    // the row: a preview made for a row that is gone is revoked at once.
+    let version = RwSignal::new(0u32);
+    let preview = move || {
+        version.track();
+        entry.preview().unwrap_or(Preview::Absent)
+    };
+    // Sets the preview if the row is still drawn; else gives it back.
+    let set = move |now: Preview| {
+        if version.try_update(|v| *v = v.wrapping_add(1)).is_some() {
+            entry.replace_preview(now);
+            None
+        } else {
+            Some(now)
+        }
+    };
     // The row is watched: it is what scrolls in and out of view.
     let visible = visible_once(holder, ".du__file");
 
@@ -233,7 +249,7 @@ fn LocalPreview(
     // Boxed, as the summary's, the list's and the visibility watcher's effects are: one
     // effect type for the bundle (wasm −357 gzip, −308 brotli).
     let run: Box<dyn FnMut(Option<()>)> = Box::new(move |_| {
-        if !visible.get() || preview.get_untracked() != Preview::Absent {
+        if !visible.get() || entry.preview() != Some(Preview::Absent) {
             return;
         }
         let Some((width, height)) = entry.get().pixels else {
@@ -242,10 +258,10 @@ fn LocalPreview(
         let Some(file) = uploader.file(entry.key) else {
             return;
         };
-        preview.set(Preview::Making);
+        set(Preview::Making);
         leptos::task::spawn_local(async move {
             // Previews wait their turn; a row gone meanwhile no longer wants one.
-            let wanted = move || preview.try_get_untracked().is_some();
+            let wanted = move || !version.is_disposed();
             let made = image_tools::preview_url(&file, width, height, PREVIEW_PX, wanted).await;
             // A failed preview may be tried again (the effect runs again on the next change).
             let now = match made {
@@ -254,7 +270,7 @@ fn LocalPreview(
                 Err(_) => Preview::Absent,
             };
             // The row may have gone while the preview was made.
-            if let Some(Preview::Made(made)) = preview.try_set(now) {
+            if let Some(Preview::Made(made)) = set(now) {
                 image_tools::revoke(&made);
             }
         });
@@ -262,7 +278,7 @@ fn LocalPreview(
     Effect::new(run);
 
     on_cleanup(move || {
-        if let Some(Preview::Made(old)) = preview.try_get_untracked() {
+        if let Some(Preview::Made(old)) = entry.replace_preview(Preview::Absent) {
             image_tools::revoke(&old);
         }
     });
@@ -270,19 +286,19 @@ fn LocalPreview(
     view! {
         <span class="du__preview" node_ref=holder>
             // One element whose attributes follow the preview, hidden (and without a `src`,
-            // so nothing loads) until it is made, as a row's buttons and error line are: not
-            // a view of its own (wasm −247 gzip, −125 brotli).
+            // so nothing loads) until it is made, as a row's action button is: not a view of
+            // its own (wasm −247 gzip, −125 brotli).
             <img
-                class=reactive_text(move || match preview.get() {
+                class=reactive_text(move || match preview() {
                     Preview::Made(_) => "du__preview-img",
                     _ => "du__preview-none",
                 })
-                src=reactive_attr(move || match preview.get() {
+                src=reactive_attr(move || match preview() {
                     Preview::Made(src) => Some(src),
                     _ => None,
                 })
                 alt=reactive_attr(move || uploader.lang().preview_alt(&entry.get().name))
-                hidden=reactive_attr(move || !matches!(preview.get(), Preview::Made(_)))
+                hidden=reactive_attr(move || !matches!(preview(), Preview::Made(_)))
             />
         </span>
     }

@@ -6,6 +6,7 @@ mod summary;
 pub(crate) mod widget;
 
 pub use crate::uploader::{FileFailure, FileStarted};
+pub(crate) use file_row::Preview;
 pub use widget::DirectUpload;
 
 /// A reactive text or attribute value, boxed: every closure that computes a `T` for a view
