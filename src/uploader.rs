@@ -110,10 +110,8 @@ impl FileEntry {
 
     /// Changes what the row shows, if the file is still in the list.
     fn change(&self, change: impl FnOnce(&mut FileView)) {
-        if let Some(mut view) = self.now() {
-            change(&mut view);
-            self.view.try_set(view);
-        }
+        // In place: a copy changed and set back cloned the whole view (name, state) each time.
+        self.view.try_update(change);
     }
 
     /// The file, if the entry is still in the list.
