@@ -398,10 +398,12 @@ impl Uploader {
     }
 
     /// The host page's callbacks (all `Copy` handles).
-    fn callbacks(&self) -> Callbacks {
+    /// One of the host page's callbacks, if it gave one: only that one is cloned (a clone of
+    /// all five, then dropped, was inlined at each call).
+    fn callback<T>(&self, pick: fn(&Callbacks) -> &Option<Hook<T>>) -> Option<Hook<T>> {
         self.inner
-            .try_with_value(|i| i.callbacks.clone())
-            .unwrap_or_default()
+            .try_with_value(|i| pick(&i.callbacks).clone())
+            .flatten()
     }
 
     /// Reserves `count` keys for new files; returns the first.
@@ -536,7 +538,7 @@ impl Uploader {
         if before != summary {
             self.summary_changed
                 .update(|version| *version = version.wrapping_add(1));
-            if let Some(callback) = self.callbacks().on_progress {
+            if let Some(callback) = self.callback(|c| &c.on_progress) {
                 callback(summary);
             }
         }
@@ -609,7 +611,7 @@ impl Uploader {
             Effect::Started { key, attempt } => {
                 let (Some(view), Some(callback)) = (
                     self.entry(key).and_then(|entry| entry.now()),
-                    self.callbacks().on_start,
+                    self.callback(|c| &c.on_start),
                 ) else {
                     return;
                 };
@@ -655,7 +657,7 @@ impl Uploader {
                 if let Some(view) = self.entry(key).and_then(|entry| entry.now()) {
                     self.announce(self.lang_untracked().announce_done(&view.name));
                 }
-                if let Some(callback) = self.callbacks().on_success {
+                if let Some(callback) = self.callback(|c| &c.on_success) {
                     callback(image);
                 }
             }
@@ -666,7 +668,7 @@ impl Uploader {
                     keeper.forget_all();
                 }
                 self.announce(self.lang_untracked().status(&summary));
-                if let Some(callback) = self.callbacks().on_complete {
+                if let Some(callback) = self.callback(|c| &c.on_complete) {
                     callback(summary);
                 }
             }
@@ -922,7 +924,7 @@ impl Uploader {
         };
         let lang = self.lang_untracked();
         self.announce(lang.announce_failed(&name, &error));
-        if let Some(callback) = self.callbacks().on_error {
+        if let Some(callback) = self.callback(|c| &c.on_error) {
             callback(FileFailure {
                 file_name: name,
                 message: lang.error(&error),
