@@ -210,11 +210,20 @@ impl EmbedOptions {
             },
             verify: self.verify.clone().filter(|v| !v.is_empty()),
             concurrency: self.concurrency.unwrap_or(3).max(1),
-            picker_accept: self
-                .accept
-                .as_ref()
-                .map(|t| t.join(","))
-                .unwrap_or_else(|| "image/*".into()),
+            picker_accept: self.accept.as_ref().map_or_else(
+                || "image/*".into(),
+                // Pushed, not `[String]::join`, which links its own copy loop.
+                |types| {
+                    let mut list = String::new();
+                    for (at, kind) in types.iter().enumerate() {
+                        if at > 0 {
+                            list.push(',');
+                        }
+                        list.push_str(kind);
+                    }
+                    list
+                },
+            ),
             restrictions,
             retry: RetryPolicy {
                 max_retries: self.max_retries.unwrap_or(defaults.max_retries),
