@@ -3,7 +3,7 @@
 //! links of a stored one.
 
 use crate::browser::element_ref::ElementRef;
-use crate::browser::visible::visible_once;
+use crate::browser::visible::{visible_once, Flag};
 use leptos::either::Either;
 use leptos::prelude::*;
 
@@ -319,7 +319,7 @@ fn Variants(
             {image.variants.iter().map(|url| {
                 let name = ImageRecord::variant_name(url).to_string();
                 let label = name.clone();
-                let copied = RwSignal::new(false);
+                let copied = Flag::new();
                 let url_for_copy = url.clone();
                 let word = move || if copied.get() { lang().copied() } else { lang().copy() };
                 view! {
