@@ -196,8 +196,11 @@ fn error_line(text: String, id: Option<String>, passing: bool) -> impl IntoView 
     } else {
         "du__error"
     };
+    // `Some`: a plain `String` attribute value is a type of its own in the bundle, and
+    // `Option<String>` is the type `id` has anyway (with the links' `href`: wasm −37 gzip,
+    // −143 brotli).
     view! {
-        <p class=class id=id title=title>{text}</p>
+        <p class=class id=id title=Some(title)>{text}</p>
     }
 }
 
@@ -324,7 +327,7 @@ fn Variants(
                 let word = move || if copied.get() { lang().copied() } else { lang().copy() };
                 view! {
                     <li class="du__variant">
-                        <a class="du__variant-link" href=url.clone() target="_blank" rel="noopener">{label}</a>
+                        <a class="du__variant-link" href=Some(url.clone()) target="_blank" rel="noopener">{label}</a>
                         <button
                             type="button"
                             class="du__copy"
