@@ -24,12 +24,11 @@ const SHAPE: ListShape = ListShape {
 /// `max-height`: the list's real height is read from the page whenever it scrolls.
 const ROWS_IN_VIEW: u32 = 8;
 
-/// The widget's list of files.
-#[component]
-pub(crate) fn Files(
-    /// The queue whose files are listed.
-    uploader: Uploader,
-) -> impl IntoView {
+/// The widget's list of files, those of `uploader`'s queue.
+///
+/// A plain function, not a `#[component]`: a component's props builder and call wrapper
+/// are code of their own in the bundle.
+pub(crate) fn file_list(uploader: Uploader) -> impl IntoView {
     let list = ElementRef::new();
     let scroll_top = RwSignal::new(0u32);
     let view_px = RwSignal::new(ROWS_IN_VIEW * SHAPE.row_px);

@@ -149,7 +149,7 @@ where
             aria-posinset=reactive_attr(move || position().map(|(at, _)| number(at as u64)))
             aria-setsize=reactive_attr(move || position().map(|(_, all)| number(all as u64)))
         >
-            <LocalPreview entry=entry uploader=uploader/>
+            {local_preview(entry, uploader)}
             <span class="du__name" title=reactive_attr(name)>{reactive_text(name)}</span>
             <span class="du__size">{reactive_text(move || lang().bytes(entry.get().size))}</span>
             <progress
@@ -177,7 +177,7 @@ where
                     Some(Either::Left(error_line(lang().error(&error), None, true)))
                 }
                 UploadState::Done { image } => {
-                    Some(Either::Right(view! { <Variants image=image uploader=uploader/> }))
+                    Some(Either::Right(untrack(|| variant_links(image, uploader))))
                 }
                 _ => None,
             }}
@@ -219,14 +219,12 @@ pub(crate) enum Preview {
 /// A small preview made from the visitor's own file, never fetched from the delivery host.
 /// It is made only once the row is in view (so 1,000 photos do not decode at once), off the
 /// main thread, at the preview box's size, and its object URL is revoked when the row goes
-/// (removed, scrolled out of a long list, or the widget unmounted).
-#[component]
-fn LocalPreview(
-    /// The file.
-    entry: FileEntry,
-    /// Its queue, which holds the `File`.
-    uploader: Uploader,
-) -> impl IntoView {
+/// (removed, scrolled out of a long list, or the widget unmounted). `entry` is the file,
+/// `uploader` its queue, which holds the `File`.
+///
+/// A plain function, not a `#[component]`: a component's props builder and call wrapper
+/// are code of their own in the bundle.
+fn local_preview(entry: FileEntry, uploader: Uploader) -> impl IntoView {
     let holder = ElementRef::new();
     // The preview itself is kept with the file's browser handles (`FileEntry::preview`);
     // views track this version, a `RwSignal<u32>` as the bundle has anyway. Disposed with
@@ -309,13 +307,12 @@ fn LocalPreview(
 
 /// The stored image's variant links, each with a copy button, on one small line. No image is
 /// loaded from the delivery host: the row's local preview already shows the picture.
-#[component]
-fn Variants(
-    /// The image record from the upload host.
-    image: ImageRecord,
-    /// The queue, for the language of the labels.
-    uploader: Uploader,
-) -> impl IntoView {
+/// `image` is the record from the upload host, `uploader` the queue (for the language of
+/// the labels).
+///
+/// A plain function, not a `#[component]`: a component's props builder and call wrapper
+/// are code of their own in the bundle.
+fn variant_links(image: ImageRecord, uploader: Uploader) -> impl IntoView {
     let lang = move || uploader.lang();
     view! {
         <ul class="du__variants" aria-label=reactive_attr(move || lang().image_urls())>

@@ -17,12 +17,11 @@ use crate::uploader::Uploader;
 /// enough to be read (the bar moves every frame, a number that did would flicker).
 const SPEED_EVERY_MS: u32 = 1_000;
 
-/// The summary above the file list.
-#[component]
-pub(crate) fn Summary(
-    /// The queue summed up.
-    uploader: Uploader,
-) -> impl IntoView {
+/// The summary above the file list, of `uploader`'s queue.
+///
+/// A plain function, not a `#[component]`: a component's props builder and call wrapper
+/// are code of their own in the bundle.
+pub(crate) fn summary_bar(uploader: Uploader) -> impl IntoView {
     let lang = move || uploader.lang();
     let summary = move || uploader.summary();
     let speed = speed_of(uploader);
