@@ -279,7 +279,9 @@ pub struct Uploader {
     /// Bumped at each announcement, which lives in [`Inner`] for the same reason.
     announced: RwSignal<u32>,
     /// The parts no view reads, in one stored value (one value type for the bundle to carry).
-    inner: StoredValue<Inner>,
+    /// Local, like the files' handles and the element references: one storage kind's code
+    /// for stored values (wasm −126 gzip, −32 brotli against a sync one).
+    inner: StoredValue<Inner, LocalStorage>,
 }
 
 /// The files of an [`Uploader`], in the order they were added (sorted by key). The list
@@ -288,7 +290,7 @@ pub struct Uploader {
 /// −638 brotli).
 #[derive(Clone, Copy)]
 pub struct Entries {
-    inner: StoredValue<Inner>,
+    inner: StoredValue<Inner, LocalStorage>,
     version: RwSignal<u32>,
 }
 
@@ -358,7 +360,7 @@ impl Uploader {
         let keeper = settings
             .persist
             .then(|| Keeper::next(&settings.backend.url));
-        let inner = StoredValue::new(Inner {
+        let inner = StoredValue::new_local(Inner {
             entries: Vec::new(),
             queue: Queue::new(settings.queue_config()),
             settings,
