@@ -12,6 +12,7 @@ use crate::backend::{request_upload_target, verify_uploaded, BackendConfig};
 use crate::browser::persist::Keeper;
 use crate::browser::timer;
 use crate::browser::transport::{UploadOutcome, XhrUpload};
+use crate::components::Preview;
 use crate::core::check::{after_measure, downscale_sizes, plan_check, AfterMeasure, CheckPlan};
 use crate::core::pace::{shows_at_once, Pace, Show, SHOW_EVERY_MS};
 use crate::core::paste::PasteScope;
@@ -31,9 +32,10 @@ const FIRST_CHUNK: usize = 6;
 /// [`Uploader::draw_rows`]): within the 100 ms for the first rows.
 const HOLD_ROWS_MS: u32 = 80;
 
-/// What the list shows of one file, all in one signal: the list then needs one reactive value
-/// type instead of four, which the bundle carries once (every signal value type instantiates
-/// the reactive graph's generic code again).
+/// What the list shows of one file, all in one value, kept with the file's handles and
+/// tracked through one `RwSignal<u32>` version: no reactive value type of its own (every
+/// signal value type instantiates the reactive graph's generic code again; wasm −337 gzip,
+/// −174 brotli against a `RwSignal<FileView>`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileView {
     /// File name (changes when the file is re-encoded).
@@ -46,12 +48,29 @@ pub struct FileView {
     pub state: UploadState,
 }
 
-/// The browser handles of one file, which are not `Send`.
+/// The browser handles of one file, which are not `Send`, and what its row shows.
 struct Handles {
+    /// What the row shows. Kept here, views tracking the entry's `version`, not in a
+    /// `RwSignal<FileView>`: one signal value type fewer for the bundle.
+    view: FileView,
     /// The file (replaced when it is re-encoded); its bytes never enter wasm memory.
     file: File,
     /// The request sending it, while one runs (dropping it aborts the request).
     upload: Option<XhrUpload>,
+    /// The row's local preview, while the row is drawn (see `components::file_row`). Kept
+    /// here, not in a signal of the row's own: a `RwSignal<Preview>` was one more signal
+    /// value type, whose arena code the bundle carried.
+    preview: Preview,
+}
+
+impl Drop for Handles {
+    /// A preview still made when the handles go (the file removed, or the widget unmounted
+    /// before its row's cleanup ran) gives its object URL back.
+    fn drop(&mut self) {
+        if let Preview::Made(url) = &self.preview {
+            image_tools::revoke(url);
+        }
+    }
 }
 
 /// One file in the widget's list: what it shows, the browser's `File` and its running upload,
@@ -62,8 +81,8 @@ struct Handles {
 pub struct FileEntry {
     /// Stable key for the list and for the browser handles.
     pub key: u32,
-    /// What the row shows.
-    pub view: RwSignal<FileView>,
+    /// Bumped whenever what the row shows changes; views track it.
+    version: RwSignal<u32>,
     handles: StoredValue<Handles, LocalStorage>,
 }
 
@@ -71,37 +90,59 @@ impl FileEntry {
     fn new(key: u32, file: File) -> Self {
         Self {
             key,
-            view: RwSignal::new(FileView {
-                name: file.name(),
-                size: file.size() as u64,
-                pixels: None,
-                state: UploadState::Checking,
+            version: RwSignal::new(0),
+            handles: StoredValue::new_local(Handles {
+                view: FileView {
+                    name: file.name(),
+                    size: file.size() as u64,
+                    pixels: None,
+                    state: UploadState::Checking,
+                },
+                file,
+                upload: None,
+                preview: Preview::Absent,
             }),
-            handles: StoredValue::new_local(Handles { file, upload: None }),
         }
     }
 
     /// What the row shows, subscribing: the one accessor the views read through.
     pub fn get(&self) -> FileView {
-        self.view.get()
+        self.version.track();
+        self.handles.with_value(|h| h.view.clone())
     }
 
     /// What the row shows, without subscribing (`None` once the file is removed).
     fn now(&self) -> Option<FileView> {
-        self.view.try_get_untracked()
+        self.handles.try_with_value(|h| h.view.clone())
     }
 
     /// Changes what the row shows, if the file is still in the list.
     fn change(&self, change: impl FnOnce(&mut FileView)) {
-        if let Some(mut view) = self.now() {
-            change(&mut view);
-            self.view.try_set(view);
+        // In place: a copy changed and set back cloned the whole view (name, state) each time.
+        if self
+            .handles
+            .try_update_value(|h| change(&mut h.view))
+            .is_some()
+        {
+            self.version.try_update(|v| *v = v.wrapping_add(1));
         }
     }
 
     /// The file, if the entry is still in the list.
     fn file(&self) -> Option<File> {
         self.handles.try_with_value(|h| h.file.clone())
+    }
+
+    /// The row's preview, without subscribing (`None` once the file is removed); rows track
+    /// a version of their own.
+    pub(crate) fn preview(&self) -> Option<Preview> {
+        self.handles.try_with_value(|h| h.preview.clone())
+    }
+
+    /// Replaces the row's preview; the one it had (`None` once the file is removed).
+    pub(crate) fn replace_preview(&self, now: Preview) -> Option<Preview> {
+        self.handles
+            .try_update_value(|h| std::mem::replace(&mut h.preview, now))
     }
 
     /// Takes the running request out (to abort it, or to read its answer).
@@ -112,12 +153,12 @@ impl FileEntry {
     /// Whether the entry is still in the list: async work checks this after every wait,
     /// since a removed entry's signals are disposed.
     fn alive(&self) -> bool {
-        !self.view.is_disposed()
+        !self.version.is_disposed()
     }
 
     /// Frees the entry's signal and handles; a running upload is aborted (dropped).
     fn dispose(&self) {
-        self.view.dispose();
+        self.version.dispose();
         self.handles.dispose();
     }
 }
@@ -230,7 +271,7 @@ pub struct Settings {
 #[derive(Clone, Copy)]
 pub struct Uploader {
     /// The files, in the order they were added (sorted by key).
-    pub entries: RwSignal<Vec<FileEntry>>,
+    pub entries: Entries,
     /// Bumped when the list shows a changed batch summary (the queue's, in [`Inner`]), at the
     /// list's pace; views that show it track this, for the same reason as `settings_changed`.
     summary_changed: RwSignal<u32>,
@@ -242,11 +283,55 @@ pub struct Uploader {
     /// for the same reason.
     announced: RwSignal<u32>,
     /// The parts no view reads, in one stored value (one value type for the bundle to carry).
-    inner: StoredValue<Inner>,
+    /// Local, like the files' handles and the element references: one storage kind's code
+    /// for stored values (wasm −126 gzip, −32 brotli against a sync one).
+    inner: StoredValue<Inner, LocalStorage>,
+}
+
+/// The files of an [`Uploader`], in the order they were added (sorted by key). The list
+/// lives in [`Inner`] and views track `version`, a `RwSignal<u32>` as the bundle has
+/// anyway: a `RwSignal<Vec<FileEntry>>` was one more signal value type (wasm −752 gzip,
+/// −638 brotli).
+#[derive(Clone, Copy)]
+pub struct Entries {
+    inner: StoredValue<Inner, LocalStorage>,
+    version: RwSignal<u32>,
+}
+
+impl Entries {
+    /// Reads the list, subscribing.
+    pub fn with<T>(&self, read: impl FnOnce(&Vec<FileEntry>) -> T) -> T {
+        self.version.track();
+        self.inner.with_value(|inner| read(&inner.entries))
+    }
+
+    /// Reads the list without subscribing (`None` once the widget is gone).
+    pub fn try_with_untracked<T>(&self, read: impl FnOnce(&Vec<FileEntry>) -> T) -> Option<T> {
+        self.inner.try_with_value(|inner| read(&inner.entries))
+    }
+
+    /// Changes the list without telling the views (see [`Entries::notify`]).
+    pub fn update_untracked(&self, change: impl FnOnce(&mut Vec<FileEntry>)) {
+        self.inner
+            .try_update_value(|inner| change(&mut inner.entries));
+    }
+
+    /// Changes the list and tells the views.
+    pub fn update(&self, change: impl FnOnce(&mut Vec<FileEntry>)) {
+        self.update_untracked(change);
+        self.notify();
+    }
+
+    /// Tells the views that the list changed.
+    pub fn notify(&self) {
+        self.version.try_update(|v| *v = v.wrapping_add(1));
+    }
 }
 
 /// The uploader's non-reactive parts.
 struct Inner {
+    /// The files (see [`Entries`]).
+    entries: Vec<FileEntry>,
     settings: Settings,
     /// The latest sentence for the polite live region.
     announcement: String,
@@ -267,11 +352,28 @@ struct Inner {
     unshown: Unshown,
 }
 
+/// What an uploader's timer does when it fires (see [`Uploader::after`]).
+enum Timer {
+    /// The list's pace: show what waited, if it still waits.
+    Show,
+    /// Hand the upload progress gathered since the last time to the queue.
+    Progress,
+    /// Draw rows held for the first uploads, sent or not.
+    HoldOver,
+    /// A retry's wait is over.
+    WaitOver {
+        /// The file's key.
+        key: u32,
+        /// The wait's turn, as the effect gave it.
+        turn: u32,
+    },
+}
+
 /// What changed since the list last showed it (see [`Uploader::show`]).
 #[derive(Default)]
 struct Unshown {
-    /// The latest state of each file whose row does not show it yet.
-    states: Vec<(u32, UploadState)>,
+    /// The files whose rows do not show their latest progress yet.
+    keys: Vec<u32>,
     /// The batch summary changed.
     summary: bool,
     /// There is a new sentence for the live region.
@@ -296,21 +398,26 @@ impl Uploader {
         let keeper = settings
             .persist
             .then(|| Keeper::next(&settings.backend.url));
+        let inner = StoredValue::new_local(Inner {
+            entries: Vec::new(),
+            queue: Queue::new(settings.queue_config()),
+            settings,
+            announcement: String::new(),
+            next_key: 0,
+            callbacks,
+            progress: Vec::new(),
+            keeper,
+            rows_held: false,
+            joining: Vec::new(),
+            pace: Pace::default(),
+            unshown: Unshown::default(),
+        });
         Self {
-            inner: StoredValue::new(Inner {
-                queue: Queue::new(settings.queue_config()),
-                settings,
-                announcement: String::new(),
-                next_key: 0,
-                callbacks,
-                progress: Vec::new(),
-                keeper,
-                rows_held: false,
-                joining: Vec::new(),
-                pace: Pace::default(),
-                unshown: Unshown::default(),
-            }),
-            entries: RwSignal::new(Vec::new()),
+            inner,
+            entries: Entries {
+                inner,
+                version: RwSignal::new(0),
+            },
             summary_changed: RwSignal::new(0),
             settings_changed: RwSignal::new(0),
             announced: RwSignal::new(0),
@@ -391,10 +498,12 @@ impl Uploader {
     }
 
     /// The host page's callbacks (all `Copy` handles).
-    fn callbacks(&self) -> Callbacks {
+    /// One of the host page's callbacks, if it gave one: only that one is cloned (a clone of
+    /// all five, then dropped, was inlined at each call).
+    fn callback<T>(&self, pick: fn(&Callbacks) -> &Option<Hook<T>>) -> Option<Hook<T>> {
         self.inner
-            .try_with_value(|i| i.callbacks.clone())
-            .unwrap_or_default()
+            .try_with_value(|i| pick(&i.callbacks).clone())
+            .flatten()
     }
 
     /// Reserves `count` keys for new files; returns the first.
@@ -416,7 +525,10 @@ impl Uploader {
 
     /// Aborts every running request without reporting anything: the widget is going away.
     pub fn shut_down(&self) {
-        let entries = self.entries.try_get_untracked().unwrap_or_default();
+        let entries = self
+            .entries
+            .try_with_untracked(Vec::clone)
+            .unwrap_or_default();
         for entry in entries {
             if let Some(upload) = entry.take_upload() {
                 upload.abort();
@@ -531,32 +643,31 @@ impl Uploader {
                 continue;
             };
             // (shown as it is, shown at once)
-            let Some((same, at_once)) = entry.view.try_with_untracked(|view| {
-                (view.state == state, shows_at_once(&view.state, &state))
-            }) else {
+            let Some((same, at_once)) = entry
+                .handles
+                .try_with_value(|h| (h.view.state == state, shows_at_once(&h.view.state, &state)))
+            else {
                 continue;
             };
-            self.inner.try_update_value(|inner| {
-                let waiting = &mut inner.unshown.states;
-                let earlier = waiting.iter().position(|(k, _)| *k == key);
-                match (same || at_once, earlier) {
-                    // An older progress must not come back over the new state later.
-                    (true, Some(index)) => drop(waiting.swap_remove(index)),
-                    (true, None) => {}
-                    (false, Some(index)) => waiting[index].1 = state.clone(),
-                    (false, None) => waiting.push((key, state.clone())),
-                }
-            });
-            news |= !same;
+            if same {
+                continue;
+            }
+            news = true;
             if at_once {
                 entry.change(|view| view.state = state);
+            } else {
+                self.inner.try_update_value(|inner| {
+                    if !inner.unshown.keys.contains(&key) {
+                        inner.unshown.keys.push(key);
+                    }
+                });
             }
         }
         if before != summary {
             news = true;
             self.inner
                 .try_update_value(|inner| inner.unshown.summary = true);
-            if let Some(callback) = self.callbacks().on_progress {
+            if let Some(callback) = self.callback(|c| &c.on_progress) {
                 callback(summary);
             }
         }
@@ -585,18 +696,7 @@ impl Uploader {
         };
         match show {
             Show::Now => self.show(),
-            Show::Later { in_ms } => {
-                let uploader = *self;
-                spawn_local(async move {
-                    timer::sleep_ms(in_ms as u32).await;
-                    let due = uploader
-                        .inner
-                        .try_update_value(|inner| inner.pace.due(timer::monotonic_ms()));
-                    if due == Some(true) {
-                        uploader.show();
-                    }
-                });
-            }
+            Show::Later { in_ms } => self.after(in_ms as u32, Timer::Show),
             Show::Waiting => {}
         }
     }
@@ -609,8 +709,14 @@ impl Uploader {
         else {
             return;
         };
-        for (key, state) in unshown.states {
-            if let Some(entry) = self.entry(key) {
+        for key in unshown.keys {
+            // The queue's state now, never an older one: the row may have shown a newer kind
+            // of state at once meanwhile.
+            let state = self
+                .inner
+                .try_with_value(|inner| inner.queue.state(key).cloned())
+                .flatten();
+            if let (Some(state), Some(entry)) = (state, self.entry(key)) {
                 entry.change(|view| view.state = state);
             }
         }
@@ -637,19 +743,56 @@ impl Uploader {
         });
         match hold {
             Some((false, _)) => self.rows_drawn(),
-            Some((true, false)) => {
-                let uploader = *self;
-                spawn_local(async move {
-                    timer::sleep_ms(HOLD_ROWS_MS).await;
-                    let held = uploader
-                        .inner
-                        .try_update_value(|inner| std::mem::take(&mut inner.rows_held));
-                    if held == Some(true) {
-                        uploader.rows_drawn();
-                    }
-                });
-            }
+            Some((true, false)) => self.after(HOLD_ROWS_MS, Timer::HoldOver),
             _ => {}
+        }
+    }
+
+    /// Does `what` in `ms` milliseconds. Every timer of the uploader goes through here: one
+    /// future type for all of them, where each `async` block would be a type of its own for
+    /// the bundle to carry.
+    fn after(&self, ms: u32, what: Timer) {
+        let uploader = *self;
+        spawn_local(async move {
+            timer::sleep_ms(ms).await;
+            uploader.fired(what);
+        });
+    }
+
+    /// A timer set by [`Uploader::after`] fired.
+    fn fired(&self, what: Timer) {
+        match what {
+            Timer::Show => {
+                let due = self
+                    .inner
+                    .try_update_value(|inner| inner.pace.due(timer::monotonic_ms()));
+                if due == Some(true) {
+                    self.show();
+                }
+            }
+            Timer::Progress => {
+                let Some(pending) = self
+                    .inner
+                    .try_update_value(|i| std::mem::take(&mut i.progress))
+                else {
+                    return;
+                };
+                self.tell(
+                    pending
+                        .into_iter()
+                        .map(|(key, sent, total)| Happened::Progress { key, sent, total })
+                        .collect(),
+                );
+            }
+            Timer::HoldOver => {
+                let held = self
+                    .inner
+                    .try_update_value(|inner| std::mem::take(&mut inner.rows_held));
+                if held == Some(true) {
+                    self.rows_drawn();
+                }
+            }
+            Timer::WaitOver { key, turn } => self.tell(vec![Happened::WaitOver { key, turn }]),
         }
     }
 
@@ -679,7 +822,7 @@ impl Uploader {
             Effect::Started { key, attempt } => {
                 let (Some(view), Some(callback)) = (
                     self.entry(key).and_then(|entry| entry.now()),
-                    self.callbacks().on_start,
+                    self.callback(|c| &c.on_start),
                 ) else {
                     return;
                 };
@@ -704,28 +847,25 @@ impl Uploader {
                 }
             }
             Effect::Verify { key, id } => {
-                let Some(settings) = self.settings_untracked(Settings::clone) else {
+                // Only what the request needs: a whole `Settings` clone is code of its own.
+                let Some((backend, verify)) =
+                    self.settings_untracked(|s| (s.backend.clone(), s.verify.clone()))
+                else {
                     return;
                 };
                 let uploader = *self;
                 spawn_local(async move {
-                    let verify = settings.verify.as_deref().unwrap_or_default();
-                    let answer = verify_uploaded(&settings.backend, verify, &id).await;
+                    let verify = verify.as_deref().unwrap_or_default();
+                    let answer = verify_uploaded(&backend, verify, &id).await;
                     uploader.tell(vec![Happened::Verified { key, answer }]);
                 });
             }
-            Effect::Wait { key, turn, ms } => {
-                let uploader = *self;
-                spawn_local(async move {
-                    timer::sleep_ms(ms).await;
-                    uploader.tell(vec![Happened::WaitOver { key, turn }]);
-                });
-            }
+            Effect::Wait { key, turn, ms } => self.after(ms, Timer::WaitOver { key, turn }),
             Effect::Stored { key, image } => {
                 if let Some(view) = self.entry(key).and_then(|entry| entry.now()) {
                     self.announce(self.lang_untracked().announce_done(&view.name));
                 }
-                if let Some(callback) = self.callbacks().on_success {
+                if let Some(callback) = self.callback(|c| &c.on_success) {
                     callback(image);
                 }
             }
@@ -739,7 +879,7 @@ impl Uploader {
                 // Shown before the page hears of it: a page told `upload-complete` finds the
                 // list's final state (its render effects queued ahead of the page's own).
                 self.show_at_pace(true);
-                if let Some(callback) = self.callbacks().on_complete {
+                if let Some(callback) = self.callback(|c| &c.on_complete) {
                     callback(summary);
                 }
             }
@@ -834,10 +974,13 @@ impl Uploader {
         let Some(file) = entry.file() else {
             return;
         };
-        let Some(settings) = self.settings_untracked(Settings::clone) else {
+        // Only what the check needs: a whole `Settings` clone is code of its own.
+        let Some((restrictions, downscale)) =
+            self.settings_untracked(|s| (s.restrictions.clone(), s.downscale))
+        else {
             return;
         };
-        let restrictions = &settings.restrictions;
+        let restrictions = &restrictions;
         let head = image_tools::read_head(&file, validate::HEAD_BYTES)
             .await
             .unwrap_or_default();
@@ -846,7 +989,7 @@ impl Uploader {
         }
         let found = validate::sniff_type(&head);
         let size = entry.now().map_or(0, |v| v.size);
-        let verdict = match plan_check(restrictions, found, size, settings.downscale) {
+        let verdict = match plan_check(restrictions, found, size, downscale) {
             CheckPlan::Decided(verdict) => verdict,
             CheckPlan::Measure { so_far } => {
                 // The headers tell the size in a few small reads; only formats the probe does
@@ -862,7 +1005,7 @@ impl Uploader {
                 if pixels.is_some() {
                     entry.change(|view| view.pixels = pixels);
                 }
-                match after_measure(restrictions, so_far, pixels, settings.downscale) {
+                match after_measure(restrictions, so_far, pixels, downscale) {
                     AfterMeasure::Decided(verdict) => verdict,
                     AfterMeasure::Downscale { width, height } => {
                         self.downscale(&entry, &file, width, height, restrictions)
@@ -977,22 +1120,7 @@ impl Uploader {
             },
         );
         if first == Some(true) {
-            let uploader = *self;
-            spawn_local(async move {
-                timer::sleep_ms(SHOW_EVERY_MS as u32).await;
-                let Some(pending) = uploader
-                    .inner
-                    .try_update_value(|i| std::mem::take(&mut i.progress))
-                else {
-                    return;
-                };
-                uploader.tell(
-                    pending
-                        .into_iter()
-                        .map(|(key, sent, total)| Happened::Progress { key, sent, total })
-                        .collect(),
-                );
-            });
+            self.after(SHOW_EVERY_MS as u32, Timer::Progress);
         }
     }
 
@@ -1006,7 +1134,7 @@ impl Uploader {
         };
         let lang = self.lang_untracked();
         self.announce(lang.announce_failed(&name, &error));
-        if let Some(callback) = self.callbacks().on_error {
+        if let Some(callback) = self.callback(|c| &c.on_error) {
             callback(FileFailure {
                 file_name: name,
                 message: lang.error(&error),
@@ -1086,10 +1214,10 @@ impl Uploader {
     /// The files and their states, for pages that read the widget's state: the queue's
     /// states, which the rows may show a moment later (see [`Uploader::show`]).
     pub fn files_untracked(&self) -> Vec<(String, u64, UploadState)> {
-        let entries = self.entries.get_untracked();
         self.inner
             .try_with_value(|inner| {
-                entries
+                inner
+                    .entries
                     .iter()
                     .filter_map(|entry| {
                         let view = entry.now()?;

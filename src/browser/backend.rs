@@ -183,7 +183,7 @@ pub async fn verify_uploaded(
     verify: &str,
     id: &str,
 ) -> Result<ImageRecord, UploadError> {
-    let url = format!("{}/{}", verify.trim_end_matches('/'), id);
+    let url = String::from(verify.trim_end_matches('/')) + "/" + id;
     let request = build("GET", &url, config, None)?;
     let text = answer(send_now(request)).await?;
     let record = crate::api::parse_image_record(&text).map_err(|e| UploadError::Malformed {

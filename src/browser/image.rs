@@ -331,7 +331,7 @@ pub async fn downscale(
     options.set_type(mime);
     File::new_with_blob_sequence_and_options(
         &js_sys::Array::of1(&blob),
-        &format!("{stem}.{extension}"),
+        &(stem + "." + extension),
         &options,
     )
 }

@@ -3,11 +3,14 @@
 //! is fire-and-forget except reading what was kept; storage that fails leaves the widget
 //! working as without `persist` (the JS side warns once on the console).
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::File;
 
 use crate::api::{parse_image_record, ImageRecord};
+use crate::i18n::format::push_number;
 
 #[wasm_bindgen(module = "/js/persist.js")]
 extern "C" {
@@ -45,12 +48,15 @@ impl Keeper {
     /// The keeper of the next widget mounted on this page: widgets are told apart by their
     /// order of mounting, which a reload of the same page repeats.
     pub fn next(backend: &str) -> Self {
-        thread_local!(static MOUNTED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
-        let nth = MOUNTED.with(|mounted| mounted.replace(mounted.get() + 1));
+        // A plain static, not a `thread_local!`: the page has one thread, and each thread
+        // local links its own access and initialisation code.
+        static MOUNTED: AtomicU32 = AtomicU32::new(0);
+        let nth = MOUNTED.fetch_add(1, Ordering::Relaxed);
         let path = web_sys::window()
             .and_then(|w| w.location().pathname().ok())
             .unwrap_or_default();
-        let scope = format!("{path} {backend} {nth}");
+        let mut scope = path + " " + backend + " ";
+        push_number(&mut scope, u64::from(nth));
         // Read now, before this page keeps anything (the JS side orders every write after it).
         let _ = kept_files(&scope);
         Self { scope }

@@ -9,6 +9,7 @@ use super::{reactive_attr, reactive_text};
 use crate::browser::element_ref::ElementRef;
 use crate::browser::timer;
 use crate::core::window::{row_window, ListShape};
+use crate::i18n::format::push_number;
 use crate::uploader::{FileEntry, Uploader};
 
 /// The list's shape. `row_px` reaches the stylesheet as `--du-row` (set on the list), so the
@@ -23,12 +24,11 @@ const SHAPE: ListShape = ListShape {
 /// `max-height`: the list's real height is read from the page whenever it scrolls.
 const ROWS_IN_VIEW: u32 = 8;
 
-/// The widget's list of files.
-#[component]
-pub(crate) fn Files(
-    /// The queue whose files are listed.
-    uploader: Uploader,
-) -> impl IntoView {
+/// The widget's list of files, those of `uploader`'s queue.
+///
+/// A plain function, not a `#[component]`: a component's props builder and call wrapper
+/// are code of their own in the bundle.
+pub(crate) fn file_list(uploader: Uploader) -> impl IntoView {
     let list = ElementRef::new();
     let scroll_top = RwSignal::new(0u32);
     let view_px = RwSignal::new(ROWS_IN_VIEW * SHAPE.row_px);
@@ -97,10 +97,17 @@ pub(crate) fn Files(
     // it taller instead of its content longer.
     let style = move || {
         let window = window();
-        format!(
-            "--du-row: {}px; --du-before: {}px; --du-after: {}px",
-            SHAPE.row_px, window.before_px, window.after_px
-        )
+        // Pushed, not `format!`: see `crate::i18n::format`.
+        let mut style = String::from("--du-row: ");
+        for (px, next) in [
+            (SHAPE.row_px, "px; --du-before: "),
+            (window.before_px, "px; --du-after: "),
+            (window.after_px, "px"),
+        ] {
+            push_number(&mut style, u64::from(px));
+            style.push_str(next);
+        }
+        style
     };
 
     view! {

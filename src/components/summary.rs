@@ -10,18 +10,18 @@ use leptos::task::spawn_local;
 use super::{reactive_attr, reactive_text};
 use crate::browser::timer;
 use crate::core::throughput::Throughput;
+use crate::i18n::format::number;
 use crate::uploader::Uploader;
 
 /// How often the speed shown is worked out again: often enough to follow the batch, seldom
 /// enough to be read (the bar moves ten times a second, a number that did would flicker).
 const SPEED_EVERY_MS: u32 = 1_000;
 
-/// The summary above the file list.
-#[component]
-pub(crate) fn Summary(
-    /// The queue summed up.
-    uploader: Uploader,
-) -> impl IntoView {
+/// The summary above the file list, of `uploader`'s queue.
+///
+/// A plain function, not a `#[component]`: a component's props builder and call wrapper
+/// are code of their own in the bundle.
+pub(crate) fn summary_bar(uploader: Uploader) -> impl IntoView {
     let lang = move || uploader.lang();
     let summary = move || uploader.summary();
     let speed = speed_of(uploader);
@@ -30,7 +30,7 @@ pub(crate) fn Summary(
             <progress
                 class="du__total"
                 max="100"
-                value=reactive_attr(move || summary().percent().to_string())
+                value=reactive_attr(move || number(u64::from(summary().percent())))
                 aria-label=reactive_attr(move || lang().total_progress())
             ></progress>
             <div class="du__summary-row">

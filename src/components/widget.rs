@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent};
 
-use super::file_list::Files;
-use super::summary::Summary;
+use super::file_list::file_list;
+use super::summary::summary_bar;
 use super::{reactive_attr, reactive_text};
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
@@ -238,12 +238,12 @@ pub(crate) fn UploadView(
                 <button type="button" class="du__choose">{reactive_text(move || lang().choose())}</button>
                 <p class="du__hint">{reactive_text(move || lang().hint())}</p>
             </div>
-            <Summary uploader=uploader/>
+            {summary_bar(uploader)}
             // Polite, and only for finished files and batches: progress events would flood it.
             <p class="du__announcer" role="status" aria-live="polite" aria-atomic="true">
                 {reactive_text(move || uploader.announcement())}
             </p>
-            <Files uploader=uploader/>
+            {file_list(uploader)}
         </section>
     }
 }

@@ -128,7 +128,9 @@ pub const PREVIEW_SHARE: u64 = 10;
 pub fn preview_wait_ms(uploads_running: u32, last: Option<(u64, u64)>, now: u64) -> u64 {
     match last {
         Some((ended_at, took)) if uploads_running > 0 => {
-            let next = ended_at.saturating_add(took.saturating_mul(PREVIEW_SHARE - 1));
+            // A decode is capped at a minute: the sum cannot overflow, and no checked
+            // multiplication (a 128-bit routine on wasm32) is needed.
+            let next = ended_at.saturating_add(took.min(60_000) * (PREVIEW_SHARE - 1));
             next.saturating_sub(now)
         }
         _ => 0,

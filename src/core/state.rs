@@ -274,7 +274,7 @@ impl UploadState {
     pub fn percent(&self) -> u32 {
         match self {
             UploadState::Uploading { sent, total } if *total > 0 => {
-                ((*sent).min(*total) as u128 * 100 / *total as u128) as u32
+                share((*sent).min(*total), 100, *total) as u32
             }
             UploadState::Done { .. } => 100,
             _ => 0,
@@ -404,7 +404,7 @@ impl BatchSummary {
             UploadState::Cancelled | UploadState::Failed { .. } => None,
             UploadState::Done { .. } => Some(size),
             UploadState::Uploading { sent, total } if *total > 0 => {
-                Some((size as u128 * (*sent).min(*total) as u128 / *total as u128) as u64)
+                Some(share((*sent).min(*total), size, *total))
             }
             _ => Some(0),
         }
@@ -425,7 +425,7 @@ impl BatchSummary {
                 0
             };
         }
-        (self.bytes_sent.min(self.bytes_total) as u128 * 100 / self.bytes_total as u128) as u32
+        share(self.bytes_sent.min(self.bytes_total), 100, self.bytes_total) as u32
     }
 
     /// True when files were added and none is still waiting or uploading.
@@ -440,11 +440,39 @@ impl BatchSummary {
     }
 }
 
+/// `part × scale ÷ whole`, rounded down (0 when `whole` is 0), for `part ≤ whole`: exact in
+/// `u64` whenever the product fits, as it does for every real file and batch (the upload
+/// host takes 10 MB a file); in `f64` beyond. Not `u128`: its division routine
+/// (`__udivti3`, about 1 KB of wasm) was linked only for this.
+fn share(part: u64, scale: u64, whole: u64) -> u64 {
+    match part.checked_mul(scale) {
+        Some(product) => product.checked_div(whole).unwrap_or(0),
+        None => (part as f64 * scale as f64 / whole as f64) as u64,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::api::ErrorDetail;
     use crate::error::Side;
+
+    #[test]
+    fn shares_are_exact_where_u64_holds_the_product_and_close_beyond() {
+        let exact = |part: u64, scale: u64, whole: u64| {
+            (part as u128 * scale as u128 / whole as u128) as u64
+        };
+        for (part, scale, whole) in [(1, 100, 4), (1, 100, 3), (2, 100, 3), (0, 100, 7)] {
+            assert_eq!(share(part, scale, whole), exact(part, scale, whole));
+        }
+        let ten_mb = 10 * 1024 * 1024;
+        assert_eq!(share(ten_mb - 1, ten_mb, ten_mb), ten_mb - 1);
+        assert_eq!(share(5, 100, 0), 0);
+        // Far beyond any real size: the f64 path, within a part in 2^50.
+        let big = u64::MAX / 3;
+        let got = share(big, 100, u64::MAX);
+        assert!(got.abs_diff(exact(big, 100, u64::MAX)) <= 1, "{got}");
+    }
 
     fn record() -> ImageRecord {
         ImageRecord {

@@ -265,9 +265,9 @@ pub fn parse_upload_target(body: &str) -> Result<UploadTarget, MalformedAnswer> 
         return Err(MalformedAnswer("its answer has no id and uploadURL".into()));
     };
     if !(upload_url.starts_with("https://") || upload_url.starts_with("http://")) {
-        return Err(MalformedAnswer(format!(
-            "uploadURL '{upload_url}' is not an http(s) URL"
-        )));
+        return Err(MalformedAnswer(
+            String::from("uploadURL '") + &upload_url + "' is not an http(s) URL",
+        ));
     }
     Ok(UploadTarget { id, upload_url })
 }

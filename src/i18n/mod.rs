@@ -7,21 +7,146 @@ mod de;
 mod en;
 pub(crate) mod format;
 
-use crate::core::error::UploadError;
+use crate::core::error::{Side, UploadError};
 use crate::core::state::{BatchSummary, UploadState};
 use crate::core::throughput::seconds_left;
-use format::format_duration;
+use crate::core::validate::Rejection;
+use format::{fill, format_bytes, format_duration, number};
 
-/// Picks the language's entry: `pick!(self, NAME)` for a word, `pick!(self, f(args))` for a
-/// sentence.
-macro_rules! pick {
-    ($lang:expr, $($item:tt)+) => {
-        match $lang {
-            Lang::En => en::$($item)+,
-            Lang::De => de::$($item)+,
-        }
-    };
+/// A text of the widget: its place in each language's table. Plain texts, and sentences whose
+/// `{0}`, `{1}`, … [`format::fill`] replaces.
+///
+/// One string per language, the texts in this order, each ended by a NUL, rather than a
+/// function per sentence and language (each `format!` cost its call site an argument table
+/// and a call into `core::fmt`) or a struct of `&str` (a pointer and a length per text and
+/// language, which compress badly).
+#[derive(Clone, Copy)]
+enum Word {
+    /// Label of the whole widget.
+    Region,
+    /// The picker button.
+    Choose,
+    /// The line under the picker button.
+    Hint,
+    /// Label of the total progress bar.
+    TotalProgress,
+    /// The states of a file, in a word or two.
+    Checking,
+    /// See `Checking`.
+    Queued,
+    /// See `Checking`.
+    Preparing,
+    /// See `Checking`.
+    Done,
+    /// See `Checking`.
+    Failed,
+    /// See `Checking`.
+    Cancelled,
+    /// The buttons.
+    Cancel,
+    /// See `Cancel`.
+    Retry,
+    /// See `Cancel`.
+    Remove,
+    /// See `Cancel`.
+    ClearFinished,
+    /// See `Cancel`.
+    Copy,
+    /// The copy button after copying.
+    Copied,
+    /// Label of the file list once it scrolls on its own.
+    Files,
+    /// Label of the variant list.
+    ImageUrls,
+    /// The decimal separator of sizes.
+    Decimal,
+    /// The unit of sizes under 1000 bytes.
+    Bytes,
+    /// Sentences: {0} the file's name.
+    FileProgress,
+    /// {0} the attempt, counted from 1.
+    Retrying,
+    /// {0} the file's name.
+    CancelLabel,
+    /// {0} the file's name.
+    RetryLabel,
+    /// {0} the file's name.
+    RemoveLabel,
+    /// {0} the variant's name.
+    CopyLabel,
+    /// {0} the file's name.
+    PreviewAlt,
+    /// {0} the file's name.
+    AnnounceDone,
+    /// {0} the file's name, {1} the error.
+    AnnounceFailed,
+    /// {0} files stored, {1} files in all.
+    StoredOf,
+    /// {0} a count.
+    FailedCount,
+    /// {0} a count.
+    CancelledCount,
+    /// {0} a duration.
+    TimeLeft,
+    /// {0} files stored, {1} failed.
+    FinishedWithFailures,
+    /// {0} files stored.
+    FinishedAll,
+    /// The sides of a failure.
+    Backend,
+    /// See `Backend`.
+    UploadHost,
+    /// Errors: {0} the side, {1} the browser's words.
+    Unreachable,
+    /// {0} the side, {1} the HTTP status, {2} `code` or nothing, {3} `: ` and the message, or
+    /// nothing.
+    Status,
+    /// {0} Cloudflare's code.
+    Code,
+    /// {0} the side, {1} what was wrong.
+    Malformed,
+    /// {0} seconds.
+    Stalled,
+    /// {0} the image's id.
+    NotConfirmed,
+    /// {0} the rejection.
+    Rejected,
+    /// {0} the browser's words.
+    Browser,
+    /// Rejections: {0} the type found.
+    WrongType,
+    /// No type found.
+    NotAnImage,
+    /// {0} the size, {1} the limit.
+    TooLarge,
+    /// {0} the size, {1} the minimum.
+    TooSmall,
+    /// {0}×{1} pixels, {2} the limit per side.
+    SideTooLong,
+    /// {0}×{1} pixels, {2} the limit in megapixels.
+    TooManyPixels,
+    /// {0} the most files.
+    TooManyFiles,
+    /// The browser cannot read it.
+    Unreadable,
 }
+
+/// A language's table: `words! { Region: "…", … }`, every [`Word`] once and in its order,
+/// which a compile-time assertion checks; a `const &str` of the texts, each ended by a NUL.
+macro_rules! words {
+    ($($word:ident: $text:literal,)*) => {{
+        const _: () = {
+            let mut at = 0;
+            $(
+                assert!($crate::i18n::Word::$word as usize == at, "a word out of place");
+                at += 1;
+            )*
+            assert!(at == $crate::i18n::Word::Unreadable as usize + 1, "a word missing");
+        };
+        concat!($($text, "\0"),*)
+    }};
+}
+use words;
 
 /// The widget's language.
 ///
@@ -78,29 +203,43 @@ impl Lang {
         }
     }
 
+    /// A text in this language: the `word as usize`-th of its table. A byte loop: at most a
+    /// few KB to scan, and `str::split` would link core's pattern searcher.
+    fn word(self, word: Word) -> &'static str {
+        let mut rest = match self {
+            Lang::En => en::WORDS,
+            Lang::De => de::WORDS,
+        };
+        let end = |text: &str| text.bytes().position(|b| b == 0).unwrap_or(text.len());
+        for _ in 0..word as usize {
+            rest = rest.get(end(rest) + 1..).unwrap_or_default();
+        }
+        rest.get(..end(rest)).unwrap_or_default()
+    }
+
     /// A size in this language (`1.5 MB`, `1,5 MB`).
     pub(crate) fn bytes(self, bytes: u64) -> String {
-        pick!(self, bytes(bytes))
+        format_bytes(bytes, self.word(Word::Decimal), self.word(Word::Bytes))
     }
     /// Label of the whole widget.
     pub(crate) fn region(self) -> &'static str {
-        pick!(self, REGION)
+        self.word(Word::Region)
     }
     /// The picker button.
     pub(crate) fn choose(self) -> &'static str {
-        pick!(self, CHOOSE)
+        self.word(Word::Choose)
     }
     /// The line under the picker button.
     pub(crate) fn hint(self) -> &'static str {
-        pick!(self, HINT)
+        self.word(Word::Hint)
     }
     /// Label of the total progress bar.
     pub(crate) fn total_progress(self) -> &'static str {
-        pick!(self, TOTAL_PROGRESS)
+        self.word(Word::TotalProgress)
     }
     /// Label of one file's progress bar.
     pub(crate) fn file_progress(self, name: &str) -> String {
-        pick!(self, file_progress(name))
+        fill(self.word(Word::FileProgress), &[name])
     }
     /// The status line without a speed (see [`Lang::progress`]); once the batch has
     /// finished, the sentence the live region announces.
@@ -112,30 +251,44 @@ impl Lang {
     /// ("148 of 200 stored, 2 failed, 31 MB/s, about 4 s left"). Once the batch has
     /// finished, a sentence that says how it ended.
     pub(crate) fn progress(self, s: &BatchSummary, bytes_per_second: Option<u64>) -> String {
+        let count = |n: usize| number(n as u64);
         if s.files == 0 {
             return String::new();
         }
         if s.pending == 0 {
-            return pick!(self, finished(s));
+            return if s.failed > 0 {
+                fill(
+                    self.word(Word::FinishedWithFailures),
+                    &[&count(s.done), &count(s.failed)],
+                )
+            } else {
+                fill(self.word(Word::FinishedAll), &[&count(s.done)])
+            };
         }
         // Parts appended with their separator: `[String]::join` links its own copy loop.
-        let mut line = pick!(self, stored_of(s.done, s.files));
+        let mut line = fill(
+            self.word(Word::StoredOf),
+            &[&count(s.done), &count(s.files)],
+        );
         let mut part = |text: &str| {
             line.push_str(", ");
             line.push_str(text);
         };
         if s.failed > 0 {
-            part(&pick!(self, failed_count(s.failed)));
+            part(&fill(self.word(Word::FailedCount), &[&count(s.failed)]));
         }
         if s.cancelled > 0 {
-            part(&pick!(self, cancelled_count(s.cancelled)));
+            part(&fill(
+                self.word(Word::CancelledCount),
+                &[&count(s.cancelled)],
+            ));
         }
         if let Some(rate) = bytes_per_second {
             // "/s" and the symbols of sizes and times are the same in every language here.
             part(&(self.bytes(rate) + "/s"));
             let remaining = s.bytes_total.saturating_sub(s.bytes_sent);
             if let Some(left) = seconds_left(remaining, rate).filter(|&left| left > 0) {
-                part(&pick!(self, time_left(&format_duration(left))));
+                part(&fill(self.word(Word::TimeLeft), &[&format_duration(left)]));
             }
         }
         line
@@ -143,79 +296,153 @@ impl Lang {
     /// A file's state in a word or two.
     pub(crate) fn state(self, state: &UploadState, percent: u32) -> String {
         match state {
-            UploadState::Checking => pick!(self, CHECKING).into(),
-            UploadState::Queued => pick!(self, QUEUED).into(),
-            UploadState::RequestingUrl => pick!(self, PREPARING).into(),
-            UploadState::Uploading { .. } => format!("{percent} %"),
-            UploadState::Done { .. } => pick!(self, DONE).into(),
-            UploadState::Failed { .. } => pick!(self, FAILED).into(),
-            UploadState::RetryWaiting { attempt, .. } => pick!(self, retrying(attempt + 1)),
-            UploadState::Cancelled => pick!(self, CANCELLED).into(),
+            UploadState::Checking => self.word(Word::Checking).into(),
+            UploadState::Queued => self.word(Word::Queued).into(),
+            UploadState::RequestingUrl => self.word(Word::Preparing).into(),
+            UploadState::Uploading { .. } => number(u64::from(percent)) + " %",
+            UploadState::Done { .. } => self.word(Word::Done).into(),
+            UploadState::Failed { .. } => self.word(Word::Failed).into(),
+            UploadState::RetryWaiting { attempt, .. } => fill(
+                self.word(Word::Retrying),
+                &[&number(u64::from(*attempt) + 1)],
+            ),
+            UploadState::Cancelled => self.word(Word::Cancelled).into(),
         }
     }
     /// Cancel button.
     pub(crate) fn cancel(self) -> &'static str {
-        pick!(self, CANCEL)
+        self.word(Word::Cancel)
     }
     /// Cancel button's label.
     pub(crate) fn cancel_label(self, name: &str) -> String {
-        pick!(self, cancel_label(name))
+        fill(self.word(Word::CancelLabel), &[name])
     }
     /// Retry button.
     pub(crate) fn retry(self) -> &'static str {
-        pick!(self, RETRY)
+        self.word(Word::Retry)
     }
     /// Retry button's label.
     pub(crate) fn retry_label(self, name: &str) -> String {
-        pick!(self, retry_label(name))
+        fill(self.word(Word::RetryLabel), &[name])
     }
     /// Remove button.
     pub(crate) fn remove(self) -> &'static str {
-        pick!(self, REMOVE)
+        self.word(Word::Remove)
     }
     /// Remove button's label.
     pub(crate) fn remove_label(self, name: &str) -> String {
-        pick!(self, remove_label(name))
+        fill(self.word(Word::RemoveLabel), &[name])
     }
     /// Clear-finished button.
     pub(crate) fn clear_finished(self) -> &'static str {
-        pick!(self, CLEAR_FINISHED)
+        self.word(Word::ClearFinished)
     }
     /// Copy button.
     pub(crate) fn copy(self) -> &'static str {
-        pick!(self, COPY)
+        self.word(Word::Copy)
     }
     /// Copy button after copying.
     pub(crate) fn copied(self) -> &'static str {
-        pick!(self, COPIED)
+        self.word(Word::Copied)
     }
     /// Copy button's label.
     pub(crate) fn copy_label(self, variant: &str) -> String {
-        pick!(self, copy_label(variant))
+        fill(self.word(Word::CopyLabel), &[variant])
     }
     /// Label of the file list once it scrolls on its own.
     pub(crate) fn files(self) -> &'static str {
-        pick!(self, FILES)
+        self.word(Word::Files)
     }
     /// Label of the variant list.
     pub(crate) fn image_urls(self) -> &'static str {
-        pick!(self, IMAGE_URLS)
+        self.word(Word::ImageUrls)
     }
     /// Alternative text of a preview.
     pub(crate) fn preview_alt(self, name: &str) -> String {
-        pick!(self, preview_alt(name))
+        fill(self.word(Word::PreviewAlt), &[name])
     }
     /// Announced when a file is stored.
     pub(crate) fn announce_done(self, name: &str) -> String {
-        pick!(self, announce_done(name))
+        fill(self.word(Word::AnnounceDone), &[name])
     }
     /// Announced when a file fails for good.
     pub(crate) fn announce_failed(self, name: &str, error: &UploadError) -> String {
-        pick!(self, announce_failed(name, &self.error(error)))
+        fill(self.word(Word::AnnounceFailed), &[name, &self.error(error)])
     }
     /// An error as the visitor reads it (the events and `state()` carry the same text).
     pub(crate) fn error(self, error: &UploadError) -> String {
-        pick!(self, error(error))
+        let side = |side: &Side| match side {
+            Side::Backend => self.word(Word::Backend),
+            Side::UploadHost => self.word(Word::UploadHost),
+        };
+        match error {
+            UploadError::Network { side: s, detail } => {
+                fill(self.word(Word::Unreachable), &[side(s), detail])
+            }
+            UploadError::Status {
+                side: s,
+                status,
+                detail,
+            } => {
+                let code = detail
+                    .code
+                    .map(|code| fill(self.word(Word::Code), &[&number(code)]))
+                    .unwrap_or_default();
+                let mut message = String::new();
+                if let Some(text) = &detail.message {
+                    message.push_str(": ");
+                    message.push_str(text);
+                }
+                fill(
+                    self.word(Word::Status),
+                    &[side(s), &number(u64::from(*status)), &code, &message],
+                )
+            }
+            UploadError::Malformed { side: s, detail } => {
+                fill(self.word(Word::Malformed), &[side(s), detail])
+            }
+            UploadError::Stalled { seconds } => {
+                fill(self.word(Word::Stalled), &[&number(u64::from(*seconds))])
+            }
+            UploadError::NotConfirmed { id } => fill(self.word(Word::NotConfirmed), &[id]),
+            UploadError::Rejected(why) => fill(self.word(Word::Rejected), &[&self.rejection(why)]),
+            UploadError::Browser(detail) => fill(self.word(Word::Browser), &[detail]),
+        }
+    }
+    /// Why a file was refused before upload.
+    fn rejection(self, rejection: &Rejection) -> String {
+        match rejection {
+            Rejection::Type { found: Some(found) } => fill(self.word(Word::WrongType), &[found]),
+            Rejection::Type { found: None } => self.word(Word::NotAnImage).into(),
+            Rejection::TooLarge { size, max } => fill(
+                self.word(Word::TooLarge),
+                &[&self.bytes(*size), &self.bytes(*max)],
+            ),
+            Rejection::TooSmall { size, min } => fill(
+                self.word(Word::TooSmall),
+                &[&self.bytes(*size), &self.bytes(*min)],
+            ),
+            Rejection::SideTooLong { width, height, max } => fill(
+                self.word(Word::SideTooLong),
+                &[
+                    &number(u64::from(*width)),
+                    &number(u64::from(*height)),
+                    &number(u64::from(*max)),
+                ],
+            ),
+            Rejection::TooManyPixels { width, height, max } => fill(
+                self.word(Word::TooManyPixels),
+                &[
+                    &number(u64::from(*width)),
+                    &number(u64::from(*height)),
+                    &number(max / 1_000_000),
+                ],
+            ),
+            Rejection::TooManyFiles { max } => {
+                fill(self.word(Word::TooManyFiles), &[&number(*max as u64)])
+            }
+            Rejection::Unreadable => self.word(Word::Unreadable).into(),
+        }
     }
 }
 
