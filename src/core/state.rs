@@ -441,13 +441,15 @@ impl BatchSummary {
 }
 
 /// `part × scale ÷ whole`, rounded down (0 when `whole` is 0), for `part ≤ whole`: exact in
-/// `u64` whenever the product fits, as it does for every real file and batch (the upload
-/// host takes 10 MB a file); in `f64` beyond. Not `u128`: its division routine
-/// (`__udivti3`, about 1 KB of wasm) was linked only for this.
+/// `u64` whenever the factors have at most 64 significant bits together, as they do for every
+/// real file and batch (the upload host takes 10 MB a file); in `f64` beyond. Not `u128`: its
+/// division routine (`__udivti3`, about 1 KB of wasm) was linked only for this. Not
+/// `checked_mul` either: on wasm32 it calls a 128-bit multiplication routine (`__multi3`).
 fn share(part: u64, scale: u64, whole: u64) -> u64 {
-    match part.checked_mul(scale) {
-        Some(product) => product.checked_div(whole).unwrap_or(0),
-        None => (part as f64 * scale as f64 / whole as f64) as u64,
+    if part.leading_zeros() + scale.leading_zeros() >= u64::BITS {
+        (part * scale).checked_div(whole).unwrap_or(0)
+    } else {
+        (part as f64 * scale as f64 / whole as f64) as u64
     }
 }
 

@@ -75,7 +75,9 @@ impl Throughput {
         if span < MIN_SPAN_MS || sent == 0 {
             return None;
         }
-        Some(sent.saturating_mul(1_000) / span)
+        // Capped, not `saturating_mul` (on wasm32 a 128-bit multiplication routine): only
+        // exabytes in a sample could reach the cap.
+        Some(sent.min(u64::MAX / 1_000) * 1_000 / span)
     }
 }
 

@@ -61,9 +61,10 @@ pub fn format_bytes(bytes: u64, decimal: &str, bytes_word: &str) -> String {
         divisor *= 1000;
         unit += 1;
     }
-    // Saturating: only sizes beyond any real file (exabytes) could overflow u64 here, and u128
-    // arithmetic would add its own division routines to the wasm.
-    let tenths = bytes.saturating_mul(10).saturating_add(divisor / 2) / divisor;
+    // Capped: only sizes beyond any real file (exabytes) could overflow u64 here; u128
+    // arithmetic would add its own division routines to the wasm, and `saturating_mul` a
+    // 128-bit multiplication routine (`__multi3` on wasm32).
+    let tenths = (bytes.min(u64::MAX / 10) * 10).saturating_add(divisor / 2) / divisor;
     if tenths < 100 {
         push_number(&mut out, tenths / 10);
         out.push_str(decimal);
