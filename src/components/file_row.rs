@@ -208,10 +208,15 @@ fn error_line(text: String, id: Option<String>, passing: bool) -> impl IntoView 
 /// the row changes, and a second one would leave the first one's object URL behind.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Preview {
-    /// Not made (yet, or it failed).
+    /// Not made yet.
     Absent,
     /// Being made.
     Making,
+    /// The browser could not make it. Not tried again while the row stays drawn: the effect
+    /// runs on every change of the row, and a decode the browser refuses can take a core for
+    /// a long task each time (measured with previews refused: one 156 to 244 ms task per run
+    /// of 50 files of 8 MB). A row drawn again (scrolled back into view) tries once more.
+    Failed,
     /// Made: its object URL.
     Made(String),
 }
@@ -264,11 +269,10 @@ fn local_preview(entry: FileEntry, uploader: Uploader) -> impl IntoView {
             // Previews wait their turn; a row gone meanwhile no longer wants one.
             let wanted = move || !version.is_disposed();
             let made = image_tools::preview_url(&file, width, height, PREVIEW_PX, wanted).await;
-            // A failed preview may be tried again (the effect runs again on the next change).
             let now = match made {
                 Ok(Some(made)) => Preview::Made(made),
                 Ok(None) => return,
-                Err(_) => Preview::Absent,
+                Err(_) => Preview::Failed,
             };
             // The row may have gone while the preview was made.
             if let Some(Preview::Made(made)) = set(now) {
