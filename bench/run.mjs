@@ -249,7 +249,11 @@ async function runOnce(contender, workload, paths, bytes, run) {
     await cdp.send("Performance.enable");
     const heap = async () =>
       (await cdp.send("Performance.getMetrics")).metrics.find((m) => m.name === "JSHeapUsedSize").value;
-    await sleep(300); // let the page settle after loading
+    // A page that loads its code lazily (the embed) says when it has; memory growth is then
+    // measured from a page at rest, not from one still compiling its code.
+    await page.waitForFunction(() => window.__benchReady !== undefined || document.readyState === "complete");
+    await page.evaluate(() => window.__benchReady ?? null);
+    await sleep(1000); // let the page settle after loading
     const browserCdp = await browser.newBrowserCDPSession();
     const rssBefore = await rendererRss(browserCdp);
     const heapBefore = await heap();

@@ -164,3 +164,85 @@ async fn previews_keep_coming_while_an_upload_runs() {
         "the first file is still on the wire, the others wait for its slot"
     );
 }
+
+/// How many times the page has asked the browser to decode `file`: the real
+/// `createImageBitmap`, wrapped once per page to note what it is given.
+fn decodes_of(file: &web_sys::File) -> usize {
+    js_sys::eval(
+        "if (!window.__duDecoded) { window.__duDecoded = []; \
+         const real = window.createImageBitmap.bind(window); \
+         window.createImageBitmap = (blob, ...rest) => \
+           { window.__duDecoded.push(blob); return real(blob, ...rest); }; }",
+    )
+    .unwrap();
+    let decoded: js_sys::Array =
+        js_sys::Reflect::get(&web_sys::window().unwrap(), &"__duDecoded".into())
+            .unwrap()
+            .unchecked_into();
+    let file: &wasm_bindgen::JsValue = file.as_ref();
+    decoded.iter().filter(|blob| blob == file).count()
+}
+
+/// A PNG whose header is sound (so the file check passes on its header alone) and whose
+/// pixels are not: the browser refuses to decode it.
+fn broken_png() -> web_sys::File {
+    let mut bytes = BADGE_PNG[..33].to_vec(); // signature and IHDR
+    bytes.extend([0, 0, 0, 8]);
+    bytes.extend(b"IDAT");
+    bytes.extend([0xff; 8]); // not a zlib stream
+    bytes.extend([0; 4]);
+    bytes.extend([0, 0, 0, 0]);
+    bytes.extend(b"IEND");
+    bytes.extend([0xae, 0x42, 0x60, 0x82]);
+    make_file(&bytes, "broken.png", "image/png")
+}
+
+/// A preview the browser refuses is not asked for again each time its row changes: a decode
+/// the browser refuses can cost a long task, and a row changes many times.
+#[wasm_bindgen_test]
+async fn a_preview_the_browser_refuses_is_asked_for_once() {
+    decodes_of(&broken_png()); // wraps the decoder before anything is chosen
+    let widget = mount(stalling(&unique("refused-preview")));
+    let stalled = make_file(BADGE_PNG, "stalled.png", "image/png");
+    let broken = broken_png();
+    widget.choose(&[stalled, broken.clone()]);
+    widget
+        .wait_until(|w| {
+            w.states() == ["uploading", "queued"]
+                && w.root
+                    .query_selector_all(".du__preview-img")
+                    .unwrap()
+                    .length()
+                    == 1
+                && decodes_of(&broken) == 1
+        })
+        .await;
+    // Let the refusal land, then change the row twice: cancelled, then queued again.
+    sleep(200).await;
+    let press = |selector: &str| {
+        let rows = widget.rows();
+        let button = rows[1].query_selector(selector).unwrap().unwrap();
+        button.unchecked_into::<HtmlElement>().click();
+    };
+    press(".du__cancel");
+    widget
+        .wait_until(|w| w.states() == ["uploading", "cancelled"])
+        .await;
+    press(".du__retry");
+    widget
+        .wait_until(|w| w.states() == ["uploading", "queued"])
+        .await;
+    sleep(300).await;
+    assert_eq!(
+        decodes_of(&broken),
+        1,
+        "the refused preview was asked for again"
+    );
+    assert!(
+        widget.rows()[1]
+            .query_selector(".du__preview-img")
+            .unwrap()
+            .is_none(),
+        "no preview is shown for a file the browser cannot decode"
+    );
+}
