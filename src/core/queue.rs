@@ -978,26 +978,38 @@ pub fn stored_nothing(error: &UploadError) -> bool {
 
 /// Which queued files start now, by their place in the list: the first queued ones, in the
 /// order they were added, as many as there are free slots (`concurrency` minus the files
-/// asking for a URL or sending). A URL is asked for only when its file starts, so none
-/// expires while waiting.
+/// asking for a URL or sending). A file still being checked keeps a slot for itself, so a
+/// later file whose check ended first does not start before it: files start in the order
+/// chosen, also one at a time. A URL is asked for only when its file starts (or just before,
+/// see `Queue::ask_ahead`), so none expires while waiting.
 ///
 /// ```
 /// use direct_upload::core::queue::to_start;
 /// use direct_upload::UploadState;
 ///
-/// let list = [UploadState::RequestingUrl, UploadState::Queued, UploadState::Checking, UploadState::Queued, UploadState::Queued];
-/// assert_eq!(to_start(&list, 3), vec![1, 3]);
+/// let list = [UploadState::RequestingUrl, UploadState::Queued, UploadState::Queued, UploadState::Checking, UploadState::Queued];
+/// assert_eq!(to_start(&list, 3), vec![1, 2]);
+/// // The first file is still being checked: the second waits for it, not for a slot.
+/// let list = [UploadState::Checking, UploadState::Queued];
+/// assert_eq!(to_start(&list, 1), Vec::<usize>::new());
+/// assert_eq!(to_start(&list, 2), vec![1]);
 /// ```
 pub fn to_start<S: Borrow<UploadState>>(states: &[S], concurrency: usize) -> Vec<usize> {
     let running = states.iter().filter(|s| (*s).borrow().is_active()).count();
-    let free = concurrency.max(1).saturating_sub(running);
-    states
-        .iter()
-        .enumerate()
-        .filter(|(_, state)| *(*state).borrow() == UploadState::Queued)
-        .map(|(index, _)| index)
-        .take(free)
-        .collect()
+    let mut free = concurrency.max(1).saturating_sub(running);
+    let mut start = Vec::new();
+    for (index, state) in states.iter().enumerate() {
+        if free == 0 {
+            break;
+        }
+        match state.borrow() {
+            UploadState::Queued => start.push(index),
+            UploadState::Checking => {}
+            _ => continue,
+        }
+        free -= 1;
+    }
+    start
 }
 
 /// Whether the batch has just completed: every file has finished and files were added (or

@@ -247,6 +247,48 @@ fn files_start_in_order_and_a_freed_slot_is_refilled_in_the_same_step() {
 }
 
 #[test]
+fn a_file_whose_check_ends_first_still_starts_after_the_files_chosen_before_it() {
+    let started = |effects: &[Effect]| -> Vec<u32> {
+        effects
+            .iter()
+            .filter_map(|effect| match effect {
+                Effect::Started { key, .. } => Some(*key),
+                _ => None,
+            })
+            .collect()
+    };
+    let checked = |key| Happened::Checked {
+        key,
+        verdict: Ok(()),
+        size: 100,
+    };
+    // One at a time: the second file's check ends first, and it waits for the first.
+    let mut batch = Batch::new(1);
+    batch.on(Happened::Added { key: 0, size: 100 });
+    batch.on(Happened::Added { key: 1, size: 100 });
+    assert!(started(&batch.on(checked(1))).is_empty());
+    assert_eq!(batch.state(1), UploadState::Queued);
+    assert_eq!(started(&batch.on(checked(0))), vec![0]);
+    assert_eq!(
+        batch.state(1),
+        UploadState::Queued,
+        "the only slot is taken"
+    );
+    // Three at a time: a file still being checked keeps its slot, the others go on.
+    let mut batch = Batch::new(3);
+    for key in 0..4 {
+        batch.on(Happened::Added { key, size: 100 });
+    }
+    assert_eq!(started(&batch.on(checked(1))), vec![1]);
+    assert_eq!(started(&batch.on(checked(2))), vec![2]);
+    assert!(
+        started(&batch.on(checked(3))).is_empty(),
+        "the third slot is the first file's, still being checked"
+    );
+    assert_eq!(started(&batch.on(checked(0))), vec![0]);
+}
+
+#[test]
 fn a_large_upload_asks_ahead_only_in_its_last_four_megabytes() {
     let mut batch = Batch::new(1);
     batch.add_checked(0..1, 8 << 20);
