@@ -1,8 +1,12 @@
 // The widget's files kept across a reload, in IndexedDB (the `persist` option). The File
 // objects are stored as they are (IndexedDB keeps Blobs natively: no base64, no copy in JS).
-// Each record: {scope, key, file, tried, image}. `tried` is the image id of the last try
-// that may have stored the file, so that after a reload the widget asks about it before
-// sending the file again; `image` is the stored image (JSON text) once there is one.
+// Each file: a record {scope, key, tried, image} and, beside it under key + 0.5 (inside the
+// same scope's key range), {scope, key: key + 0.5, file}. `tried` is the image id of the last
+// try that may have stored the file, so that after a reload the widget asks about it before
+// sending the file again; `image` is the stored image (JSON text) once there is one. Apart,
+// because putting a record copies every Blob in it: a new try or a stored image then writes a
+// few bytes, not the whole file again. (Records kept before held their `file` themselves, and
+// are still read.)
 //
 // Storage can fail (private windows, quota, a browser without IndexedDB): the widget then
 // works as without `persist`, and says so once on the console. Nothing here ever throws.
@@ -58,7 +62,14 @@ export function keptFiles(scope) {
       request.onsuccess = () => store.delete(all(scope));
       return request;
     });
-    taken.set(scope, read.then((records) => records ?? []));
+    // In key order, each file's record comes just before its File.
+    const files = (records = []) =>
+      records.filter((record, at) => {
+        if (record.key % 1) return false;
+        if (records[at + 1]?.key === record.key + 0.5) record.file = records[at + 1].file;
+        return true;
+      });
+    taken.set(scope, read.then(files));
   }
   return taken.get(scope);
 }
@@ -78,10 +89,11 @@ const KEEP_AFTER_MS = 3000;
 const WRITE_EVERY_MS = 50;
 
 // What this page keeps, per scope and key (each record also has `since`, when it was kept,
-// and `written`), and per scope what has changed since the last write: the keys touched and
-// whether everything before was forgotten. A write puts each touched key's record as it is
-// now, or deletes it if it is gone, so nothing is written twice and nothing forgotten comes
-// back.
+// `written`, and `fileWritten`, whether its File is in storage as it is now), and per scope
+// what has changed since the last write: the keys touched and whether everything before was
+// forgotten. A write puts each touched key's record as it is now (and its File if not yet
+// written), or deletes both if it is gone, so nothing is written twice and nothing forgotten
+// comes back.
 const kept = new Map();
 const changes = new Map();
 
@@ -104,11 +116,13 @@ function flush(scope, everything) {
   for (const key of change.touched) {
     const record = mine.get(key);
     if (!record) {
-      deletes.push(key);
+      deletes.push(key, key + 0.5);
       change.touched.delete(key);
     } else if (everything || record.written || now - record.since >= KEEP_AFTER_MS) {
       record.written = true;
-      puts.push({ scope, key, file: record.file, tried: record.tried, image: record.image });
+      puts.push({ scope, key, tried: record.tried, image: record.image });
+      if (!record.fileWritten) puts.push({ scope, key: key + 0.5, file: record.file });
+      record.fileWritten = true;
       change.touched.delete(key);
     }
   }
@@ -176,6 +190,7 @@ export function keepField(scope, key, field, value) {
   const record = records(scope).get(key);
   if (!record) return;
   record[field] = value;
+  if (field === "file") record.fileWritten = false;
   touch(scope, key);
 }
 

@@ -373,12 +373,19 @@ async fn on_a_plain_page_an_upload_can_be_cancelled_and_retried_and_attributes_a
     visit.end().await;
 }
 
-/// How many files the widgets of the page keep in IndexedDB (`js/persist.js`'s store).
+/// How many files the widgets of the page keep in IndexedDB (`js/persist.js`'s store): each
+/// is one record of what is known of it and, beside it, one entry holding the `File`, which a
+/// new try or a stored image does not write again. -2 when the two do not pair up.
 const KEPT_RECORDS: &str = "return new Promise((resolve) => {
     const open = indexedDB.open('direct-upload');
     open.onsuccess = () => {
-        const count = open.result.transaction('files').objectStore('files').count();
-        count.onsuccess = () => { open.result.close(); resolve(count.result); };
+        const all = open.result.transaction('files').objectStore('files').getAll();
+        all.onsuccess = () => {
+            open.result.close();
+            const records = all.result.filter((r) => r.key % 1 === 0 && !('file' in r));
+            const files = all.result.filter((r) => r.key % 1 === 0.5 && r.file instanceof File);
+            resolve(records.length === files.length && records.length + files.length === all.result.length ? records.length : -2);
+        };
     };
     open.onerror = () => resolve(-1);
 })";
