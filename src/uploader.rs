@@ -14,7 +14,7 @@ use crate::browser::timer;
 use crate::browser::transport::{UploadOutcome, XhrUpload};
 use crate::components::Preview;
 use crate::core::check::{after_measure, downscale_sizes, plan_check, AfterMeasure, CheckPlan};
-use crate::core::pace::{shows_at_once, Pace, Show, SHOW_EVERY_MS};
+use crate::core::pace::{Pace, Show, SHOW_EVERY_MS};
 use crate::core::paste::PasteScope;
 use crate::core::queue::{Effect, Happened, Now, Queue, QueueConfig};
 use crate::error::UploadError;
@@ -75,8 +75,8 @@ impl Drop for Handles {
 
 /// One file in the widget's list: what it shows, the browser's `File` and its running upload,
 /// all in one place and all disposed together when the file is removed. The queue holds the
-/// file's truth; `view.state` is what the row shows of it: a new kind of state at once, the
-/// progress within one at the list's pace (see [`crate::core::pace`]).
+/// file's truth; `view.state` is what the row shows of it, brought up to date at the list's
+/// pace (see [`crate::core::pace`]).
 #[derive(Debug, Clone, Copy)]
 pub struct FileEntry {
     /// Stable key for the list and for the browser handles.
@@ -642,26 +642,17 @@ impl Uploader {
             let Some(entry) = self.entry(key) else {
                 continue;
             };
-            // (shown as it is, shown at once)
-            let Some((same, at_once)) = entry
-                .handles
-                .try_with_value(|h| (h.view.state == state, shows_at_once(&h.view.state, &state)))
-            else {
-                continue;
-            };
-            if same {
+            // Shown at the list's pace, as the summary is, whatever changed: each drawn change
+            // of a row costs a frame (see `core::pace`).
+            if entry.handles.try_with_value(|h| h.view.state == state) != Some(false) {
                 continue;
             }
             news = true;
-            if at_once {
-                entry.change(|view| view.state = state);
-            } else {
-                self.inner.try_update_value(|inner| {
-                    if !inner.unshown.keys.contains(&key) {
-                        inner.unshown.keys.push(key);
-                    }
-                });
-            }
+            self.inner.try_update_value(|inner| {
+                if !inner.unshown.keys.contains(&key) {
+                    inner.unshown.keys.push(key);
+                }
+            });
         }
         if before != summary {
             news = true;

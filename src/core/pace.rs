@@ -4,18 +4,17 @@
 //! the compositor and GPU process, on the CPU the uploads need). So the summary, the live
 //! region and a row's progress show what changed at most once per [`SHOW_EVERY_MS`]: a change
 //! after a quiet spell shows at once, changes during a burst are gathered and shown together at
-//! the end of the interval. A row that moves to another kind of state (uploading, done,
-//! failed, ...) shows it at once ([`shows_at_once`]): each step a file takes stays visible,
-//! and in a long list most rows are out of view, where a change costs no drawing. What the
-//! visitor does (cancel, retry, remove, a new setting), a failure and the end of a batch show
-//! at once, with whatever waited. The host page's callbacks and events are not paced, but
+//! the end of the interval. A row's new kind of state (uploading, done, ...) waits for the
+//! pace too: drawn at once, 20 photos of 1.7 MB cost the page 0.30 s of renderer CPU against
+//! 0.21 s paced, and took 1.65 × a bare upload loop against 1.35 × (same run); a file may then
+//! go from queued to done without showing its upload, when it took less than the interval.
+//! What the visitor does (cancel, retry, remove, a new setting), a failure and the end of a
+//! batch show at once, with whatever waited. The host page's callbacks and events are not paced, but
 //! upload progress reaches the queue, and so `on_progress`, every [`SHOW_EVERY_MS`] at most:
 //! a bar may lag its upload by up to two intervals. Times are on a monotonic clock.
 //!
 //! Previews have a pace too ([`preview_wait_ms`]): while files upload, they decode for at most
 //! a tenth of the time.
-
-use super::state::UploadState;
 
 /// The least time between two showings of the list during a burst of changes: ten a second,
 /// quick enough for a bar to move smoothly to the eye, a sixth of the frames the screen could
@@ -87,22 +86,6 @@ impl Pace {
             false
         }
     }
-}
-
-/// Whether a row showing `shown` shows `now` at once rather than at the list's pace: when
-/// the file moved to another kind of state, not when only its progress moved.
-///
-/// ```
-/// use direct_upload::core::pace::shows_at_once;
-/// use direct_upload::UploadState;
-///
-/// let sending = |sent| UploadState::Uploading { sent, total: 100 };
-/// assert!(shows_at_once(&UploadState::RequestingUrl, &sending(0)));
-/// assert!(!shows_at_once(&sending(10), &sending(60)));
-/// assert!(shows_at_once(&sending(100), &UploadState::Cancelled));
-/// ```
-pub fn shows_at_once(shown: &UploadState, now: &UploadState) -> bool {
-    shown.name() != now.name()
 }
 
 /// While files upload, previews may decode for one part in this many of the time: a preview
