@@ -7,7 +7,7 @@ use crate::browser::visible::{visible_once, Flag};
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use super::{reactive_attr, reactive_text};
+use super::{attr_of, reactive_attr, reactive_text, text_of, IntoAttr};
 use crate::api::ImageRecord;
 use crate::i18n::format::number;
 use crate::i18n::Lang;
@@ -80,37 +80,68 @@ fn removal(_: &UploadState) -> Option<&'static Action> {
     Some(&REMOVE)
 }
 
-/// A row's button doing what `pick` says for the file's state to the file of `entry`, and
+/// Which action a row's button offers in a state: [`change`] or [`removal`].
+type Pick = fn(&UploadState) -> Option<&'static Action>;
+
+/// What a row's attributes and texts read: the one context of its `attr_of` and `text_of`
+/// values, so that all of them, the buttons' and the preview's included, are one boxed
+/// closure type; each closure was a type of its own, with its own vtable and call shim (the
+/// embed −774 gzip, −691 brotli in all; BENCHMARKS.md, "Bundle diet, fifth pass").
+#[derive(Clone, Copy)]
+struct Row<P> {
+    /// The file shown.
+    entry: FileEntry,
+    /// The queue it belongs to.
+    uploader: Uploader,
+    /// Where the row is in the whole list (see [`FileRow`]).
+    position: P,
+    /// The version of the row's preview, which its `<img>` tracks (see [`local_preview`]).
+    preview: RwSignal<u32>,
+    /// What the button being drawn offers ([`action`]); `change` for the rest of the row.
+    pick: Pick,
+}
+
+impl<P> Row<P> {
+    /// The action the button offers now, tracking the file.
+    fn offered(&self) -> Option<&'static Action> {
+        (self.pick)(&self.entry.get().state)
+    }
+
+    /// The row's preview, tracking its version.
+    fn shown(&self) -> Preview {
+        self.preview.track();
+        self.entry.preview().unwrap_or(Preview::Absent)
+    }
+}
+
+/// A row's button doing what `row.pick` says for the file's state to the row's file, and
 /// hidden while that is nothing.
 ///
 /// One element whose attributes follow the state, not a view chosen per state: that cost
 /// its own view code (wasm +542 gzip, +308 brotli as an `AnyView`, +661 / +730 as a plain
 /// optional view). A state with no action hides the button instead of removing it; a
 /// focused button that goes is blurred either way.
-fn action(
-    pick: fn(&UploadState) -> Option<&'static Action>,
-    entry: FileEntry,
-    uploader: Uploader,
-) -> impl IntoView {
-    let lang = move || uploader.lang();
-    let what = move || pick(&entry.get().state);
+fn action<P: Copy + Send + 'static>(row: Row<P>) -> impl IntoView {
     view! {
         <button
             type="button"
-            class=reactive_text(move || what().map_or("du__action", |what| what.class))
-            hidden=reactive_attr(move || what().is_none())
-            aria-label=reactive_attr(move || what().map(|what| (what.label)(lang(), &entry.get().name)))
-            title=reactive_attr(move || what().map(|what| (what.word)(lang())))
+            class=text_of(row, |row| row.offered().map_or("du__action", |what| what.class).into())
+            hidden=attr_of(row, |row| row.offered().is_none().into_attr())
+            aria-label=attr_of(row, |row| {
+                let name = row.entry.get().name;
+                row.offered().map(|what| (what.label)(row.uploader.lang(), &name))
+            })
+            title=attr_of(row, |row| row.offered().map(|what| (what.word)(row.uploader.lang()).into()))
             on:click=move |_| {
-                if let Some(what) = what() {
-                    (what.act)(&uploader, entry.key)
+                if let Some(what) = row.offered() {
+                    (what.act)(&row.uploader, row.entry.key)
                 }
             }
         >
             // The icon, drawn in the text's colour, so it follows dark mode and forced
             // colours; screen readers skip it and read the button's label.
             <svg class="du__icon" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
-                <path d=reactive_attr(move || what().map(|what| what.path))/>
+                <path d=attr_of(row, |row| row.offered().map(|what| what.path.into()))/>
             </svg>
         </button>
     }
@@ -132,38 +163,47 @@ where
     P: Fn() -> Option<(usize, usize)> + Copy + Send + Sync + 'static,
 {
     let lang = move || uploader.lang();
-    let key = entry.key;
     let state = move || entry.get().state;
-    let name = move || entry.get().name;
-    let percent = move || state().percent();
-    let error_id = String::from("du-error-") + &number(u64::from(key));
-    let error_ref = error_id.clone();
+    let row = Row {
+        entry,
+        uploader,
+        position,
+        preview: RwSignal::new(0u32),
+        pick: change,
+    };
 
     view! {
         <li
             class="du__file"
-            data-state=reactive_attr(move || state().name())
-            aria-describedby=reactive_attr(move || {
-                matches!(state(), UploadState::Failed { .. }).then(|| error_ref.clone())
+            data-state=attr_of(row, |Row { entry, .. }| entry.get().state.name().into_attr())
+            aria-describedby=attr_of(row, |Row { entry, .. }| {
+                matches!(entry.get().state, UploadState::Failed { .. }).then(|| error_id(entry.key))
             })
-            aria-posinset=reactive_attr(move || position().map(|(at, _)| number(at as u64)))
-            aria-setsize=reactive_attr(move || position().map(|(_, all)| number(all as u64)))
+            aria-posinset=attr_of(row, |Row { position, .. }| position().map(|(at, _)| number(at as u64)))
+            aria-setsize=attr_of(row, |Row { position, .. }| position().map(|(_, all)| number(all as u64)))
         >
-            {local_preview(entry, uploader)}
-            <span class="du__name" title=reactive_attr(name)>{reactive_text(name)}</span>
-            <span class="du__size">{reactive_text(move || lang().bytes(entry.get().size))}</span>
+            {local_preview(row)}
+            <span class="du__name" title=attr_of(row, |Row { entry, .. }| Some(entry.get().name))>
+                {text_of(row, |Row { entry, .. }| entry.get().name)}
+            </span>
+            <span class="du__size">{text_of(row, |Row { entry, uploader, .. }| uploader.lang().bytes(entry.get().size))}</span>
             <progress
                 class="du__progress"
                 max="100"
-                value=reactive_attr(move || number(u64::from(percent())))
-                aria-label=reactive_attr(move || lang().file_progress(&name()))
-                hidden=reactive_attr(move || state().is_finished())
+                value=attr_of(row, |Row { entry, .. }| Some(number(u64::from(entry.get().state.percent()))))
+                aria-label=attr_of(row, |Row { entry, uploader, .. }| Some(uploader.lang().file_progress(&entry.get().name)))
+                hidden=attr_of(row, |Row { entry, .. }| entry.get().state.is_finished().into_attr())
             ></progress>
-            <span class="du__file-status">{reactive_text(move || lang().state(&state(), percent()))}</span>
+            <span class="du__file-status">
+                {text_of(row, |Row { entry, uploader, .. }| {
+                    let state = entry.get().state;
+                    uploader.lang().state(&state, state.percent())
+                })}
+            </span>
             <div class="du__actions">
-                {action(change, entry, uploader)}
-                <span class="du__remove-slot" hidden=reactive_attr(move || !state().is_finished())>
-                    {action(removal, entry, uploader)}
+                {action(row)}
+                <span class="du__remove-slot" hidden=attr_of(row, |Row { entry, .. }| (!entry.get().state.is_finished()).into_attr())>
+                    {action(Row { pick: removal, ..row })}
                 </span>
             </div>
             // The second line: a failed try's error, or the stored image's links. A plain
@@ -171,7 +211,7 @@ where
             // handle as `dyn Any`), the bundle then has no `AnyView` code at all.
             {move || match state() {
                 UploadState::Failed { error } => {
-                    Some(Either::Left(error_line(lang().error(&error), Some(error_id.clone()), false)))
+                    Some(Either::Left(error_line(lang().error(&error), Some(error_id(entry.key)), false)))
                 }
                 UploadState::RetryWaiting { error, .. } => {
                     Some(Either::Left(error_line(lang().error(&error), None, true)))
@@ -183,6 +223,11 @@ where
             }}
         </li>
     }
+}
+
+/// The `id` of a row's final error, which the row's `aria-describedby` names.
+fn error_id(key: u32) -> String {
+    String::from("du-error-") + &number(u64::from(key))
 }
 
 /// A row's error on its second line, its whole text also in the tooltip (a long list cuts it
@@ -224,21 +269,22 @@ pub(crate) enum Preview {
 /// A small preview made from the visitor's own file, never fetched from the delivery host.
 /// It is made only once the row is in view (so 1,000 photos do not decode at once), off the
 /// main thread, at the preview box's size, and its object URL is revoked when the row goes
-/// (removed, scrolled out of a long list, or the widget unmounted). `entry` is the file,
-/// `uploader` its queue, which holds the `File`.
+/// (removed, scrolled out of a long list, or the widget unmounted). `row` has the file and
+/// its queue, which holds the `File`.
 ///
 /// A plain function, not a `#[component]`: a component's props builder and call wrapper
 /// are code of their own in the bundle.
-fn local_preview(entry: FileEntry, uploader: Uploader) -> impl IntoView {
+fn local_preview<P: Copy + Send + 'static>(row: Row<P>) -> impl IntoView {
+    let Row {
+        entry,
+        uploader,
+        preview: version,
+        ..
+    } = row;
     let holder = ElementRef::new();
     // The preview itself is kept with the file's browser handles (`FileEntry::preview`);
-    // views track this version, a `RwSignal<u32>` as the bundle has anyway. Disposed with
-    // the row: a preview made for a row that is gone is revoked at once.
-    let version = RwSignal::new(0u32);
-    let preview = move || {
-        version.track();
-        entry.preview().unwrap_or(Preview::Absent)
-    };
+    // views track `row.preview`, a version: a `RwSignal<u32>` as the bundle has anyway.
+    // Disposed with the row: a preview made for a row that is gone is revoked at once.
     // Sets the preview if the row is still drawn; else gives it back.
     let set = move |now: Preview| {
         if version.try_update(|v| *v = v.wrapping_add(1)).is_some() {
@@ -294,16 +340,18 @@ fn local_preview(entry: FileEntry, uploader: Uploader) -> impl IntoView {
             // so nothing loads) until it is made, as a row's action button is: not a view of
             // its own (wasm −247 gzip, −125 brotli).
             <img
-                class=reactive_text(move || match preview() {
-                    Preview::Made(_) => "du__preview-img",
-                    _ => "du__preview-none",
+                class=text_of(row, |row| match row.shown() {
+                    Preview::Made(_) => "du__preview-img".into(),
+                    _ => "du__preview-none".into(),
                 })
-                src=reactive_attr(move || match preview() {
+                src=attr_of(row, |row| match row.shown() {
                     Preview::Made(src) => Some(src),
                     _ => None,
                 })
-                alt=reactive_attr(move || uploader.lang().preview_alt(&entry.get().name))
-                hidden=reactive_attr(move || !matches!(preview(), Preview::Made(_)))
+                alt=attr_of(row, |Row { entry, uploader, .. }| {
+                    Some(uploader.lang().preview_alt(&entry.get().name))
+                })
+                hidden=attr_of(row, |row| (!matches!(row.shown(), Preview::Made(_))).into_attr())
             />
         </span>
     }

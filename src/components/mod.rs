@@ -32,6 +32,24 @@ pub(crate) fn reactive_text<V: Into<String>>(
     Box::new(move || compute().into())
 }
 
+/// Boxes `compute(context)` as a [`ReactiveAttr`]. A plain function over a `Copy` context
+/// rather than a closure: every attribute over one context type is one closure type, with one
+/// vtable and call shim, where each closure was a type of its own.
+pub(crate) fn attr_of<C: Copy + Send + 'static>(
+    context: C,
+    compute: fn(C) -> Option<String>,
+) -> ReactiveAttr {
+    Box::new(move || compute(context))
+}
+
+/// Boxes `compute(context)` as a reactive text, as [`attr_of`] does an attribute.
+pub(crate) fn text_of<C: Copy + Send + 'static>(
+    context: C,
+    compute: fn(C) -> String,
+) -> Reactive<String> {
+    Box::new(move || compute(context))
+}
+
 /// A value an attribute can show, as [`ReactiveAttr`] holds it.
 pub(crate) trait IntoAttr {
     /// `None`: no attribute.
