@@ -69,6 +69,12 @@ const { values: args } = parseArgs({
     // in the browser with a 1-pixel PNG, so the local server does not resize images on the
     // same two cores while the uploads run (Cloudflare does that work on its own machines).
     "stub-delivery": { type: "boolean", default: false },
+    // As in production, where the upload host (upload.imagedelivery.net) is another origin
+    // than the page and its backend: the page is loaded from http://localhost:PORT while the
+    // one-time URLs keep the server's http://127.0.0.1:PORT, so every upload is cross-origin
+    // and a page that listens to upload progress pays a CORS preflight per upload (a one-time
+    // URL is never preflighted twice).
+    "cross-origin": { type: "boolean", default: false },
     // Diagnosis: write a Chromium trace of each run (JS samples, style, layout, paint; from
     // just before the choice until done) here, to open in DevTools' Performance panel.
     profile: { type: "string" },
@@ -224,7 +230,8 @@ async function runOnce(contender, workload, paths, bytes, run) {
     if (args["stub-delivery"]) {
       await page.route(/\/cdn\//, (route) => route.fulfill({ status: 200, contentType: "image/png", body: ONE_PIXEL }));
     }
-    await page.goto(server.base + contender.page);
+    const base = args["cross-origin"] ? server.base.replace("127.0.0.1", "localhost") : server.base;
+    await page.goto(base + contender.page);
     const input = page.locator(contender.input).first();
     await input.waitFor({ state: "attached", timeout: 30_000 });
     if (contender.watchStatus) {
