@@ -73,6 +73,12 @@ impl Drop for Handles {
     }
 }
 
+/// Moves a version on (views that track it run again): how every `RwSignal<u32>` version of
+/// the widget says that what it stands for changed.
+pub(crate) fn bump(version: &mut u32) {
+    *version = version.wrapping_add(1);
+}
+
 /// One file in the widget's list: what it shows, the browser's `File` and its running upload,
 /// all in one place and all disposed together when the file is removed. The queue holds the
 /// file's truth; `view.state` is what the row shows of it, brought up to date at the list's
@@ -124,7 +130,7 @@ impl FileEntry {
             .try_update_value(|h| change(&mut h.view))
             .is_some()
         {
-            self.version.try_update(|v| *v = v.wrapping_add(1));
+            self.version.try_update(bump);
         }
     }
 
@@ -324,7 +330,7 @@ impl Entries {
 
     /// Tells the views that the list changed.
     pub fn notify(&self) {
-        self.version.try_update(|v| *v = v.wrapping_add(1));
+        self.version.try_update(bump);
     }
 }
 
@@ -571,8 +577,7 @@ impl Uploader {
         }) else {
             return;
         };
-        self.settings_changed
-            .update(|version| *version = version.wrapping_add(1));
+        self.settings_changed.update(bump);
         self.tell(vec![Happened::Configured(config)]);
     }
 
@@ -711,7 +716,6 @@ impl Uploader {
                 entry.change(|view| view.state = state);
             }
         }
-        let bump = |version: &mut u32| *version = version.wrapping_add(1);
         if unshown.summary {
             self.summary_changed.update(bump);
         }

@@ -13,7 +13,7 @@ use crate::i18n::format::number;
 use crate::i18n::Lang;
 use crate::image_tools;
 use crate::queue::UploadState;
-use crate::uploader::{FileEntry, Uploader};
+use crate::uploader::{bump, FileEntry, Uploader};
 
 /// Longest side of a local preview: twice the preview box of the stylesheet (40 CSS px), for
 /// sharp screens, and no more, so a thousand previews decode quickly and stay small.
@@ -287,7 +287,7 @@ fn local_preview<P: Copy + Send + 'static>(row: Row<P>) -> impl IntoView {
     // Disposed with the row: a preview made for a row that is gone is revoked at once.
     // Sets the preview if the row is still drawn; else gives it back.
     let set = move |now: Preview| {
-        if version.try_update(|v| *v = v.wrapping_add(1)).is_some() {
+        if version.try_update(bump).is_some() {
             entry.replace_preview(now);
             None
         } else {
