@@ -243,7 +243,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         "stall-timeout-ms",
         Kind::Number,
         "`30000`",
-        "an upload with no progress for this long is aborted and retried (`0`: never)",
+        "an upload with no progress for this long (a file up to 256 KiB: not done within it) is aborted and retried (`0`: never)",
         "retry.stall_timeout_ms",
     ),
 ];
