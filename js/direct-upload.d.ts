@@ -53,7 +53,7 @@ export interface DirectUploadOptions {
   retryDelayMs?: number;
   /** Longest wait between retries, in ms. Default 30000. */
   maxDelayMs?: number;
-  /** An upload with no progress for this long (ms) is aborted and retried (0: never). */
+  /** An upload with no progress for this long (ms; a file up to 256 KiB: not done within it) is aborted and retried (0: never). */
   stallTimeoutMs?: number;
 }
 
