@@ -142,24 +142,33 @@ fn outage() -> UploadError {
     }
 }
 
-fn sends(effects: &[Effect]) -> Vec<u32> {
-    effects
-        .iter()
-        .filter_map(|effect| match effect {
-            Effect::Send { key, .. } => Some(*key),
-            _ => None,
-        })
-        .collect()
+/// The keys `pick` finds in `effects`, in order.
+fn keys_of(effects: &[Effect], pick: impl Fn(&Effect) -> Option<u32>) -> Vec<u32> {
+    effects.iter().filter_map(pick).collect()
 }
 
+/// The files sent, in order.
+fn sends(effects: &[Effect]) -> Vec<u32> {
+    keys_of(effects, |effect| match effect {
+        Effect::Send { key, .. } => Some(*key),
+        _ => None,
+    })
+}
+
+/// The files that take a slot, in order.
+fn starts(effects: &[Effect]) -> Vec<u32> {
+    keys_of(effects, |effect| match effect {
+        Effect::Started { key, .. } => Some(*key),
+        _ => None,
+    })
+}
+
+/// The files whose URL is asked for, in order.
 fn requests(effects: &[Effect]) -> Vec<u32> {
-    effects
-        .iter()
-        .filter_map(|effect| match effect {
-            Effect::RequestUrl { key } => Some(*key),
-            _ => None,
-        })
-        .collect()
+    keys_of(effects, |effect| match effect {
+        Effect::RequestUrl { key } => Some(*key),
+        _ => None,
+    })
 }
 
 #[test]
@@ -248,15 +257,6 @@ fn files_start_in_order_and_a_freed_slot_is_refilled_in_the_same_step() {
 
 #[test]
 fn a_file_whose_check_ends_first_still_starts_after_the_files_chosen_before_it() {
-    let started = |effects: &[Effect]| -> Vec<u32> {
-        effects
-            .iter()
-            .filter_map(|effect| match effect {
-                Effect::Started { key, .. } => Some(*key),
-                _ => None,
-            })
-            .collect()
-    };
     let checked = |key| Happened::Checked {
         key,
         verdict: Ok(()),
@@ -266,9 +266,9 @@ fn a_file_whose_check_ends_first_still_starts_after_the_files_chosen_before_it()
     let mut batch = Batch::new(1);
     batch.on(Happened::Added { key: 0, size: 100 });
     batch.on(Happened::Added { key: 1, size: 100 });
-    assert!(started(&batch.on(checked(1))).is_empty());
+    assert!(starts(&batch.on(checked(1))).is_empty());
     assert_eq!(batch.state(1), UploadState::Queued);
-    assert_eq!(started(&batch.on(checked(0))), vec![0]);
+    assert_eq!(starts(&batch.on(checked(0))), vec![0]);
     assert_eq!(
         batch.state(1),
         UploadState::Queued,
@@ -279,13 +279,13 @@ fn a_file_whose_check_ends_first_still_starts_after_the_files_chosen_before_it()
     for key in 0..4 {
         batch.on(Happened::Added { key, size: 100 });
     }
-    assert_eq!(started(&batch.on(checked(1))), vec![1]);
-    assert_eq!(started(&batch.on(checked(2))), vec![2]);
+    assert_eq!(starts(&batch.on(checked(1))), vec![1]);
+    assert_eq!(starts(&batch.on(checked(2))), vec![2]);
     assert!(
-        started(&batch.on(checked(3))).is_empty(),
+        starts(&batch.on(checked(3))).is_empty(),
         "the third slot is the first file's, still being checked"
     );
-    assert_eq!(started(&batch.on(checked(0))), vec![0]);
+    assert_eq!(starts(&batch.on(checked(0))), vec![0]);
 }
 
 #[test]
