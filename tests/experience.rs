@@ -909,3 +909,19 @@ async fn a_new_file_is_copied_into_storage_after_a_few_seconds_and_a_resumed_one
         "a completed batch leaves none"
     );
 }
+
+/// Without BYOB readers for a file's stream (Safari before 26.4), a small file's first bytes
+/// are read through a slice: the file is still recognised, checked and stored.
+#[wasm_bindgen_test]
+async fn without_byob_readers_a_small_file_is_still_checked_and_stored() {
+    js_sys::eval(
+        "window.__duByob = window.ReadableStreamBYOBReader; \
+         window.ReadableStreamBYOBReader = function () { throw new TypeError('no BYOB readers here'); };",
+    )
+    .unwrap();
+    let widget = mount(Setup::service());
+    widget.choose(&[make_file(BADGE_PNG, "badge.png", "image/png")]);
+    let rows = widget.wait_finished(1).await;
+    js_sys::eval("window.ReadableStreamBYOBReader = window.__duByob;").unwrap();
+    assert_eq!(widget.states(), ["done"], "{}", error_of(&rows[0]));
+}

@@ -48,6 +48,16 @@ pub async fn read_head(file: &Blob, count: u32) -> Result<Vec<u8>, JsValue> {
     if file.size() > STREAM_HEAD_MAX {
         return read_range(file, 0, count as u64).await;
     }
+    match read_head_byob(file, count).await {
+        Ok(head) => Ok(head),
+        // A browser without BYOB readers for `Blob.stream()` (Safari before 26.4), or a read
+        // that failed: the slice, slower but everywhere.
+        Err(_) => read_range(file, 0, count as u64).await,
+    }
+}
+
+/// The first `count` bytes of a file through a BYOB reader of its stream.
+async fn read_head_byob(file: &Blob, count: u32) -> Result<Vec<u8>, JsValue> {
     let reader = web_sys::ReadableStreamByobReader::new(&file.stream())?;
     let mut head = Vec::new();
     while head.len() < count as usize {
