@@ -55,11 +55,16 @@ fn now_ms() -> f64 {
 /// that listens to an upload's progress makes the browser ask the upload host first (a CORS
 /// preflight: the host is another origin, and each one-time URL is asked about afresh), which
 /// costs every upload a round trip more than a bare upload loop: measured locally with the
-/// page on another origin, 200 files of 110 KB each took 16.8 ms to upload against 12.2 ms on
-/// one origin. A file this small takes less than a second above 2 Mbit/s, where a bar would
-/// barely move, and still leaves the stall watchdog ([`crate::RetryPolicy::stall_timeout_ms`],
-/// 30 s by default) 8 KB/s before it counts the upload as stalled.
+/// page on another origin, 200 files of 110 KB took 16.8 ms each to upload with the listener,
+/// 12.1 ms without. A file this small takes less than a second above 2 Mbit/s, where a bar
+/// would barely move. With no progress to watch, such an upload counts as stalled only once it
+/// has taken the stall timeout plus the time to send it at [`SLOWEST_BYTES_PER_MS`].
 pub const PROGRESS_FROM_BYTES: u64 = 256 * 1024;
+
+/// The slowest rate (bytes per ms, so 2 KB/s) an upload without progress events is allowed
+/// before the stall watchdog may count it as stalled: a slow mobile link shared by the
+/// widget's three uploads at once.
+pub const SLOWEST_BYTES_PER_MS: u64 = 2;
 
 thread_local! {
     /// Uploads on the wire, page-wide (every widget's): previews give way to them.
@@ -75,7 +80,8 @@ impl XhrUpload {
     /// Starts POSTing `file` as multipart/form-data (field `file`) to `url`, with no
     /// credentials and no custom headers, as Cloudflare's upload host expects.
     /// `on_progress(sent, total)` runs for every upload progress event of a file larger than
-    /// [`PROGRESS_FROM_BYTES`]. When nothing happens for `stall_timeout_ms` (0: never) the
+    /// [`PROGRESS_FROM_BYTES`]. When nothing happens for `stall_timeout_ms` (0: never; for a
+    /// file without progress events, longer by its size at [`SLOWEST_BYTES_PER_MS`]) the
     /// request is aborted and reported as stalled.
     pub fn start(
         url: &str,
@@ -95,11 +101,18 @@ impl XhrUpload {
                 on_progress(event.loaded() as u64, event.total() as u64);
             }
         });
-        if file.size() > PROGRESS_FROM_BYTES as f64 {
+        let size = file.size() as u64;
+        let stall_timeout_ms = if size > PROGRESS_FROM_BYTES {
             xhr.upload()
                 .map_err(browser_error)?
                 .set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
-        }
+            stall_timeout_ms
+        } else if stall_timeout_ms > 0 {
+            // At most 128 s more (256 KiB at 2 KB/s): no overflow.
+            stall_timeout_ms.saturating_add((size / SLOWEST_BYTES_PER_MS) as u32)
+        } else {
+            0
+        };
 
         // loadend fires once after load, error, abort or timeout: one promise covers them all.
         let mut resolve_slot: Option<Function> = None;
