@@ -31,14 +31,15 @@ function database() {
   return opened;
 }
 
-/** Runs `act(store)` in one transaction; resolves to its request's result once committed. */
+/** Runs `act(store)` in one transaction; resolves to its request's result (`true` when it
+ * returns none) once committed, to `undefined` when it failed. */
 async function run(mode, act) {
   try {
     const db = await database();
     return await new Promise((resolve, reject) => {
       const transaction = db.transaction(STORE, mode);
       const request = act(transaction.objectStore(STORE));
-      transaction.oncomplete = () => resolve(request?.result);
+      transaction.oncomplete = () => resolve(request ? request.result : true);
       transaction.onerror = transaction.onabort = () => reject(transaction.error);
     });
   } catch (error) {
@@ -113,6 +114,7 @@ function flush(scope, everything) {
   const clear = change.clear;
   const puts = [];
   const deletes = [];
+  const filesPut = [];
   for (const key of change.touched) {
     const record = mine.get(key);
     if (!record) {
@@ -121,8 +123,11 @@ function flush(scope, everything) {
     } else if (everything || record.written || now - record.since >= KEEP_AFTER_MS) {
       record.written = true;
       puts.push({ scope, key, tried: record.tried, image: record.image });
-      if (!record.fileWritten) puts.push({ scope, key: key + 0.5, file: record.file });
-      record.fileWritten = true;
+      if (!record.fileWritten) {
+        puts.push({ scope, key: key + 0.5, file: record.file });
+        filesPut.push(record);
+        record.fileWritten = true;
+      }
       change.touched.delete(key);
     }
   }
@@ -133,6 +138,10 @@ function flush(scope, everything) {
       // A forgotten scope's range delete already covers its single deletes.
       if (!clear) for (const key of deletes) store.delete([scope, key]);
       for (const record of puts) store.put(record);
+    }).then((committed) => {
+      // Not written after all (a full quota, an aborted transaction): the next write of the
+      // record carries its File again, so a record is never kept without it.
+      if (committed === undefined) for (const record of filesPut) record.fileWritten = false;
     });
   }
   schedule(scope);
