@@ -34,6 +34,16 @@ mod scenarios;
 /// can start while the rest wait.
 pub const CHECKS_AT_ONCE: usize = 4;
 
+/// How long a file still being checked keeps a slot for itself, so that a later file whose
+/// check ended first does not start before it (see [`to_start`]). A check reads a few hundred
+/// bytes in a few milliseconds; one that re-encodes a large photo, or never ends (a decode the
+/// browser never settles), lets the files after it go on after this long.
+pub const CHECK_HOLD_MS: u64 = 1_000;
+
+/// What a file whose check has kept its slot for [`CHECK_HOLD_MS`] counts as for
+/// [`to_start`]: a file that neither starts nor keeps a slot.
+static NOT_WAITING: UploadState = UploadState::Cancelled;
+
 /// A URL asked for ahead of its file's turn is used only this long after it arrived. One-time
 /// URLs expire (Cloudflare's shortest allowed expiry is two minutes); an older one is replaced
 /// by a fresh request rather than risked.
@@ -276,6 +286,10 @@ struct Item {
     state: UploadState,
     /// Whether its check has been started (checks run [`CHECKS_AT_ONCE`] at a time).
     check_started: bool,
+    /// When its check started (ms), and whether a timer will end its hold on a slot.
+    check_hold: (u64, bool),
+    /// Whether its check has ended (with any verdict).
+    checked: bool,
     /// Automatic retries used since it was added or retried by hand.
     retries: u32,
     /// Counts the waits it was given; a timer names its turn.
@@ -299,6 +313,8 @@ impl Item {
             size,
             state,
             check_started: false,
+            check_hold: (0, false),
+            checked: false,
             retries: 0,
             turn: 0,
             url: Url::None,
@@ -476,6 +492,7 @@ impl Queue {
                     return; // cancelled meanwhile
                 }
                 let item = &mut self.items[index];
+                item.checked = true;
                 self.summary.remove(item.size, &item.state);
                 item.size = size;
                 self.summary.add(item.size, &item.state);
@@ -552,6 +569,13 @@ impl Queue {
                     // A timer still running for an automatic retry must not end a later wait.
                     self.items[index].turn += 1;
                     self.event(index, UploadEvent::Retry);
+                    // Cancelled before its check ended: checked again, never sent unchecked
+                    // (the first check's late verdict counts if it comes first).
+                    let item = &mut self.items[index];
+                    if !item.checked && item.state == UploadState::Queued {
+                        item.check_started = false;
+                        self.set_state(index, UploadState::Checking);
+                    }
                     self.batch_open = true;
                 }
             }
@@ -745,17 +769,58 @@ impl Queue {
             }
             if item.state == UploadState::Checking && !item.check_started {
                 item.check_started = true;
+                item.check_hold = (now.ms, false);
                 checking += 1;
                 effects.push(Effect::Check { key: item.key });
             }
         }
+        // A check that has held its slot long enough no longer does.
+        let held_over = |item: &Item| {
+            item.state == UploadState::Checking
+                && item.check_started
+                && now.ms.saturating_sub(item.check_hold.0) >= CHECK_HOLD_MS
+        };
         // A failed URL asked ahead frees its slot again at once, so loop until none frees.
         loop {
-            let states: Vec<&UploadState> = self.items.iter().map(|item| &item.state).collect();
+            let states: Vec<&UploadState> = self
+                .items
+                .iter()
+                .map(|item| {
+                    if held_over(item) {
+                        &NOT_WAITING
+                    } else {
+                        &item.state
+                    }
+                })
+                .collect();
             let Some(&index) = to_start(&states, self.config.concurrency).first() else {
                 break;
             };
             self.start(index, now, effects);
+        }
+        // A check still holding a slot while a later file waits: a timer ends the hold (the
+        // queue looks again when it fires; its turn is the file's, so it changes nothing).
+        let waiting_after = |at: usize| {
+            self.items[at..]
+                .iter()
+                .any(|item| item.state == UploadState::Queued)
+        };
+        if let Some(at) = (0..self.items.len()).find(|&at| {
+            let item = &self.items[at];
+            item.state == UploadState::Checking
+                && item.check_started
+                && !item.check_hold.1
+                && !held_over(item)
+                && waiting_after(at)
+        }) {
+            let item = &mut self.items[at];
+            item.check_hold.1 = true;
+            let ms = CHECK_HOLD_MS.saturating_sub(now.ms.saturating_sub(item.check_hold.0));
+            effects.push(Effect::Wait {
+                key: item.key,
+                turn: item.turn,
+                ms: ms as u32,
+            });
         }
         self.ask_ahead(effects);
         if self.expected == 0 && batch_completes(&self.summary, self.batch_open) {
@@ -980,7 +1045,7 @@ pub fn stored_nothing(error: &UploadError) -> bool {
 /// order they were added, as many as there are free slots (`concurrency` minus the files
 /// asking for a URL or sending). A file still being checked keeps a slot for itself, so a
 /// later file whose check ended first does not start before it: files start in the order
-/// chosen, also one at a time. A URL is asked for only when its file starts (or just before,
+/// chosen, also one at a time (the queue lets a check hold its slot for [`CHECK_HOLD_MS`]). A URL is asked for only when its file starts (or just before,
 /// see `Queue::ask_ahead`), so none expires while waiting.
 ///
 /// ```

@@ -286,6 +286,55 @@ fn a_file_whose_check_ends_first_still_starts_after_the_files_chosen_before_it()
         "the third slot is the first file's, still being checked"
     );
     assert_eq!(starts(&batch.on(checked(0))), vec![0]);
+    // A check that takes long (a photo re-encoded, a decode that never ends) keeps its slot
+    // for CHECK_HOLD_MS only: a timer then lets the file after it go.
+    let mut batch = Batch::new(1);
+    batch.on(Happened::Added { key: 0, size: 100 });
+    batch.on(Happened::Added { key: 1, size: 100 });
+    let effects = batch.on(checked(1));
+    assert!(starts(&effects).is_empty());
+    let turn = effects
+        .iter()
+        .find_map(|effect| match effect {
+            Effect::Wait { key: 0, turn, ms } => {
+                assert_eq!(u64::from(*ms), CHECK_HOLD_MS);
+                Some(*turn)
+            }
+            _ => None,
+        })
+        .expect("a timer ends the hold");
+    batch.ms += CHECK_HOLD_MS;
+    assert_eq!(
+        starts(&batch.on(Happened::WaitOver { key: 0, turn })),
+        vec![1]
+    );
+    assert_eq!(
+        batch.state(0),
+        UploadState::Checking,
+        "the timer changes nothing else"
+    );
+    assert!(
+        starts(&batch.on(checked(0))).is_empty(),
+        "the only slot is taken"
+    );
+}
+
+#[test]
+fn a_file_cancelled_before_its_check_ended_is_checked_again_when_retried() {
+    let mut batch = Batch::new(1);
+    batch.on(Happened::Added { key: 0, size: 100 });
+    batch.on(Happened::Cancel { key: 0 });
+    assert_eq!(batch.state(0), UploadState::Cancelled);
+    let effects = batch.on(Happened::Retry { key: 0 });
+    assert_eq!(batch.state(0), UploadState::Checking, "not sent unchecked");
+    assert!(effects.contains(&Effect::Check { key: 0 }));
+    assert!(starts(&effects).is_empty());
+    let effects = batch.on(Happened::Checked {
+        key: 0,
+        verdict: Ok(()),
+        size: 100,
+    });
+    assert_eq!(starts(&effects), vec![0]);
 }
 
 #[test]
