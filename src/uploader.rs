@@ -706,8 +706,7 @@ impl Uploader {
             return;
         };
         for key in unshown.keys {
-            // The queue's state now, never an older one: the row may have shown a newer kind
-            // of state at once meanwhile.
+            // The queue's state now: the file may have moved on since it changed.
             let state = self
                 .inner
                 .try_with_value(|inner| inner.queue.state(key).cloned())

@@ -165,22 +165,28 @@ async fn previews_keep_coming_while_an_upload_runs() {
     );
 }
 
-/// How many times the page has asked the browser to decode `file`: the real
-/// `createImageBitmap`, wrapped once per page to note what it is given.
-fn decodes_of(file: &web_sys::File) -> usize {
+/// How many times the page has asked the browser to decode `file`, and how many of those the
+/// browser refused: the real `createImageBitmap`, wrapped once per page to note what it is
+/// given and which decodes it refuses.
+fn decodes_of(file: &web_sys::File) -> (usize, usize) {
     js_sys::eval(
-        "if (!window.__duDecoded) { window.__duDecoded = []; \
+        "if (!window.__duDecoded) { window.__duDecoded = []; window.__duRefused = []; \
          const real = window.createImageBitmap.bind(window); \
-         window.createImageBitmap = (blob, ...rest) => \
-           { window.__duDecoded.push(blob); return real(blob, ...rest); }; }",
+         window.createImageBitmap = (blob, ...rest) => { \
+           window.__duDecoded.push(blob); \
+           const decoded = real(blob, ...rest); \
+           decoded.catch(() => window.__duRefused.push(blob)); \
+           return decoded; }; }",
     )
     .unwrap();
-    let decoded: js_sys::Array =
-        js_sys::Reflect::get(&web_sys::window().unwrap(), &"__duDecoded".into())
+    let count = |name: &str| {
+        let list: js_sys::Array = js_sys::Reflect::get(&web_sys::window().unwrap(), &name.into())
             .unwrap()
             .unchecked_into();
-    let file: &wasm_bindgen::JsValue = file.as_ref();
-    decoded.iter().filter(|blob| blob == file).count()
+        let file: &wasm_bindgen::JsValue = file.as_ref();
+        list.iter().filter(|blob| blob == file).count()
+    };
+    (count("__duDecoded"), count("__duRefused"))
 }
 
 /// A PNG whose header is sound (so the file check passes on its header alone) and whose
@@ -214,11 +220,10 @@ async fn a_preview_the_browser_refuses_is_asked_for_once() {
                     .unwrap()
                     .length()
                     == 1
-                && decodes_of(&broken) == 1
+                && decodes_of(&broken) == (1, 1)
         })
         .await;
-    // Let the refusal land, then change the row twice: cancelled, then queued again.
-    sleep(200).await;
+    // The refusal has landed: change the row twice, cancelled, then queued again.
     let press = |selector: &str| {
         let rows = widget.rows();
         let button = rows[1].query_selector(selector).unwrap().unwrap();
@@ -235,7 +240,7 @@ async fn a_preview_the_browser_refuses_is_asked_for_once() {
     sleep(300).await;
     assert_eq!(
         decodes_of(&broken),
-        1,
+        (1, 1),
         "the refused preview was asked for again"
     );
     assert!(

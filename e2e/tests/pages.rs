@@ -851,9 +851,9 @@ impl Visit {
         self.wait_for_states(&["done", "failed", "failed", "retrying"])
             .await;
 
-        // One upload at a time to a URL that never answers (and no stall timeout): one file
-        // stays uploading and the other queued. Which one is which depends on whose check
-        // ends first (a queued file does not wait for an earlier one still being checked).
+        // One upload at a time to a URL that never answers (and no stall timeout): the first
+        // file chosen stays uploading and the second queued, whichever check ends first
+        // (files start in the order chosen).
         set(attr("concurrency", "1")
             + &attr("stall-timeout-ms", "0")
             + &attr(
@@ -862,13 +862,10 @@ impl Visit {
             ))
         .await;
         self.choose(&[long, fixture("badge.png")]).await;
-        let last_two = |states: &[String]| {
-            let mut two = states.get(4..).map(<[String]>::to_vec).unwrap_or_default();
-            two.sort();
-            two
-        };
+        let last_two =
+            |states: &[String]| states.get(4..).map(<[String]>::to_vec).unwrap_or_default();
         for _ in 0..1200 {
-            if last_two(&self.states().await) == ["queued", "uploading"] {
+            if last_two(&self.states().await) == ["uploading", "queued"] {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -879,7 +876,7 @@ impl Visit {
             ["done", "failed", "failed", "retrying"],
             "{states:?}"
         );
-        assert_eq!(last_two(&states), ["queued", "uploading"], "{states:?}");
+        assert_eq!(last_two(&states), ["uploading", "queued"], "{states:?}");
         // The stored file's preview is drawn from the visitor's file: wait for it, so that
         // what axe and the screenshots see is what a visitor sees.
         self.js("return Promise.all([...document.querySelectorAll('.du__preview-img')].map((i) => i.decode().catch(() => null)))")
