@@ -231,6 +231,7 @@ async function runOnce(contender, workload, paths, bytes, run) {
       await page.route(/\/cdn\//, (route) => route.fulfill({ status: 200, contentType: "image/png", body: ONE_PIXEL }));
     }
     const base = args["cross-origin"] ? server.base.replace("127.0.0.1", "localhost") : server.base;
+    if (args["cross-origin"] && base === server.base) throw new Error(`--cross-origin: the server is not on 127.0.0.1 (${server.base})`);
     await page.goto(base + contender.page);
     const input = page.locator(contender.input).first();
     await input.waitFor({ state: "attached", timeout: 30_000 });
