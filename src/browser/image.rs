@@ -45,35 +45,36 @@ pub async fn read_head(file: &Blob, count: u32) -> Result<Vec<u8>, JsValue> {
     // files has few of them to slice. `size` is cheap here: only a chosen file's first
     // `size` is a round trip to the browser process, and the list has made it (measured: a
     // second call 1.3 ms for 200 files).
-    if file.size() > STREAM_HEAD_MAX {
-        return read_range(file, 0, count as u64).await;
-    }
-    match read_head_byob(file, count).await {
-        Ok(head) => Ok(head),
-        // A browser without BYOB readers for `Blob.stream()` (Safari before 26.4), or a read
-        // that failed: the slice, slower but everywhere.
-        Err(_) => read_range(file, 0, count as u64).await,
-    }
-}
-
-/// The first `count` bytes of a file through a BYOB reader of its stream.
-async fn read_head_byob(file: &Blob, count: u32) -> Result<Vec<u8>, JsValue> {
-    let reader = web_sys::ReadableStreamByobReader::new(&file.stream())?;
-    let mut head = Vec::new();
-    while head.len() < count as usize {
-        let room = js_sys::Uint8Array::new_with_length(count - head.len() as u32);
-        let read: web_sys::ReadableStreamReadResult =
-            JsFuture::from(reader.read_with_array_buffer_view(&room))
-                .await?
-                .unchecked_into();
-        if read.get_done().unwrap_or(true) {
-            break;
+    // A browser without BYOB readers for `Blob.stream()` (Safari before 26.4), or a read that
+    // failed: the slice too, slower but everywhere. (One `read_range` awaited in one place:
+    // each await of a future is a state of its own in the bundle.)
+    let streamed = 'stream: {
+        if file.size() > STREAM_HEAD_MAX {
+            break 'stream None;
         }
-        let chunk: js_sys::Uint8Array = read.get_value().unchecked_into();
-        head.extend(chunk.to_vec());
+        let Ok(reader) = web_sys::ReadableStreamByobReader::new(&file.stream()) else {
+            break 'stream None;
+        };
+        let mut head = Vec::new();
+        while head.len() < count as usize {
+            let room = js_sys::Uint8Array::new_with_length(count - head.len() as u32);
+            let Ok(read) = JsFuture::from(reader.read_with_array_buffer_view(&room)).await else {
+                break 'stream None;
+            };
+            let read: web_sys::ReadableStreamReadResult = read.unchecked_into();
+            if read.get_done().unwrap_or(true) {
+                break;
+            }
+            let chunk: js_sys::Uint8Array = read.get_value().unchecked_into();
+            head.extend(chunk.to_vec());
+        }
+        let _ = reader.cancel();
+        Some(head)
+    };
+    match streamed {
+        Some(head) => Ok(head),
+        None => read_range(file, 0, count as u64).await,
     }
-    let _ = reader.cancel();
-    Ok(head)
 }
 
 /// The bytes `start..end` of a file (only those enter wasm memory; a range past the end is

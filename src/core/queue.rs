@@ -10,13 +10,15 @@
 //! built from, each tested on its own.
 //!
 //! ```
-//! use direct_upload::core::queue::{Effect, Happened, Queue, QueueConfig, Now};
+//! use direct_upload::core::queue::{Effect, Happened, Queue, QueueConfig, Now, CHECK_HOLD_MS};
 //!
 //! let mut queue = Queue::new(QueueConfig { concurrency: 1, ..QueueConfig::default() });
 //! let now = Now { ms: 0, random: 0.5 };
 //! let effects = queue.handle(Happened::Added { key: 7, size: 1_000 }, now);
-//! // Checking starts at once, and so does the request for the URL the file will need.
-//! assert_eq!(effects, vec![Effect::Check { key: 7 }, Effect::RequestUrl { key: 7 }]);
+//! // Checking starts at once (with the timer that ends its hold on a slot), and so does the
+//! // request for the URL the file will need.
+//! let hold = Effect::Wait { key: 7, turn: 0, ms: CHECK_HOLD_MS as u32 };
+//! assert_eq!(effects, vec![Effect::Check { key: 7 }, hold, Effect::RequestUrl { key: 7 }]);
 //! ```
 
 use std::borrow::Borrow;
@@ -286,10 +288,8 @@ struct Item {
     state: UploadState,
     /// Whether its check has been started (checks run [`CHECKS_AT_ONCE`] at a time).
     check_started: bool,
-    /// When its check started (ms), and whether a timer will end its hold on a slot.
-    check_hold: (u64, bool),
-    /// Whether its check has ended (with any verdict).
-    checked: bool,
+    /// Whether its check has held a slot for [`CHECK_HOLD_MS`] (a timer says so).
+    held_over: bool,
     /// Automatic retries used since it was added or retried by hand.
     retries: u32,
     /// Counts the waits it was given; a timer names its turn.
@@ -313,8 +313,7 @@ impl Item {
             size,
             state,
             check_started: false,
-            check_hold: (0, false),
-            checked: false,
+            held_over: false,
             retries: 0,
             turn: 0,
             url: Url::None,
@@ -492,7 +491,6 @@ impl Queue {
                     return; // cancelled meanwhile
                 }
                 let item = &mut self.items[index];
-                item.checked = true;
                 self.summary.remove(item.size, &item.state);
                 item.size = size;
                 self.summary.add(item.size, &item.state);
@@ -553,7 +551,10 @@ impl Queue {
             Happened::WaitOver { key, turn } => {
                 let Some(index) = self.find(key) else { return };
                 // Only the wait for this very retry: a retry by hand may have started a newer one.
-                if self.items[index].turn == turn {
+                // (The timer of a check's hold names the turn of the file being checked.)
+                let item = &mut self.items[index];
+                if item.turn == turn {
+                    item.held_over = true;
                     self.event(index, UploadEvent::RetryDue);
                 }
             }
@@ -569,13 +570,6 @@ impl Queue {
                     // A timer still running for an automatic retry must not end a later wait.
                     self.items[index].turn += 1;
                     self.event(index, UploadEvent::Retry);
-                    // Cancelled before its check ended: checked again, never sent unchecked
-                    // (the first check's late verdict counts if it comes first).
-                    let item = &mut self.items[index];
-                    if !item.checked && item.state == UploadState::Queued {
-                        item.check_started = false;
-                        self.set_state(index, UploadState::Checking);
-                    }
                     self.batch_open = true;
                 }
             }
@@ -769,24 +763,25 @@ impl Queue {
             }
             if item.state == UploadState::Checking && !item.check_started {
                 item.check_started = true;
-                item.check_hold = (now.ms, false);
                 checking += 1;
                 effects.push(Effect::Check { key: item.key });
+                // Its hold on a slot ends with this timer (its turn is the file's: when it fires
+                // the file is still being checked, or the timer is stale).
+                effects.push(Effect::Wait {
+                    key: item.key,
+                    turn: item.turn,
+                    ms: CHECK_HOLD_MS as u32,
+                });
             }
         }
-        // A check that has held its slot long enough no longer does.
-        let held_over = |item: &Item| {
-            item.state == UploadState::Checking
-                && item.check_started
-                && now.ms.saturating_sub(item.check_hold.0) >= CHECK_HOLD_MS
-        };
         // A failed URL asked ahead frees its slot again at once, so loop until none frees.
         loop {
             let states: Vec<&UploadState> = self
                 .items
                 .iter()
                 .map(|item| {
-                    if held_over(item) {
+                    // A check that has held its slot long enough no longer does.
+                    if item.held_over && item.state == UploadState::Checking {
                         &NOT_WAITING
                     } else {
                         &item.state
@@ -797,30 +792,6 @@ impl Queue {
                 break;
             };
             self.start(index, now, effects);
-        }
-        // A check still holding a slot while a later file waits: a timer ends the hold (the
-        // queue looks again when it fires; its turn is the file's, so it changes nothing).
-        let waiting_after = |at: usize| {
-            self.items[at..]
-                .iter()
-                .any(|item| item.state == UploadState::Queued)
-        };
-        if let Some(at) = (0..self.items.len()).find(|&at| {
-            let item = &self.items[at];
-            item.state == UploadState::Checking
-                && item.check_started
-                && !item.check_hold.1
-                && !held_over(item)
-                && waiting_after(at)
-        }) {
-            let item = &mut self.items[at];
-            item.check_hold.1 = true;
-            let ms = CHECK_HOLD_MS.saturating_sub(now.ms.saturating_sub(item.check_hold.0));
-            effects.push(Effect::Wait {
-                key: item.key,
-                turn: item.turn,
-                ms: ms as u32,
-            });
         }
         self.ask_ahead(effects);
         if self.expected == 0 && batch_completes(&self.summary, self.batch_open) {

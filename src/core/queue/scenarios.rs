@@ -289,10 +289,7 @@ fn a_file_whose_check_ends_first_still_starts_after_the_files_chosen_before_it()
     // A check that takes long (a photo re-encoded, a decode that never ends) keeps its slot
     // for CHECK_HOLD_MS only: a timer then lets the file after it go.
     let mut batch = Batch::new(1);
-    batch.on(Happened::Added { key: 0, size: 100 });
-    batch.on(Happened::Added { key: 1, size: 100 });
-    let effects = batch.on(checked(1));
-    assert!(starts(&effects).is_empty());
+    let effects = batch.on(Happened::Added { key: 0, size: 100 });
     let turn = effects
         .iter()
         .find_map(|effect| match effect {
@@ -302,7 +299,9 @@ fn a_file_whose_check_ends_first_still_starts_after_the_files_chosen_before_it()
             }
             _ => None,
         })
-        .expect("a timer ends the hold");
+        .expect("a timer ends the hold, set as the check starts");
+    batch.on(Happened::Added { key: 1, size: 100 });
+    assert!(starts(&batch.on(checked(1))).is_empty());
     batch.ms += CHECK_HOLD_MS;
     assert_eq!(
         starts(&batch.on(Happened::WaitOver { key: 0, turn })),
@@ -317,24 +316,6 @@ fn a_file_whose_check_ends_first_still_starts_after_the_files_chosen_before_it()
         starts(&batch.on(checked(0))).is_empty(),
         "the only slot is taken"
     );
-}
-
-#[test]
-fn a_file_cancelled_before_its_check_ended_is_checked_again_when_retried() {
-    let mut batch = Batch::new(1);
-    batch.on(Happened::Added { key: 0, size: 100 });
-    batch.on(Happened::Cancel { key: 0 });
-    assert_eq!(batch.state(0), UploadState::Cancelled);
-    let effects = batch.on(Happened::Retry { key: 0 });
-    assert_eq!(batch.state(0), UploadState::Checking, "not sent unchecked");
-    assert!(effects.contains(&Effect::Check { key: 0 }));
-    assert!(starts(&effects).is_empty());
-    let effects = batch.on(Happened::Checked {
-        key: 0,
-        verdict: Ok(()),
-        size: 100,
-    });
-    assert_eq!(starts(&effects), vec![0]);
 }
 
 #[test]
@@ -989,7 +970,15 @@ fn files_kept_across_a_reload_resume_and_a_try_that_may_have_stored_is_asked_abo
     });
     assert_eq!(
         effects,
-        vec![Effect::Check { key: 1 }, Effect::RequestUrl { key: 1 }]
+        vec![
+            Effect::Check { key: 1 },
+            Effect::Wait {
+                key: 1,
+                turn: 0,
+                ms: CHECK_HOLD_MS as u32
+            },
+            Effect::RequestUrl { key: 1 }
+        ]
     );
     let effects = batch.on(Happened::Checked {
         key: 1,
