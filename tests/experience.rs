@@ -559,26 +559,44 @@ async fn previews_are_made_only_for_visible_rows_and_revoked_when_removed() {
         "only rows in view get a preview, got {previews} of 30"
     );
 
-    let first: web_sys::HtmlImageElement = widget.find(".du__preview-img").unchecked_into();
+    // The first row's own preview (rows in view get theirs one at a time).
+    let first_preview = |w: &Mounted| {
+        w.rows()
+            .first()
+            .and_then(|row| row.query_selector(".du__preview-img").unwrap())
+    };
+    widget.wait_until(|w| first_preview(w).is_some()).await;
+    let first: web_sys::HtmlImageElement = first_preview(&widget).unwrap().unchecked_into();
     let url = first.src();
     assert!(url.starts_with("blob:"), "previews are object URLs: {url}");
     assert!(
         gloo_net::http::Request::get(&url).send().await.is_ok(),
         "the preview URL is alive while shown"
     );
-    let cancel: HtmlElement = widget.rows()[0]
-        .query_selector(".du__cancel")
-        .unwrap()
-        .unwrap()
-        .unchecked_into();
-    cancel.click();
-    leptos::task::tick().await;
-    widget.click(".du__remove");
-    leptos::task::tick().await;
-    assert!(
-        gloo_net::http::Request::get(&url).send().await.is_err(),
-        "a removed row's preview URL is revoked"
-    );
+    let press = |selector: &str| {
+        let button: HtmlElement = widget.rows()[0]
+            .query_selector(selector)
+            .unwrap()
+            .unwrap()
+            .unchecked_into();
+        button.click();
+    };
+    press(".du__cancel");
+    widget
+        .wait_until(|w| w.states().first().map(String::as_str) == Some("cancelled"))
+        .await;
+    press(".du__remove");
+    // The row goes (its view is disposed on the executor's next turns), and with it its
+    // preview's object URL: bounded, a URL still alive after a second fails the test.
+    let mut revoked = false;
+    for _ in 0..40 {
+        if gloo_net::http::Request::get(&url).send().await.is_err() {
+            revoked = true;
+            break;
+        }
+        sleep(25).await;
+    }
+    assert!(revoked, "a removed row's preview URL is revoked");
     for row in widget.rows() {
         let cancel: Option<HtmlElement> = row
             .query_selector(".du__cancel")
