@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import { fileSet } from "./files.mjs";
-import { sleep, startServer } from "./server.mjs";
+import { CHROMIUM_FLAGS, sleep, startServer } from "./server.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -35,13 +35,7 @@ const [, count, amount, unit] = /^(\d+)x([\d.]+)(KB|MB)$/.exec(args.files) ?? []
 if (!count) throw new Error(`--files: NxSIZE, e.g. 50x8MB (not ${args.files})`);
 
 const server = await startServer({ bin: args.server, staticDir: args.static });
-// As bench/run.mjs launches it.
-const browser = await chromium.launch({
-  executablePath: args.chromium,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-features=SpareRendererForSitePerProcess"],
-});
+const browser = await chromium.launch({ executablePath: args.chromium, headless: true, args: CHROMIUM_FLAGS });
 try {
   const page = await browser.newPage();
   await page.addInitScript(readFileSync(new URL("./harness.js", import.meta.url), "utf8"));

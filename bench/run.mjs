@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import { fileSet } from "./files.mjs";
-import { sleep, startServer, storedCount } from "./server.mjs";
+import { CHROMIUM_FLAGS, sleep, startServer, storedCount } from "./server.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -41,18 +41,6 @@ const CONTENDERS = {
   demo: { page: "/index.html", input: "#uploader input[type=file]", watchStatus: true },
   uppy: { page: "/uppy.html", input: 'input.uppy-Dashboard-input[name="files[]"]:not([webkitdirectory])' },
 };
-
-const CHROMIUM_FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  // No spare renderer that would join the memory figures halfway through a run.
-  "--disable-features=SpareRendererForSitePerProcess",
-];
 
 const { values: args } = parseArgs({
   options: {

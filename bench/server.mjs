@@ -10,6 +10,19 @@ import { join } from "node:path";
 export const ACCOUNT = "023e105f4ecef8ad9ca31a8372d0c353";
 export const TOKEN = "local-dev-token";
 
+/** How the benchmark and the memory diagnosis launch headless Chromium. */
+export const CHROMIUM_FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  // No spare renderer that would join the memory figures halfway through a run.
+  "--disable-features=SpareRendererForSitePerProcess",
+];
+
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**

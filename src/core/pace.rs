@@ -9,9 +9,9 @@
 //! 0.21 s paced, and took 1.65 × a bare upload loop against 1.35 × (same run); a file may then
 //! go from queued to done without showing its upload, when it took less than the interval.
 //! What the visitor does (cancel, retry, remove, a new setting), a failure and the end of a
-//! batch show at once, with whatever waited. The host page's callbacks and events are not paced, but
-//! upload progress reaches the queue, and so `on_progress`, every [`SHOW_EVERY_MS`] at most:
-//! a bar may lag its upload by up to two intervals. Times are on a monotonic clock.
+//! batch show at once, with whatever waited. The host page's callbacks and events are not
+//! paced, but upload progress reaches the queue, and so `on_progress`, every
+//! [`SHOW_EVERY_MS`] at most: a bar may lag its upload by up to two intervals. Times are on a monotonic clock.
 //!
 //! Previews have a pace too ([`preview_wait_ms`]): while files upload, they decode for at most
 //! a tenth of the time.
