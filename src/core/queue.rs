@@ -286,7 +286,8 @@ struct Item {
     key: u32,
     size: u64,
     state: UploadState,
-    /// Whether its check has been started (checks run [`CHECKS_AT_ONCE`] at a time).
+    /// Whether its check has been started (checks run [`CHECKS_AT_ONCE`] at a time) and not
+    /// cut short by a cancel.
     check_started: bool,
     /// Whether its check has held a slot for [`CHECK_HOLD_MS`] (a timer says so).
     held_over: bool,
@@ -565,11 +566,18 @@ impl Queue {
             }
             Happened::Retry { key } => {
                 let Some(index) = self.find(key) else { return };
-                if self.items[index].state.can_retry() {
-                    self.items[index].retries = 0;
+                let item = &mut self.items[index];
+                if item.state.can_retry() {
+                    item.retries = 0;
                     // A timer still running for an automatic retry must not end a later wait.
-                    self.items[index].turn += 1;
-                    self.event(index, UploadEvent::Retry);
+                    item.turn += 1;
+                    if item.check_started {
+                        self.event(index, UploadEvent::Retry);
+                    } else {
+                        // Cancelled before its check ended: checked afresh, never sent unchecked.
+                        item.held_over = false;
+                        self.set_state(index, UploadState::Checking);
+                    }
                     self.batch_open = true;
                 }
             }
@@ -594,6 +602,8 @@ impl Queue {
         }
         item.confirming = None;
         item.looking_up = false;
+        // A check cut short counts as never started: a retry checks the file again.
+        item.check_started &= item.state != UploadState::Checking;
         self.event(index, UploadEvent::Cancel);
         self.pass_on_url(index, now, effects);
     }

@@ -495,6 +495,54 @@ fn permanent_failures_and_failed_confirmations_are_not_retried() {
     );
 }
 
+/// The files whose check starts, in order.
+fn checks(effects: &[Effect]) -> Vec<u32> {
+    keys_of(effects, |effect| match effect {
+        Effect::Check { key } => Some(*key),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_file_cancelled_while_checked_is_checked_again_when_retried() {
+    let mut batch = Batch::new(1);
+    assert_eq!(
+        checks(&batch.on(Happened::Added { key: 0, size: 100 })),
+        vec![0]
+    );
+    batch.on(Happened::Cancel { key: 0 });
+    assert_eq!(batch.state(0), UploadState::Cancelled);
+
+    let effects = batch.on(Happened::Retry { key: 0 });
+    assert_eq!(
+        batch.state(0),
+        UploadState::Checking,
+        "not queued unchecked"
+    );
+    assert_eq!(checks(&effects), vec![0], "its check starts again");
+    assert!(starts(&effects).is_empty(), "{effects:?}");
+
+    // The check refuses it now (say, the file was swapped for a text file): never sent.
+    let effects = batch.on(Happened::Checked {
+        key: 0,
+        verdict: Err(Rejection::Unreadable),
+        size: 100,
+    });
+    assert!(
+        sends(&effects).is_empty() && starts(&effects).is_empty(),
+        "{effects:?}"
+    );
+    assert!(matches!(batch.state(0), UploadState::Failed { .. }));
+
+    // A file cancelled after its check passed is not checked again.
+    let mut batch = Batch::new(1);
+    batch.add_checked(0..2, 100);
+    batch.on(Happened::Cancel { key: 1 });
+    let effects = batch.on(Happened::Retry { key: 1 });
+    assert_eq!(batch.state(1), UploadState::Queued);
+    assert!(checks(&effects).is_empty(), "{effects:?}");
+}
+
 #[test]
 fn cancel_works_in_every_unfinished_state_and_late_answers_change_nothing() {
     // Checking, and a file whose URL was asked ahead: the URL goes to the next file.
