@@ -55,14 +55,36 @@ const all = (scope) => IDBKeyRange.bound([scope, 0], [scope, Infinity]);
 // files of this page are never mistaken for files kept before it.
 const taken = new Map();
 
+// The scopes this page keeps. One page at a time keeps a scope: a second tab of the same page
+// would otherwise take the files the first is still sending, send them again and store them
+// twice. The page holds the scope's Web Lock until it goes; a reload's new page waits for the
+// old page's (which the browser lets go as it unloads), another tab's makes it give up after
+// a second, and that tab's widget keeps nothing (said once on the console).
+const owned = new Set();
+const own = (scope) =>
+  new Promise((resolve) =>
+    navigator.locks
+      ? navigator.locks
+          .request(`${DB} ${scope}`, { signal: AbortSignal.timeout(1000) }, () => {
+            resolve(owned.add(scope));
+            return new Promise(() => {});
+          })
+          .catch(resolve)
+      : resolve(owned.add(scope)),
+  );
+
 /** The records kept for `scope` before this page loaded, in key order (read once). */
 export function keptFiles(scope) {
   if (!taken.has(scope)) {
-    const read = run("readwrite", (store) => {
-      const request = store.getAll(all(scope));
-      request.onsuccess = () => store.delete(all(scope));
-      return request;
-    });
+    const read = own(scope).then(() =>
+      owned.has(scope)
+        ? run("readwrite", (store) => {
+            const request = store.getAll(all(scope));
+            request.onsuccess = () => store.delete(all(scope));
+            return request;
+          })
+        : warn("another tab keeps them"),
+    );
     // In key order, each file's record comes just before its File.
     const files = (records = []) =>
       records.filter((record, at) => {
@@ -171,9 +193,9 @@ function schedule(scope) {
 function touch(scope, key) {
   let change = changes.get(scope);
   if (!change) {
-    changes.set(scope, (change = { touched: new Set(), clear: false, ready: false, timer: 0, at: 0 }));
+    changes.set(scope, (change = { touched: new Set() }));
     keptFiles(scope).then(() => {
-      change.ready = true;
+      change.ready = owned.has(scope);
       schedule(scope);
     });
   }
@@ -190,7 +212,7 @@ addEventListener("pagehide", () => {
 /** Keeps `file` under `key`, with what is known of it; `resumed` (a file read back after a
  * reload, and so already copied once) is written at once, not after KEEP_AFTER_MS. */
 export function keepFile(scope, key, file, tried, image, resumed) {
-  records(scope).set(key, { file, tried, image, since: resumed ? 0 : Date.now(), written: false });
+  records(scope).set(key, { file, tried, image, since: resumed ? 0 : Date.now() });
   touch(scope, key);
 }
 

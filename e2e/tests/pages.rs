@@ -477,6 +477,66 @@ async fn a_reload_in_the_middle_of_a_batch_resumes_it_and_stores_each_file_once(
     visit.end().await;
 }
 
+/// Two tabs of one page: the second leaves alone the files the first keeps while it sends
+/// them (it would otherwise take them, send them again and store each twice), and once the
+/// first tab is closed a reload of the second resumes them, each stored once.
+#[tokio::test]
+async fn a_second_tab_leaves_the_first_tabs_kept_files_alone() {
+    let visit = Visit::new().await;
+    visit.open("/plain.html").await;
+    // Both uploads stall: the host reads each file, stores nothing and answers late.
+    let faults = format!("{}/_local/faults", visit.service.urls.public);
+    let http = reqwest::Client::new();
+    let set = http
+        .post(&faults)
+        .json(&json!({"seed": 1, "rate": 1, "kinds": ["host_stall"], "limit": 2, "host_stall_ms": 60000}))
+        .send()
+        .await
+        .unwrap();
+    assert!(set.status().is_success(), "{:?}", set.text().await);
+    visit
+        .choose(&[fixture("landscape.jpg"), fixture("badge.png")])
+        .await;
+    visit.wait_for_states(&["uploading", "uploading"]).await;
+    assert_eq!(
+        visit.kept_records_become(2).await,
+        2,
+        "the first tab keeps both"
+    );
+    let first = visit.client.window().await.unwrap();
+
+    // The same page in a second tab, while the first is still sending.
+    let second = visit.client.new_window(true).await.unwrap().handle;
+    visit.client.switch_to_window(second.clone()).await.unwrap();
+    visit.open("/plain.html").await;
+    // Past the second it waits for the first tab's hold on them.
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert_eq!(
+        visit.states().await,
+        Vec::<String>::new(),
+        "the second tab lists none of the first tab's files"
+    );
+    assert_eq!(
+        visit.js(KEPT_RECORDS).await,
+        json!(2),
+        "and leaves them in storage"
+    );
+
+    // The first tab is closed mid-batch; the host recovers; the second tab is reloaded.
+    visit.client.switch_to_window(first).await.unwrap();
+    visit.client.close_window().await.unwrap();
+    visit.client.switch_to_window(second).await.unwrap();
+    http.delete(&faults).send().await.unwrap();
+    visit.reload().await;
+    visit.wait_for_states(&["done", "done"]).await;
+    let stats = visit.api("v1/stats").await;
+    assert_eq!(
+        stats["result"]["count"]["current"], 2,
+        "two files, two images: none lost, none twice"
+    );
+    visit.end().await;
+}
+
 /// The computed value of a CSS property of the first element matching `css`.
 async fn computed(visit: &Visit, css: &str, property: &str) -> String {
     let script = format!("return getComputedStyle(document.querySelector('{css}')).getPropertyValue('{property}').trim()");
