@@ -35,6 +35,8 @@ const CONTENDERS = {
   embed: { page: "/embed.html", input: "direct-upload input[type=file]" },
   // Diagnosis only (BENCHMARKS.md): the embed bundle with `persist="off"`; also without
   // previews (the page's createImageBitmap refuses); also with the list hidden (no rows drawn).
+  // Another build's embed bundle on the same page (scripts/bench.sh --base DIR).
+  "embed-base": { page: "/embed-base.html", input: "direct-upload input[type=file]" },
   "embed-nopersist": { page: "/embed.html?persist=off", input: "direct-upload input[type=file]" },
   "embed-nopreview": { page: "/embed.html?persist=off&previews=off", input: "direct-upload input[type=file]" },
   "embed-bare": { page: "/embed.html?persist=off&previews=off&list=hidden", input: "direct-upload input[type=file]" },

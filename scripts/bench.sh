@@ -5,6 +5,10 @@
 # upload host on one origin. Prints a table; raw figures go to target/bench/.
 #   --quick        one small workload, one run of the floor and the embed widget: fails only
 #                  if a file is not stored, never on timing (scripts/test.sh runs this)
+#   --base DIR     another build's dist/embed (an earlier commit built in a worktree:
+#                  `git worktree add /tmp/base REV && (cd /tmp/base && ./scripts/build.sh)`,
+#                  then `--base /tmp/base/dist/embed`), served as /embed-base/ and run as the
+#                  contender `embed-base` beside this build's `embed`, turn by turn
 #   other options  go to bench/run.mjs: --runs N, --workloads a,b, --contenders a,b
 # Needs ./scripts/build.sh's dist/ (it is not rebuilt here).
 set -euo pipefail
@@ -13,7 +17,20 @@ cd "$(dirname "$0")/.."
 
 target=${CARGO_TARGET_DIR:-target}
 quick=false
-for arg in "$@"; do [ "$arg" = --quick ] && quick=true; done
+base=
+pass=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=true; pass+=("$1") ;;
+    --base) base=${2:?--base needs a directory}; shift ;;
+    *) pass+=("$1") ;;
+  esac
+  shift
+done
+if [ -n "$base" ] && [ ! -f "$base/direct-upload.js" ]; then
+  echo "--base $base: not a built dist/embed (no direct-upload.js)" >&2
+  exit 2
+fi
 bench_server "$($quick && echo quick || echo full)"
 
 # The pages the server serves: dist/ (demo and embed bundle), the bench pages, Uppy's bundle.
@@ -21,10 +38,14 @@ static=$(mktemp -d)
 trap 'rm -rf "$static"' EXIT
 cp -r dist/. "$static/"
 cp bench/pages/*.html bench/pages/backend.js "$static/"
+if [ -n "$base" ]; then
+  cp -r "$base" "$static/embed-base"
+  sed 's#/embed/#/embed-base/#g' bench/pages/embed.html >"$static/embed-base.html"
+fi
 (cd bench && node_modules/.bin/esbuild pages/uppy.js --bundle --minify --format=esm \
   --log-level=warning --outfile="$static/uppy.js")
 
 mkdir -p "$target/bench"
 say "throughput benchmark ($($quick && echo quick || echo full))"
 node bench/run.mjs --server "$server" --static "$static" --cache "$target/bench/files" \
-  --out "$target/bench/results-$(date +%Y%m%d-%H%M%S).json" "$@"
+  --out "$target/bench/results-$(date +%Y%m%d-%H%M%S).json" ${pass[@]+"${pass[@]}"}
