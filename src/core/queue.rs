@@ -668,7 +668,7 @@ impl Queue {
     ) {
         let asked = self
             .find(key)
-            .filter(|index| self.items[*index].url == Url::Asked);
+            .filter(|index| matches!(self.items[*index].url, Url::Asked));
         let Some(index) = asked else {
             // Its file is gone or has no use for it: a URL is not tied to a file, so the
             // next file waiting gets it; a failure for a file that is gone means nothing.
@@ -742,7 +742,7 @@ impl Queue {
             self.send(index, target, effects);
         } else if let Some(index) = taker(|item| {
             matches!(item.state, UploadState::Checking | UploadState::Queued)
-                && item.url == Url::None
+                && matches!(item.url, Url::None)
         }) {
             self.items[index].url = Url::Ready { target, at };
         }
@@ -891,13 +891,13 @@ impl Queue {
         let mut ahead = self
             .items
             .iter()
-            .filter(|item| waiting(item) && item.url != Url::None)
+            .filter(|item| waiting(item) && !matches!(item.url, Url::None))
             .count();
         for item in &mut self.items {
             if ahead >= wanted {
                 break;
             }
-            if waiting(item) && item.url == Url::None {
+            if waiting(item) && matches!(item.url, Url::None) {
                 item.url = Url::Asked;
                 ahead += 1;
                 effects.push(Effect::RequestUrl { key: item.key });
