@@ -488,7 +488,7 @@ impl Queue {
             }
             Happened::Checked { key, verdict, size } => {
                 let Some(index) = self.find(key) else { return };
-                if self.items[index].state != UploadState::Checking {
+                if !matches!(self.items[index].state, UploadState::Checking) {
                     return; // cancelled meanwhile
                 }
                 let item = &mut self.items[index];
@@ -603,7 +603,7 @@ impl Queue {
         item.confirming = None;
         item.looking_up = false;
         // A check cut short counts as never started: a retry checks the file again.
-        item.check_started &= item.state != UploadState::Checking;
+        item.check_started &= !matches!(item.state, UploadState::Checking);
         self.event(index, UploadEvent::Cancel);
         self.pass_on_url(index, now, effects);
     }
@@ -735,7 +735,7 @@ impl Queue {
                 .position(|(index, item)| Some(index) != except && wanted(item))
         };
         if let Some(index) =
-            taker(|item| item.state == UploadState::RequestingUrl && !item.looking_up)
+            taker(|item| matches!(item.state, UploadState::RequestingUrl) && !item.looking_up)
         {
             // Its own request's answer, when it comes, is passed on in turn.
             self.items[index].url = Url::None;
@@ -765,13 +765,13 @@ impl Queue {
         let mut checking = self
             .items
             .iter()
-            .filter(|item| item.state == UploadState::Checking && item.check_started)
+            .filter(|item| matches!(item.state, UploadState::Checking) && item.check_started)
             .count();
         for item in &mut self.items {
             if checking >= CHECKS_AT_ONCE {
                 break;
             }
-            if item.state == UploadState::Checking && !item.check_started {
+            if matches!(item.state, UploadState::Checking) && !item.check_started {
                 item.check_started = true;
                 checking += 1;
                 effects.push(Effect::Check { key: item.key });
@@ -791,7 +791,7 @@ impl Queue {
                 .iter()
                 .map(|item| {
                     // A check that has held its slot long enough no longer does.
-                    if item.held_over && item.state == UploadState::Checking {
+                    if item.held_over && matches!(item.state, UploadState::Checking) {
                         &NOT_WAITING
                     } else {
                         &item.state
