@@ -571,13 +571,15 @@ impl Queue {
                     item.retries = 0;
                     // A timer still running for an automatic retry must not end a later wait.
                     item.turn += 1;
-                    if item.check_started {
-                        self.event(index, UploadEvent::Retry);
+                    // Queued again, as `UploadEvent::Retry` queues every file that can retry.
+                    let state = if item.check_started {
+                        UploadState::Queued
                     } else {
                         // Cancelled before its check ended: checked afresh, never sent unchecked.
                         item.held_over = false;
-                        self.set_state(index, UploadState::Checking);
-                    }
+                        UploadState::Checking
+                    };
+                    self.set_state(index, state);
                     self.batch_open = true;
                 }
             }
