@@ -57,19 +57,19 @@ const taken = new Map();
 
 // The scopes this page keeps. One page at a time keeps a scope: a second tab of the same page
 // would otherwise take the files the first is still sending, send them again and store them
-// twice. The page holds the scope's Web Lock until it goes; a reload's new page waits for the
-// old page's (which the browser lets go as it unloads), another tab's makes it give up after
-// a second, and that tab's widget keeps nothing (said once on the console).
+// twice. So the page holds the scope's Web Lock, and another page waits for it before it reads
+// or writes the scope: a reload's new page until the old one has gone, a second tab until the
+// first is closed (then it resumes what the first left). Without Web Locks (an insecure
+// context) a page keeps its files unguarded.
 const owned = new Set();
+const releases = [];
 const own = (scope) =>
   new Promise((resolve) =>
     navigator.locks
-      ? navigator.locks
-          .request(`${DB} ${scope}`, { signal: AbortSignal.timeout(1000) }, () => {
-            resolve(owned.add(scope));
-            return new Promise(() => {});
-          })
-          .catch(resolve)
+      ? navigator.locks.request(`${DB} ${scope}`, () => {
+          resolve(owned.add(scope));
+          return new Promise((release) => releases.push(release));
+        })
       : resolve(owned.add(scope)),
   );
 
@@ -77,13 +77,11 @@ const own = (scope) =>
 export function keptFiles(scope) {
   if (!taken.has(scope)) {
     const read = own(scope).then(() =>
-      owned.has(scope)
-        ? run("readwrite", (store) => {
-            const request = store.getAll(all(scope));
-            request.onsuccess = () => store.delete(all(scope));
-            return request;
-          })
-        : warn("another tab keeps them"),
+      run("readwrite", (store) => {
+        const request = store.getAll(all(scope));
+        request.onsuccess = () => store.delete(all(scope));
+        return request;
+      }),
     );
     // In key order, each file's record comes just before its File.
     const files = (records = []) =>
@@ -195,7 +193,7 @@ function touch(scope, key) {
   if (!change) {
     changes.set(scope, (change = { touched: new Set() }));
     keptFiles(scope).then(() => {
-      change.ready = owned.has(scope);
+      change.ready = true;
       schedule(scope);
     });
   }
@@ -204,9 +202,16 @@ function touch(scope, key) {
   schedule(scope);
 }
 
-// A page going away writes everything waiting at once, as far as the browser lets it.
+// A page going away writes everything waiting at once, as far as the browser lets it, then
+// lets its locks go (IndexedDB runs those writes before any later reader's): a browser may
+// keep a page holding a lock out of the back/forward cache (Chromium caches it, and evicts it
+// when another page asks for the lock). Back from that cache, the page takes them again.
 addEventListener("pagehide", () => {
   for (const scope of changes.keys()) flush(scope, true);
+  for (const release of releases.splice(0)) release();
+});
+addEventListener("pageshow", (event) => {
+  if (event.persisted) for (const scope of owned) own(scope);
 });
 
 /** Keeps `file` under `key`, with what is known of it; `resumed` (a file read back after a
