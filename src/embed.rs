@@ -416,13 +416,12 @@ impl WidgetHandle {
         let Some(uploader) = self.uploader() else {
             return;
         };
-        let list: Vec<web_sys::File> = if let Some(list) = files.dyn_ref::<web_sys::FileList>() {
-            (0..list.length()).filter_map(|i| list.get(i)).collect()
-        } else {
-            js_sys::Array::from(&files)
+        let list = match files.dyn_into::<web_sys::FileList>() {
+            Ok(list) => crate::browser::files_of(Some(list)),
+            Err(files) => js_sys::Array::from(&files)
                 .iter()
                 .filter_map(|f| f.dyn_into::<web_sys::File>().ok())
-                .collect()
+                .collect(),
         };
         uploader.add_files(list);
     }

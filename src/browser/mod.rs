@@ -21,3 +21,10 @@ pub mod persist;
 pub mod timer;
 pub(crate) mod transport;
 pub mod visible;
+
+/// The files of a `FileList` (a picker's, a drop's, a paste's): one helper, so the bundle
+/// carries this loop once.
+pub(crate) fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+    let Some(list) = list else { return Vec::new() };
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
+}

@@ -137,10 +137,7 @@ fn on_page_paste(event: ClipboardEvent) {
     if event.default_prevented() || for_a_text_field(&event) {
         return;
     }
-    let Some(list) = event.clipboard_data().and_then(|data| data.files()) else {
-        return;
-    };
-    let files: Vec<File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
+    let files = super::files_of(event.clipboard_data().and_then(|data| data.files()));
     if files.is_empty() {
         return;
     }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{ClipboardEvent, DragEvent, FileList, HtmlInputElement, MouseEvent};
+use web_sys::{ClipboardEvent, DragEvent, HtmlInputElement, MouseEvent};
 
 use super::file_list::file_list;
 use super::summary::summary_bar;
@@ -10,16 +10,12 @@ use super::{reactive_attr, reactive_text};
 use crate::api::ImageRecord;
 use crate::backend::{BackendConfig, Credentials};
 use crate::browser::element_ref::ElementRef;
+use crate::browser::files_of;
 use crate::core::paste::PasteScope;
 use crate::i18n::Lang;
 use crate::queue::{BatchSummary, RetryPolicy};
 use crate::uploader::{hook, Callbacks, FileFailure, FileStarted, Settings, Uploader};
 use crate::validate::Restrictions;
-
-fn files_of(list: Option<FileList>) -> Vec<web_sys::File> {
-    let Some(list) = list else { return Vec::new() };
-    (0..list.length()).filter_map(|i| list.get(i)).collect()
-}
 
 /// Uploads images straight from the browser to Cloudflare Images through one-time upload URLs
 /// that the site's `backend` hands out.
