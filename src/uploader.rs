@@ -1178,28 +1178,27 @@ impl Uploader {
 
     /// Cancels every file that has not finished.
     pub fn cancel_all(&self) {
-        let keys = self.keys_where(UploadState::can_cancel);
-        self.tell(
-            keys.into_iter()
-                .map(|key| Happened::Cancel { key })
-                .collect(),
-        );
+        self.tell_where(UploadState::can_cancel, |key| Happened::Cancel { key });
     }
 
     /// Retries every failed file that a retry can help (not the ones refused before sending).
     pub fn retry_failed(&self) {
-        let keys = self
-            .keys_where(|state| matches!(state, UploadState::Failed { .. }) && state.can_retry());
-        self.tell(
-            keys.into_iter()
-                .map(|key| Happened::Retry { key })
-                .collect(),
+        self.tell_where(
+            |state| matches!(state, UploadState::Failed { .. }) && state.can_retry(),
+            |key| Happened::Retry { key },
         );
+    }
+
+    /// Tells the queue `event` of every file whose state passes `wanted`. Function pointers,
+    /// not generics: the bundle carries this (and the queue's search) once.
+    fn tell_where(&self, wanted: fn(&UploadState) -> bool, event: fn(u32) -> Happened) {
+        let keys = self.keys_where(wanted);
+        self.tell(keys.into_iter().map(event).collect());
     }
 
     /// The keys of the files whose state passes `wanted`, read first so that acting on them
     /// may change the list.
-    fn keys_where(&self, wanted: impl Fn(&UploadState) -> bool) -> Vec<u32> {
+    fn keys_where(&self, wanted: fn(&UploadState) -> bool) -> Vec<u32> {
         self.inner
             .try_with_value(|i| i.queue.keys_where(wanted))
             .unwrap_or_default()
