@@ -578,7 +578,7 @@ impl Uploader {
             return;
         };
         self.settings_changed.update(bump);
-        self.tell(vec![Happened::Configured(config)]);
+        self.tell_one(Happened::Configured(config));
     }
 
     /// The file behind an entry, if it is still in the list.
@@ -679,6 +679,11 @@ impl Uploader {
         if draw {
             self.rows_drawn();
         }
+    }
+
+    /// [`Uploader::tell`] of one event: the one-element list built in one place.
+    fn tell_one(&self, happened: Happened) {
+        self.tell(vec![happened]);
     }
 
     /// Shows what changed now, or sets the timer that will, at the list's pace
@@ -786,7 +791,7 @@ impl Uploader {
                     self.rows_drawn();
                 }
             }
-            Timer::WaitOver { key, turn } => self.tell(vec![Happened::WaitOver { key, turn }]),
+            Timer::WaitOver { key, turn } => self.tell_one(Happened::WaitOver { key, turn }),
         }
     }
 
@@ -810,7 +815,7 @@ impl Uploader {
                 let uploader = *self;
                 spawn_local(async move {
                     let answer = pending.await;
-                    uploader.tell(vec![Happened::UrlAnswered { key, answer }]);
+                    uploader.tell_one(Happened::UrlAnswered { key, answer });
                 });
             }
             Effect::Started { key, attempt } => {
@@ -851,7 +856,7 @@ impl Uploader {
                 spawn_local(async move {
                     let verify = verify.as_deref().unwrap_or_default();
                     let answer = verify_uploaded(&backend, verify, &id).await;
-                    uploader.tell(vec![Happened::Verified { key, answer }]);
+                    uploader.tell_one(Happened::Verified { key, answer });
                 });
             }
             Effect::Wait { key, turn, ms } => self.after(ms, Timer::WaitOver { key, turn }),
@@ -1012,11 +1017,11 @@ impl Uploader {
             return;
         };
         let size = view.size;
-        self.tell(vec![Happened::Checked {
+        self.tell_one(Happened::Checked {
             key: entry.key,
             verdict,
             size,
-        }]);
+        });
     }
 
     /// Replaces a file that is over the limits by a re-encoded one that fits in
@@ -1073,10 +1078,10 @@ impl Uploader {
         let upload = match started {
             Ok(upload) => upload,
             Err(error) => {
-                return self.tell(vec![Happened::Sent {
+                return self.tell_one(Happened::Sent {
                     key,
                     answer: Err(error),
-                }])
+                })
             }
         };
         let finished = upload.finished();
@@ -1092,7 +1097,7 @@ impl Uploader {
                 UploadOutcome::Failed(error) => Err(error),
                 UploadOutcome::Answered(answer) => parse_host_answer(answer.status, &answer.body),
             };
-            uploader.tell(vec![Happened::Sent { key, answer }]);
+            uploader.tell_one(Happened::Sent { key, answer });
         });
     }
 
@@ -1140,13 +1145,13 @@ impl Uploader {
     /// Cancels a file that is checking, queued, running or waiting to retry; a running
     /// request is aborted.
     pub fn cancel(&self, key: u32) {
-        self.tell(vec![Happened::Cancel { key }]);
+        self.tell_one(Happened::Cancel { key });
     }
 
     /// Puts a failed or cancelled file back in the queue with its retries renewed; it will
     /// get a fresh upload URL.
     pub fn retry(&self, key: u32) {
-        self.tell(vec![Happened::Retry { key }]);
+        self.tell_one(Happened::Retry { key });
     }
 
     /// Removes a file from the list, cancelling it first, and frees everything it held.
@@ -1154,7 +1159,7 @@ impl Uploader {
         let Some(entry) = self.entry(key) else {
             return;
         };
-        self.tell(vec![Happened::Remove { key }]);
+        self.tell_one(Happened::Remove { key });
         if let Some(keeper) = self.keeper() {
             keeper.forget(key);
         }
