@@ -1151,6 +1151,14 @@ impl Uploader {
     /// Puts a failed or cancelled file back in the queue with its retries renewed; it will
     /// get a fresh upload URL.
     pub fn retry(&self, key: u32) {
+        // A cancelled file was forgotten by storage (see `tell`): kept again, so that a reload
+        // during its new try resumes it. (A failed one is still kept, with its last try.)
+        let cancelled = self
+            .inner
+            .try_with_value(|i| matches!(i.queue.state(key), Some(UploadState::Cancelled)));
+        if let (Some(true), Some(keeper), Some(file)) = (cancelled, self.keeper(), self.file(key)) {
+            keeper.keep(key, &file, None, None, false);
+        }
         self.tell_one(Happened::Retry { key });
     }
 

@@ -411,6 +411,32 @@ async fn queued_and_running_uploads_can_be_cancelled() {
 }
 
 #[wasm_bindgen_test]
+async fn a_cancelled_file_retried_is_kept_for_a_reload_again() {
+    let key = unique("cancel-kept");
+    let backend = format!("{SERVICE}/_local/flaky-backend?key={key}&fail=99&mode=stall");
+    let widget = mount(Setup::new(backend.clone()));
+    widget.choose(&[photo()]);
+    widget.wait_until(|w| w.states() == ["uploading"]).await;
+    widget.click(".du__cancel");
+    widget.wait_until(|w| w.states() == ["cancelled"]).await;
+    widget.click(".du__retry");
+    widget.wait_until(|w| w.states() == ["uploading"]).await;
+    // Written once it has been in the batch for 3 s (js/persist.js), bounded.
+    let mut kept = 0.0;
+    for _ in 0..60 {
+        kept = kept_count(&backend).await;
+        if kept == 1.0 {
+            break;
+        }
+        sleep(100).await;
+    }
+    assert_eq!(
+        kept, 1.0,
+        "the retried file is kept again, so a reload resumes it"
+    );
+}
+
+#[wasm_bindgen_test]
 async fn finished_files_can_be_cleared_and_removed() {
     let widget = mount(Setup::service());
     widget.choose(&[photo(), make_file(b"nope", "bad.png", "image/png")]);
