@@ -204,6 +204,31 @@ impl Visit {
         kept
     }
 
+    /// Makes the next `count` uploads stall: the host reads each file, stores nothing and
+    /// answers late (after a minute), until [`Visit::faults_off`].
+    async fn stall_uploads(&self, count: u32) {
+        let set = reqwest::Client::new()
+            .post(self.faults())
+            .json(&json!({"seed": 1, "rate": 1, "kinds": ["host_stall"], "limit": count, "host_stall_ms": 60000}))
+            .send()
+            .await
+            .unwrap();
+        assert!(set.status().is_success(), "{:?}", set.text().await);
+    }
+
+    /// The host recovers from [`Visit::stall_uploads`].
+    async fn faults_off(&self) {
+        reqwest::Client::new()
+            .delete(self.faults())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    fn faults(&self) -> String {
+        format!("{}/_local/faults", self.service.urls.public)
+    }
+
     async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         let dir = repo().join("docs/screenshots");
@@ -400,15 +425,7 @@ async fn a_reload_in_the_middle_of_a_batch_resumes_it_and_stores_each_file_once(
     visit.open("/plain.html").await;
     // Two uploads stall (the host reads the file, stores nothing, answers late); the third
     // goes through.
-    let faults = format!("{}/_local/faults", visit.service.urls.public);
-    let http = reqwest::Client::new();
-    let set = http
-        .post(&faults)
-        .json(&json!({"seed": 1, "rate": 1, "kinds": ["host_stall"], "limit": 2, "host_stall_ms": 60000}))
-        .send()
-        .await
-        .unwrap();
-    assert!(set.status().is_success(), "{:?}", set.text().await);
+    visit.stall_uploads(2).await;
     visit
         .choose(&[
             fixture("landscape.jpg"),
@@ -437,7 +454,7 @@ async fn a_reload_in_the_middle_of_a_batch_resumes_it_and_stores_each_file_once(
     );
 
     // The visitor reloads; meanwhile the host recovers.
-    http.delete(&faults).send().await.unwrap();
+    visit.faults_off().await;
     visit.reload().await;
     visit.wait_for_states(&["done", "done", "done"]).await;
     let names: Vec<String> = serde_json::from_value(
@@ -485,15 +502,7 @@ async fn a_second_tab_leaves_the_first_tabs_kept_files_alone_until_it_is_closed(
     let visit = Visit::new().await;
     visit.open("/plain.html").await;
     // Both uploads stall: the host reads each file, stores nothing and answers late.
-    let faults = format!("{}/_local/faults", visit.service.urls.public);
-    let http = reqwest::Client::new();
-    let set = http
-        .post(&faults)
-        .json(&json!({"seed": 1, "rate": 1, "kinds": ["host_stall"], "limit": 2, "host_stall_ms": 60000}))
-        .send()
-        .await
-        .unwrap();
-    assert!(set.status().is_success(), "{:?}", set.text().await);
+    visit.stall_uploads(2).await;
     visit
         .choose(&[fixture("landscape.jpg"), fixture("badge.png")])
         .await;
@@ -524,7 +533,7 @@ async fn a_second_tab_leaves_the_first_tabs_kept_files_alone_until_it_is_closed(
     );
 
     // The host recovers; the first tab is closed mid-batch: the second takes over its files.
-    http.delete(&faults).send().await.unwrap();
+    visit.faults_off().await;
     visit.client.switch_to_window(first).await.unwrap();
     visit.client.close_window().await.unwrap();
     visit.client.switch_to_window(second).await.unwrap();
