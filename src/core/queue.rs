@@ -286,9 +286,12 @@ struct Item {
     key: u32,
     size: u64,
     state: UploadState,
-    /// Whether its check has been started (checks run [`CHECKS_AT_ONCE`] at a time) and not
-    /// cut short by a cancel.
-    check_started: bool,
+    /// Whether its check is running in the shell: from [`Effect::Check`] until its
+    /// [`Happened::Checked`], also when the file was cancelled meanwhile (the check runs on,
+    /// and counts towards [`CHECKS_AT_ONCE`]).
+    check_running: bool,
+    /// Whether a check has passed or refused it (a retry does not check it again).
+    checked: bool,
     /// Whether its check has held a slot for [`CHECK_HOLD_MS`] (a timer says so).
     held_over: bool,
     /// Automatic retries used since it was added or retried by hand.
@@ -313,7 +316,8 @@ impl Item {
             key,
             size,
             state,
-            check_started: false,
+            check_running: false,
+            checked: false,
             held_over: false,
             retries: 0,
             turn: 0,
@@ -488,10 +492,12 @@ impl Queue {
             }
             Happened::Checked { key, verdict, size } => {
                 let Some(index) = self.find(key) else { return };
-                if !matches!(self.items[index].state, UploadState::Checking) {
-                    return; // cancelled meanwhile
-                }
                 let item = &mut self.items[index];
+                item.check_running = false;
+                if !matches!(item.state, UploadState::Checking) {
+                    return; // cancelled meanwhile: a retry checks it again
+                }
+                item.checked = true;
                 self.summary.remove(item.size, &item.state);
                 item.size = size;
                 self.summary.add(item.size, &item.state);
@@ -572,11 +578,19 @@ impl Queue {
                     // A timer still running for an automatic retry must not end a later wait.
                     item.turn += 1;
                     // Queued again, as `UploadEvent::Retry` queues every file that can retry.
-                    let state = if item.check_started {
+                    let state = if item.checked {
                         UploadState::Queued
                     } else {
-                        // Cancelled before its check ended: checked afresh, never sent unchecked.
+                        // Cancelled before its check ended: never sent unchecked. A check still
+                        // running decides (one check at a time), with a hold timer of this turn.
                         item.held_over = false;
+                        if item.check_running {
+                            effects.push(Effect::Wait {
+                                key,
+                                turn: item.turn,
+                                ms: CHECK_HOLD_MS as u32,
+                            });
+                        }
                         UploadState::Checking
                     };
                     self.set_state(index, state);
@@ -604,8 +618,6 @@ impl Queue {
         }
         item.confirming = None;
         item.looking_up = false;
-        // A check cut short counts as never started: a retry checks the file again.
-        item.check_started &= !matches!(item.state, UploadState::Checking);
         self.event(index, UploadEvent::Cancel);
         self.pass_on_url(index, now, effects);
     }
@@ -764,17 +776,13 @@ impl Queue {
     /// completed batch.
     fn advance(&mut self, now: Now, effects: &mut Vec<Effect>) {
         // Checks first, so that a file's check starts before its URL is asked for.
-        let mut checking = self
-            .items
-            .iter()
-            .filter(|item| matches!(item.state, UploadState::Checking) && item.check_started)
-            .count();
+        let mut checking = self.items.iter().filter(|item| item.check_running).count();
         for item in &mut self.items {
             if checking >= CHECKS_AT_ONCE {
                 break;
             }
-            if matches!(item.state, UploadState::Checking) && !item.check_started {
-                item.check_started = true;
+            if matches!(item.state, UploadState::Checking) && !item.check_running {
+                item.check_running = true;
                 checking += 1;
                 effects.push(Effect::Check { key: item.key });
                 // Its hold on a slot ends with this timer (its turn is the file's: when it fires

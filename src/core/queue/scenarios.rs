@@ -504,7 +504,37 @@ fn checks(effects: &[Effect]) -> Vec<u32> {
 }
 
 #[test]
+fn a_cancelled_files_check_counts_until_it_ends() {
+    let mut batch = Batch::new(1);
+    let mut started = Vec::new();
+    for key in 0..=CHECKS_AT_ONCE as u32 {
+        started.extend(checks(&batch.on(Happened::Added { key, size: 100 })));
+    }
+    assert_eq!(started.len(), CHECKS_AT_ONCE, "{started:?}");
+    // Cancelling does not stop the check in the browser: it still takes its place.
+    assert!(checks(&batch.on(Happened::Cancel { key: 0 })).is_empty());
+    let effects = batch.on(Happened::Checked {
+        key: 0,
+        verdict: Ok(()),
+        size: 100,
+    });
+    assert_eq!(
+        checks(&effects),
+        vec![CHECKS_AT_ONCE as u32],
+        "the next file's check starts once the cancelled one's has ended"
+    );
+}
+
+#[test]
 fn a_file_cancelled_while_checked_is_checked_again_when_retried() {
+    let holds = |effects: &[Effect]| {
+        keys_of(effects, |effect| match effect {
+            Effect::Wait { key, ms, .. } if *ms == CHECK_HOLD_MS as u32 => Some(*key),
+            _ => None,
+        })
+    };
+    // Retried while its first check still runs: that check decides, no second one starts
+    // (two would both re-encode the file, and the stale one could decide).
     let mut batch = Batch::new(1);
     assert_eq!(
         checks(&batch.on(Happened::Added { key: 0, size: 100 })),
@@ -512,17 +542,20 @@ fn a_file_cancelled_while_checked_is_checked_again_when_retried() {
     );
     batch.on(Happened::Cancel { key: 0 });
     assert_eq!(batch.state(0), UploadState::Cancelled);
-
     let effects = batch.on(Happened::Retry { key: 0 });
     assert_eq!(
         batch.state(0),
         UploadState::Checking,
         "not queued unchecked"
     );
-    assert_eq!(checks(&effects), vec![0], "its check starts again");
+    assert!(checks(&effects).is_empty(), "{effects:?}");
+    assert_eq!(
+        holds(&effects),
+        vec![0],
+        "its hold on a slot ends by a timer again"
+    );
     assert!(starts(&effects).is_empty(), "{effects:?}");
-
-    // The check refuses it now (say, the file was swapped for a text file): never sent.
+    // The check refuses it (say, the file is not an image after all): never sent.
     let effects = batch.on(Happened::Checked {
         key: 0,
         verdict: Err(Rejection::Unreadable),
@@ -533,6 +566,21 @@ fn a_file_cancelled_while_checked_is_checked_again_when_retried() {
         "{effects:?}"
     );
     assert!(matches!(batch.state(0), UploadState::Failed { .. }));
+
+    // Retried after its first check ended unheard (the file was cancelled): checked afresh.
+    let mut batch = Batch::new(1);
+    batch.on(Happened::Added { key: 0, size: 100 });
+    batch.on(Happened::Cancel { key: 0 });
+    let late = batch.on(Happened::Checked {
+        key: 0,
+        verdict: Ok(()),
+        size: 100,
+    });
+    assert!(late.is_empty(), "{late:?}");
+    let effects = batch.on(Happened::Retry { key: 0 });
+    assert_eq!(batch.state(0), UploadState::Checking);
+    assert_eq!(checks(&effects), vec![0], "its check starts again");
+    assert_eq!(holds(&effects), vec![0]);
 
     // A file cancelled after its check passed is not checked again.
     let mut batch = Batch::new(1);
