@@ -11,7 +11,8 @@
 //! What the visitor does (cancel, retry, remove, a new setting), a failure and the end of a
 //! batch show at once, with whatever waited. The host page's callbacks and events are not
 //! paced, but upload progress reaches the queue, and so `on_progress`, every
-//! [`SHOW_EVERY_MS`] at most: a bar may lag its upload by up to two intervals. Times are on a monotonic clock.
+//! [`SHOW_EVERY_MS`] at most: a bar may lag its upload by up to two intervals. Times are on a
+//! monotonic clock.
 //!
 //! Previews have a pace too ([`preview_wait_ms`]): while files upload, they decode for at most
 //! a tenth of the time.

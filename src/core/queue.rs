@@ -42,6 +42,16 @@ pub const CHECKS_AT_ONCE: usize = 4;
 /// browser never settles), lets the files after it go on after this long.
 pub const CHECK_HOLD_MS: u64 = 1_000;
 
+/// The timer that ends a check's hold on a slot after [`CHECK_HOLD_MS`]. It names the file's
+/// turn: when it fires, the file is still being checked, or the timer is stale.
+fn check_hold(key: u32, turn: u32) -> Effect {
+    Effect::Wait {
+        key,
+        turn,
+        ms: CHECK_HOLD_MS as u32,
+    }
+}
+
 /// What a file whose check has kept its slot for [`CHECK_HOLD_MS`] counts as for
 /// [`to_start`]: a file that neither starts nor keeps a slot.
 static NOT_WAITING: UploadState = UploadState::Cancelled;
@@ -585,11 +595,7 @@ impl Queue {
                         // running decides (one check at a time), with a hold timer of this turn.
                         item.held_over = false;
                         if item.check_running {
-                            effects.push(Effect::Wait {
-                                key,
-                                turn: item.turn,
-                                ms: CHECK_HOLD_MS as u32,
-                            });
+                            effects.push(check_hold(key, item.turn));
                         }
                         UploadState::Checking
                     };
@@ -785,13 +791,7 @@ impl Queue {
                 item.check_running = true;
                 checking += 1;
                 effects.push(Effect::Check { key: item.key });
-                // Its hold on a slot ends with this timer (its turn is the file's: when it fires
-                // the file is still being checked, or the timer is stale).
-                effects.push(Effect::Wait {
-                    key: item.key,
-                    turn: item.turn,
-                    ms: CHECK_HOLD_MS as u32,
-                });
+                effects.push(check_hold(item.key, item.turn));
             }
         }
         // A failed URL asked ahead frees its slot again at once, so loop until none frees.
@@ -1036,8 +1036,9 @@ pub fn stored_nothing(error: &UploadError) -> bool {
 /// order they were added, as many as there are free slots (`concurrency` minus the files
 /// asking for a URL or sending). A file still being checked keeps a slot for itself, so a
 /// later file whose check ended first does not start before it: files start in the order
-/// chosen, also one at a time (the queue lets a check hold its slot for [`CHECK_HOLD_MS`]). A URL is asked for only when its file starts (or just before,
-/// see `Queue::ask_ahead`), so none expires while waiting.
+/// chosen, also one at a time (the queue lets a check hold its slot for [`CHECK_HOLD_MS`]).
+/// A URL is asked for only when its file starts (or just before, see `Queue::ask_ahead`), so
+/// none expires while waiting.
 ///
 /// ```
 /// use direct_upload::core::queue::to_start;
